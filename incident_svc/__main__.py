@@ -1,0 +1,3 @@
+from incident_svc.cli.main import run
+
+run()

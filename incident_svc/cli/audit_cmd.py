@@ -1,0 +1,110 @@
+"""`incident-svc audit`: read, verify and export the tamper-evident audit log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
+from incident_svc.cli.params import aware_time
+from incident_svc.cli.runtime import hmac_key, with_db
+from incident_svc.config import Settings
+from incident_svc.domain.audit_chain import Link, Verdict
+from incident_svc.services import audit
+
+app = typer.Typer(
+    help="Read, verify and export the tamper-evident audit log.", no_args_is_help=True
+)
+
+
+@app.command("log")
+def log_(
+    ctx: typer.Context,
+    incident: str | None = typer.Option(
+        None, "--incident", help="Only events about this incident (INC-...)."
+    ),
+    since: datetime | None = typer.Option(
+        None,
+        "--since",
+        parser=aware_time,
+        help="Only events at or after this time (ISO 8601 with offset).",
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many events."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Show audit events, oldest first: who did what, to what, when."""
+
+    async def work(settings: Settings) -> list[Link]:
+        return await audit.events(incident_ref=incident, since=since, limit=limit)
+
+    links = with_db(ctx, work)
+    if json_output:
+        print_json([_as_dict(link) for link in links])
+        return
+    print_table(
+        (
+            {
+                **link.__dict__,
+                "target": f"{link.target_type}:{link.target_id}",
+                "details": _short(link.details),
+            }
+            for link in links
+        ),
+        ["seq", "at", "actor", "action", "target", "details"],
+    )
+
+
+def _as_dict(link: Link) -> dict[str, object]:
+    data: dict[str, object] = dict(link.__dict__)
+    data["details"] = json.loads(link.details)
+    return data
+
+
+def _short(details: str, width: int = 80) -> str:
+    return details if len(details) <= width else details[: width - 1] + "…"
+
+
+@app.command()
+def verify(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
+    """Check the whole chain. Exit 0 when intact; exit 1 naming the first broken sequence number."""
+
+    async def work(settings: Settings) -> Verdict:
+        return await audit.verify(key=hmac_key(settings))
+
+    verdict = with_db(ctx, work)
+    if json_output:
+        print_json(verdict.__dict__)
+    elif verdict.intact:
+        console.print(
+            f"audit chain intact: {verdict.checked} events, head {verdict.head_hash[:16]}…",
+            markup=False,
+        )
+    else:
+        console.print(
+            f"audit chain BROKEN at sequence {verdict.first_bad_seq}: {verdict.problem} "
+            f"({verdict.checked} events before it verified)",
+            markup=False,
+        )
+    if not verdict.intact:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Where to write the JSON Lines file.", dir_okay=False),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Write the whole chain to FILE as JSON Lines, verifiable elsewhere (see docs/audit.md)."""
+
+    async def work(settings: Settings) -> int:
+        return await audit.export(file)
+
+    written = with_db(ctx, work)
+    if json_output:
+        print_json({"file": str(file), "events": written})
+    else:
+        console.print(f"wrote {written} events to {file}", markup=False)

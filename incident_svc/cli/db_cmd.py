@@ -1,0 +1,63 @@
+"""`incident-svc db`: create and upgrade the schema, and say where the database stands."""
+
+from __future__ import annotations
+
+import typer
+
+from incident_svc import db
+from incident_svc.cli.output import JSON_OPTION, console, print_json
+from incident_svc.cli.runtime import state, with_db
+from incident_svc.config import Settings
+
+app = typer.Typer(help="Create, upgrade and inspect the database schema.", no_args_is_help=True)
+
+
+@app.command()
+def upgrade(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
+    """Apply every pending migration. Safe to run again: it then changes nothing."""
+
+    async def work(settings: Settings) -> list[str]:
+        return await db.upgrade()
+
+    applied = with_db(ctx, work, check_schema=False)
+    url = db.redact_url(state(ctx).settings.database_url)
+    if json_output:
+        print_json({"database": url, "applied": applied})
+    elif applied:
+        console.print(f"applied {', '.join(applied)} to {url}", markup=False)
+    else:
+        console.print(f"{url} is up to date; nothing to apply", markup=False)
+
+
+@app.command()
+def status(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
+    """Show which migrations are applied and which are pending."""
+
+    async def work(settings: Settings) -> db.SchemaStatus:
+        return await db.schema_status()
+
+    result = with_db(ctx, work, check_schema=False)
+    url = db.redact_url(state(ctx).settings.database_url)
+    if json_output:
+        print_json(
+            {
+                "database": url,
+                "state": result.state,
+                "applied": result.applied,
+                "pending": result.pending,
+                "unknown": result.unknown,
+            }
+        )
+    else:
+        console.print(f"database: {url}", markup=False)
+        console.print(f"state:    {result.state}", markup=False)
+        console.print(f"applied:  {', '.join(result.applied) or '-'}", markup=False)
+        console.print(f"pending:  {', '.join(result.pending) or '-'}", markup=False)
+        if result.unknown:
+            console.print(
+                f"unknown:  {', '.join(result.unknown)} (newer code migrated this database)"
+            )
+    if result.state in {"empty", "behind"}:
+        console.print(f"hint: {db.UPGRADE_HINT}", markup=False)
+    if result.state != "current":
+        raise typer.Exit(1)

@@ -1,0 +1,81 @@
+"""The `incident-svc` entry point: global options, command groups, and error reporting."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from incident_svc import __version__
+from incident_svc.cli import audit_cmd, db_cmd
+from incident_svc.cli.output import error
+from incident_svc.cli.placeholders import placeholder
+from incident_svc.cli.runtime import CliState
+from incident_svc.errors import IncidentSvcError
+
+app = typer.Typer(
+    name="incident-svc",
+    help=(
+        "Respond to a personal-data incident: record it, find exactly who is affected, "
+        "notify them by email and website banner, and prove it with a tamper-evident audit log."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"incident-svc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        envvar="INCIDENT_SVC_CONFIG",
+        help="A TOML file whose keys override config/default.toml.",
+        dir_okay=False,
+    ),
+    actor: str | None = typer.Option(
+        None,
+        "--actor",
+        help="Who is acting, for the audit log. Default: $INCIDENT_SVC_ACTOR, else your OS user.",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    ctx.obj = CliState(config_file=config, actor_option=actor)
+
+
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(placeholder("Import the inventory of people whose data we hold"), name="subjects")
+app.add_typer(placeholder("Import customer organisations"), name="accounts")
+app.add_typer(placeholder("Record incidents and find who is affected"), name="incident")
+app.add_typer(placeholder("Preview and check notices"), name="notice")
+app.add_typer(placeholder("Create, approve, schedule and send notice campaigns"), name="campaign")
+app.add_typer(placeholder("Publish and withdraw website banners"), name="banner")
+app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(placeholder("Run the service: scheduler, dispatcher and banner feed"), name="serve")
+app.add_typer(placeholder("Run the development mail sink"), name="mailsink")
+app.add_typer(placeholder("Run the whole story on embedded defaults"), name="demo")
+
+
+def run() -> None:
+    """Console-script entry: expected errors become one line on stderr and an exit code."""
+    try:
+        app()
+    except IncidentSvcError as exc:
+        error(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        error("interrupted")
+        sys.exit(130)

@@ -1,0 +1,203 @@
+"""Typed, immutable settings.
+
+Read in this order, each overriding the one before:
+
+1. ``config/default.toml`` shipped with the package (every key documented there);
+2. an optional operator file (``--config FILE`` or ``INCIDENT_SVC_CONFIG``);
+3. ``INCIDENT_SVC_*`` environment variables; nested keys use a double underscore
+   (``INCIDENT_SVC_SMTP__HOST``), lists are JSON (``'["https://a.example"]'``).
+
+Nothing is read at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from incident_svc.errors import ConfigError
+from incident_svc.resources import default_config_file
+
+ENV_PREFIX = "INCIDENT_SVC_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OrgSettings(_Section):
+    name: str = "Example Ltd"
+    contact_email: str = "privacy@example.com"
+    contact_phone: str = ""
+    website_url: str = "https://www.example.com"
+    postal_address: str = ""
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8025, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    tls: bool = False
+    timeout: float = Field(default=30.0, gt=0)
+    pool_size: int = Field(default=4, ge=1, le=256)
+    rate_limit: float = Field(default=0.0, ge=0)  # messages per second over the pool; 0: none
+    local_hostname: str | None = None
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> SmtpSettings:
+        if self.starttls and self.tls:
+            raise ValueError("starttls and tls exclude each other: pick one")
+        return self
+
+
+class ApprovalSettings(_Section):
+    required: bool = True
+
+
+class AuditSettings(_Section):
+    hmac_key: SecretStr | None = None
+
+
+class FeedSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    token_secret: SecretStr | None = None
+    allowed_origins: list[str] = Field(default_factory=list)
+    max_age: int = Field(default=60, ge=0)
+
+
+class DeliverySettings(_Section):
+    max_attempts: int = Field(default=25, ge=1)
+    retry_base_seconds: float = Field(default=1800.0, ge=0)
+    retry_max_seconds: float = Field(default=14400.0, ge=0)
+    batch_size: int = Field(default=100, ge=1)
+    lease_seconds: float = Field(default=300.0, gt=0)
+    workers: int = Field(default=1, ge=1)
+
+
+class SchedulerSettings(_Section):
+    poll_seconds: float = Field(default=2.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0)
+
+
+class ReminderSettings(_Section):
+    regulator_deadline_hours: float = Field(default=72.0, gt=0)
+    offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 4.0])
+
+
+class DkimSettings(_Section):
+    domain: str | None = None
+    selector: str | None = None
+    private_key_file: Path | None = None
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; see config/default.toml for each key's meaning."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database_url: str = "sqlite://var/incident-svc.sqlite3"
+    templates_dir: Path | None = None
+    var_dir: Path = Path("var")
+    mail_from: str = "Example Ltd Security <security@example.com>"
+    reply_to: str | None = None
+    security_team_email: str = "security-team@example.com"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    org: OrgSettings = OrgSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    approval: ApprovalSettings = ApprovalSettings()
+    audit: AuditSettings = AuditSettings()
+    feed: FeedSettings = FeedSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    reminders: ReminderSettings = ReminderSettings()
+    dkim: DkimSettings = DkimSettings()
+
+
+def _settings_reading(files: tuple[Path, ...]) -> type[Settings]:
+    """A Settings class whose lowest-priority source is the given TOML files, merged in order."""
+
+    class _FromFiles(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=list(files), deep_merge=True)
+            return (init_settings, env_settings, toml)
+
+    return _FromFiles
+
+
+def load_settings(
+    config_file: Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the settings from default.toml, the operator's file, the environment and overrides.
+
+    ``overrides`` (a nested dict) wins over everything; tests use it to build settings
+    from a dict.
+    """
+    if config_file is None and os.environ.get(f"{ENV_PREFIX}CONFIG"):
+        config_file = Path(os.environ[f"{ENV_PREFIX}CONFIG"])
+    files = [default_config_file()]
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file {config_file} does not exist", key="config")
+        files.append(config_file)
+    for path in files:
+        _check_toml_syntax(path)
+    try:
+        return _settings_reading(tuple(files))(**dict(overrides or {}))
+    except pydantic.ValidationError as exc:
+        raise _config_error(exc, files) from None
+
+
+def _check_toml_syntax(path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", key=None) from None
+
+
+def _config_error(exc: pydantic.ValidationError, files: list[Path]) -> ConfigError:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    value = first.get("input")
+    shown = "" if _looks_secret(key) or isinstance(value, dict) else f" (got {value!r})"
+    env_name = ENV_PREFIX + key.replace(".", "__").upper()
+    where = f"set in {', '.join(str(f) for f in files)} or ${env_name}"
+    more = f"; and {len(exc.errors()) - 1} more problem(s)" if len(exc.errors()) > 1 else ""
+    return ConfigError(
+        f"invalid configuration: {key}: {first['msg']}{shown} [{where}]{more}", key=key
+    )
+
+
+def _looks_secret(key: str) -> bool:
+    return any(word in key for word in ("password", "secret", "key"))

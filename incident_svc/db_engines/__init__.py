@@ -1,0 +1,1 @@
+"""Tortoise engines of our own (selected by incident_svc.db.tortoise_config)."""

@@ -1,0 +1,96 @@
+"""Every status, severity and vocabulary value of the product, in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class IncidentStatus(StrEnum):
+    INVESTIGATING = "investigating"
+    CONFIRMED = "confirmed"
+    NOTIFYING = "notifying"
+    CLOSED = "closed"
+    DISMISSED = "dismissed"
+
+
+class Role(StrEnum):
+    PARTICIPANT = "participant"
+    ACCOUNT_HOLDER = "account_holder"
+    BILLING_CONTACT = "billing_contact"
+    VISITOR = "visitor"
+
+
+class EmailStatus(StrEnum):
+    OK = "ok"
+    BOUNCED = "bounced"
+
+
+class DataCategory(StrEnum):
+    """Kinds of personal data the privacy policy says we hold (shared/seed)."""
+
+    CONTACT = "contact"  # name, company, address, phone, email, title, department
+    BILLING_ADDRESS = "billing_address"  # billing name and address
+    PAYMENT_CARD = "payment_card"  # credit-card numbers
+    USAGE_DATA = "usage_data"  # timestamps, pages used, collected automatically
+    DEVICE_DATA = "device_data"  # IP address, browser, operating system
+    CALL_DETAIL_RECORDS = "call_detail_records"
+    COOKIES = "cookies"
+    CREDENTIALS = "credentials"  # passwords, API keys, session tokens
+    COMMUNICATIONS = "communications"  # content of messages, support tickets
+
+
+class ExposureSource(StrEnum):
+    HOLDING = "holding"  # matched by the incident's systems and categories
+    INCLUDE_LIST = "include_list"  # named by an operator's --include file
+
+
+class NoticeKind(StrEnum):
+    SUBJECT_NOTICE = "subject_notice"
+    ACCOUNT_HOLDER_NOTICE = "account_holder_notice"
+    BANNER = "banner"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed under a lease
+    SENT = "sent"  # the server accepted it: proof of dispatch stored
+    FAILED = "failed"  # permanently refused or out of attempts
+    CANCELLED = "cancelled"
+
+
+class AttemptOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+
+
+class BannerAudience(StrEnum):
+    PUBLIC = "public"
+    AFFECTED_ACCOUNTS = "affected_accounts"
+    AFFECTED_SUBJECTS = "affected_subjects"
+
+
+class BannerSeverity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"

@@ -1,0 +1,92 @@
+"""The one exception hierarchy of incident-svc.
+
+    IncidentSvcError                 anything we expect and can explain in one line
+    ├── ConfigError                  bad configuration (names the key)
+    ├── DatabaseError
+    │   └── SchemaError              schema missing, behind or ahead of the code
+    ├── NotFoundError                a reference that names nothing
+    ├── ValidationError              bad input (names file, line and field where known)
+    ├── ConflictError                the state does not allow this (illegal transition, ...)
+    ├── TemplateError                a notice template that cannot render
+    └── DeliveryError                an attempt to hand a message to SMTP failed
+        ├── TransientDeliveryError   4xx, timeouts, disconnects: try again later
+        └── PermanentDeliveryError   5xx, refused recipients: do not try again
+
+The CLI turns any IncidentSvcError into one line on stderr and a non-zero exit code;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class IncidentSvcError(Exception):
+    """Base class for errors that the CLI reports as one line."""
+
+    exit_code = 1
+
+
+class ConfigError(IncidentSvcError):
+    exit_code = 2
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class DatabaseError(IncidentSvcError):
+    pass
+
+
+class SchemaError(DatabaseError):
+    exit_code = 3
+
+
+class NotFoundError(IncidentSvcError):
+    exit_code = 4
+
+
+class ValidationError(IncidentSvcError):
+    exit_code = 5
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.reason = message
+        self.file = file
+        self.line = line
+        self.field = field
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        place = ":".join(str(p) for p in (self.file, self.line) if p is not None)
+        if self.field:
+            place = f"{place} field {self.field!r}" if place else f"field {self.field!r}"
+        return f"{place}: {self.reason}" if place else self.reason
+
+
+class ConflictError(IncidentSvcError):
+    exit_code = 6
+
+
+class TemplateError(IncidentSvcError):
+    exit_code = 7
+
+
+class DeliveryError(IncidentSvcError):
+    def __init__(self, message: str, *, code: int | None = None, reply: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reply = reply
+
+
+class TransientDeliveryError(DeliveryError):
+    pass
+
+
+class PermanentDeliveryError(DeliveryError):
+    pass

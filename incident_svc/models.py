@@ -1,0 +1,287 @@
+"""The tables. Persistence records only: rules live in incident_svc.domain.
+
+Times are stored in UTC. JSON columns hold small lists and per-locale texts; anything that
+is queried in bulk has a column and an index of its own.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from incident_svc.domain.enums import (
+    AttemptOutcome,
+    BannerAudience,
+    BannerSeverity,
+    CampaignStatus,
+    Channel,
+    DeliveryStatus,
+    EmailStatus,
+    ExposureSource,
+    IncidentStatus,
+    NoticeKind,
+    Role,
+    Severity,
+)
+
+
+class Account(Model):
+    """A customer organisation."""
+
+    id = fields.BigIntField(primary_key=True)
+    account_ref = fields.CharField(max_length=128, unique=True)
+    name = fields.CharField(max_length=256)
+    region = fields.CharField(max_length=16)
+    holder_email = fields.CharField(max_length=320)
+    holder_name = fields.CharField(max_length=256)
+    locale = fields.CharField(max_length=35, default="en")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "account"
+
+
+class Subject(Model):
+    """A person whose data the company holds."""
+
+    id = fields.BigIntField(primary_key=True)
+    external_ref = fields.CharField(max_length=128, unique=True)
+    email = fields.CharField(max_length=320)
+    name = fields.CharField(max_length=256)
+    locale = fields.CharField(max_length=35, default="en")
+    jurisdiction = fields.CharField(max_length=6)
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="subjects", null=True, on_delete=fields.RESTRICT
+    )
+    role = fields.CharEnumField(Role, max_length=32, default=Role.PARTICIPANT)
+    marketing_opt_out = fields.BooleanField(default=False)
+    timezone = fields.CharField(max_length=64, default="UTC")
+    email_status = fields.CharEnumField(EmailStatus, max_length=16, default=EmailStatus.OK)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "subject"
+        indexes = (Index(fields=("account_id",)), Index(fields=("jurisdiction",)))
+
+
+class Holding(Model):
+    """One system holding one category of one subject's data."""
+
+    id = fields.BigIntField(primary_key=True)
+    subject: fields.ForeignKeyRelation[Subject] = fields.ForeignKeyField(
+        "models.Subject", related_name="holdings", on_delete=fields.CASCADE
+    )
+    system = fields.CharField(max_length=128)
+    category = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "holding"
+        unique_together = (("subject_id", "system", "category"),)
+        indexes = (Index(fields=("system", "category", "subject_id")),)
+
+
+class Incident(Model):
+    id = fields.BigIntField(primary_key=True)
+    ref = fields.CharField(max_length=32, unique=True)  # INC-2026-0001
+    title = fields.CharField(max_length=256)
+    summary = fields.TextField()
+    severity = fields.CharEnumField(Severity, max_length=16)
+    status = fields.CharEnumField(
+        IncidentStatus, max_length=16, default=IncidentStatus.INVESTIGATING
+    )
+    occurred_from = fields.DatetimeField(null=True)
+    occurred_to = fields.DatetimeField(null=True)
+    discovered_at = fields.DatetimeField()  # when we became aware
+    systems: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    categories: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    jurisdictions: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    account_refs: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    # {locale: {what_happened, consequences, measures, protective_steps, contact}}
+    texts: dict[str, dict[str, str]] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    regulator_notified_at = fields.DatetimeField(null=True)
+    regulator_reference = fields.CharField(max_length=256, null=True)
+    affected_count = fields.IntField(default=0)
+    affected_hash = fields.CharField(max_length=64, null=True)
+    affected_resolved_at = fields.DatetimeField(null=True)
+    created_by = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "incident"
+
+
+class Exposure(Model):
+    """One affected subject of one incident: the frozen affected list."""
+
+    id = fields.BigIntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="exposures", on_delete=fields.CASCADE
+    )
+    subject: fields.ForeignKeyRelation[Subject] = fields.ForeignKeyField(
+        "models.Subject", related_name="exposures", on_delete=fields.RESTRICT
+    )
+    categories: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    # [{"source": "holding", "system": ..., "category": ...}, {"source": "include_list", ...}]
+    reasons: list[dict[str, str]] = fields.JSONField(default=list)  # type: ignore[assignment]
+    source = fields.CharEnumField(ExposureSource, max_length=16, default=ExposureSource.HOLDING)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "exposure"
+        unique_together = (("incident_id", "subject_id"),)
+
+
+class Campaign(Model):
+    id = fields.BigIntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="campaigns", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(NoticeKind, max_length=32)
+    channels: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    template_hash = fields.CharField(max_length=64, null=True)
+    audience_count = fields.IntField(default=0)
+    status = fields.CharEnumField(CampaignStatus, max_length=16, default=CampaignStatus.DRAFT)
+    scheduled_at = fields.DatetimeField(null=True)
+    hold_until = fields.DatetimeField(null=True)
+    hold_reason = fields.TextField(null=True)
+    created_by = fields.CharField(max_length=128)
+    approved_by = fields.CharField(max_length=128, null=True)
+    approved_at = fields.DatetimeField(null=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "campaign"
+        indexes = (Index(fields=("status", "scheduled_at")),)
+
+
+class Delivery(Model):
+    """One notice to one recipient over one channel: the outbox row and its proof."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="deliveries", on_delete=fields.RESTRICT
+    )
+    # subject external_ref, or account_ref for account-holder notices
+    recipient_ref = fields.CharField(max_length=128)
+    channel = fields.CharEnumField(Channel, max_length=16, default=Channel.EMAIL)
+    subject: fields.ForeignKeyNullableRelation[Subject] = fields.ForeignKeyField(
+        "models.Subject", related_name="deliveries", null=True, on_delete=fields.RESTRICT
+    )
+    account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="deliveries", null=True, on_delete=fields.RESTRICT
+    )
+    address = fields.CharField(max_length=320)
+    locale = fields.CharField(max_length=35, default="en")
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    lease_owner = fields.CharField(max_length=64, null=True)
+    lease_expires_at = fields.DatetimeField(null=True)
+    message_id = fields.CharField(max_length=255, null=True)  # stable across retries
+    smtp_reply = fields.TextField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+    content_hash = fields.CharField(max_length=64, null=True)
+    send_reason = fields.CharField(max_length=128, null=True)
+    last_error = fields.TextField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "delivery"
+        unique_together = (("campaign_id", "recipient_ref", "channel"),)
+        indexes = (Index(fields=("campaign_id", "status", "next_attempt_at")),)
+
+
+class DeliveryAttempt(Model):
+    """Every try to hand a delivery to SMTP, with the server's answer."""
+
+    id = fields.BigIntField(primary_key=True)
+    delivery: fields.ForeignKeyRelation[Delivery] = fields.ForeignKeyField(
+        "models.Delivery", related_name="attempt_log", on_delete=fields.CASCADE
+    )
+    number = fields.IntField()
+    at = fields.DatetimeField()
+    outcome = fields.CharEnumField(AttemptOutcome, max_length=16)
+    code = fields.IntField(null=True)
+    reply = fields.TextField(null=True)
+
+    class Meta:
+        table = "delivery_attempt"
+        unique_together = (("delivery_id", "number"),)
+
+
+class Banner(Model):
+    id = fields.BigIntField(primary_key=True)
+    incident: fields.ForeignKeyNullableRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="banners", null=True, on_delete=fields.RESTRICT
+    )
+    audience = fields.CharEnumField(BannerAudience, max_length=32)
+    # a personal banner (for example after a bounce) names its one subject
+    subject: fields.ForeignKeyNullableRelation[Subject] = fields.ForeignKeyField(
+        "models.Subject", related_name="banners", null=True, on_delete=fields.RESTRICT
+    )
+    severity = fields.CharEnumField(BannerSeverity, max_length=16, default=BannerSeverity.WARNING)
+    # {locale: {"title": ..., "body": ...}}
+    texts: dict[str, dict[str, str]] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    content_hashes: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    link = fields.CharField(max_length=2048, null=True)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField(null=True)
+    withdrawn_at = fields.DatetimeField(null=True)
+    withdrawn_by = fields.CharField(max_length=128, null=True)
+    withdrawn_reason = fields.TextField(null=True)
+    first_served_at = fields.DatetimeField(null=True)
+    last_served_at = fields.DatetimeField(null=True)
+    serve_count = fields.BigIntField(default=0)
+    created_by = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "banner"
+        indexes = (Index(fields=("starts_at", "ends_at")),)
+
+
+class ReminderSent(Model):
+    """A deadline reminder that went out, so that it goes out once."""
+
+    id = fields.BigIntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="reminders", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=64)
+    offset_hours = fields.FloatField()
+    sent_at = fields.DatetimeField()
+
+    class Meta:
+        table = "reminder_sent"
+        unique_together = (("incident_id", "kind", "offset_hours"),)
+
+
+class AuditEvent(Model):
+    """One link of the tamper-evident chain. Written only by services.audit.
+
+    ``at`` and ``details`` are stored as the exact text that was hashed, so that
+    verification never depends on how a database round-trips times or JSON.
+    """
+
+    seq = fields.BigIntField(primary_key=True, generated=False)
+    at = fields.CharField(max_length=40)  # ISO 8601 UTC with microseconds
+    actor = fields.CharField(max_length=128)
+    action = fields.CharField(max_length=64)
+    target_type = fields.CharField(max_length=32)
+    target_id = fields.CharField(max_length=128)
+    details = fields.TextField()  # canonical JSON
+    prev_hash = fields.CharField(max_length=64)
+    hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "audit_event"
+        indexes = (Index(fields=("target_type", "target_id")), Index(fields=("at",)))

@@ -1,0 +1,127 @@
+"""Append to, read, verify and export the tamper-evident audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+
+from incident_svc.db import dialect
+from incident_svc.domain.audit_chain import (
+    Link,
+    Verdict,
+    canonical_json,
+    format_time,
+    next_link,
+    verify_chain,
+)
+from incident_svc.models import AuditEvent
+
+# Any constant will do: it names the one advisory lock that serialises appends on PostgreSQL.
+_PG_AUDIT_LOCK = 0x1AC1DE47
+_PAGE = 5000
+
+
+async def record(
+    conn: BaseDBAsyncClient,
+    *,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str | int,
+    details: Mapping[str, Any] | None = None,
+    key: bytes | None = None,
+) -> Link:
+    """Append one event inside the caller's transaction ``conn``.
+
+    Call it last in the transaction: on PostgreSQL it takes a transaction-scoped advisory
+    lock that orders all appends; on SQLite the transaction already holds the write lock
+    (BEGIN IMMEDIATE). The sequence number is the primary key, so even a bug elsewhere
+    cannot fork the chain: a second event with the same number fails to insert.
+    """
+    if dialect(conn) == "postgres":
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_PG_AUDIT_LOCK])
+    head = await AuditEvent.all().using_db(conn).order_by("-seq").first()
+    link = next_link(
+        previous=_to_link(head) if head else None,
+        at=datetime.now(UTC),
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        details=details or {},
+        key=key,
+    )
+    await AuditEvent.create(using_db=conn, **link.__dict__)
+    return link
+
+
+def _to_link(event: AuditEvent) -> Link:
+    return Link(
+        seq=event.seq,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        details=event.details,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
+
+
+async def iter_links() -> AsyncIterator[Link]:
+    """Every event in sequence order, a page at a time (memory stays flat)."""
+    last = 0
+    while True:
+        page = await AuditEvent.filter(seq__gt=last).order_by("seq").limit(_PAGE)
+        if not page:
+            return
+        for event in page:
+            yield _to_link(event)
+        last = page[-1].seq
+
+
+async def verify(*, key: bytes | None) -> Verdict:
+    links = [link async for link in iter_links()]
+    return verify_chain(links, key)
+
+
+async def events(
+    *,
+    incident_ref: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[Link]:
+    """Events for reading, oldest first, optionally about one incident or since a time."""
+    query = AuditEvent.all().order_by("seq")
+    if since is not None:
+        query = query.filter(at__gte=format_time(since))
+    if incident_ref is not None:
+        # events about an incident either target it or name it in their details
+        query = query.filter(
+            Q(target_type="incident", target_id=incident_ref)
+            | Q(details__contains=f'"incident":{canonical_json(incident_ref)}')
+        )
+    if limit is not None:
+        query = query.limit(limit)
+    return [_to_link(event) for event in await query]
+
+
+async def export(path: Path) -> int:
+    """Write the whole chain as JSON Lines, one event a line, with every hashed field."""
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        async for link in iter_links():
+            out.write(json.dumps(link.__dict__, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+async def count() -> int:
+    return await AuditEvent.all().count()
