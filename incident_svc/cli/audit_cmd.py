@@ -108,3 +108,7 @@ def export(
         print_json({"file": str(file), "events": written})
     else:
         console.print(f"wrote {written} events to {file}", markup=False)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="audit")

@@ -61,3 +61,7 @@ def status(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
         console.print(f"hint: {db.UPGRADE_HINT}", markup=False)
     if result.state != "current":
         raise typer.Exit(1)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="db")

@@ -8,9 +8,19 @@ from pathlib import Path
 import typer
 
 from incident_svc import __version__
-from incident_svc.cli import audit_cmd, db_cmd
+from incident_svc.cli import (
+    audit_cmd,
+    banner_cmd,
+    campaign_cmd,
+    db_cmd,
+    demo_cmd,
+    incident_cmd,
+    inventory_cmd,
+    mailsink_cmd,
+    notice_cmd,
+    serve_cmd,
+)
 from incident_svc.cli.output import error
-from incident_svc.cli.placeholders import placeholder
 from incident_svc.cli.runtime import CliState
 from incident_svc.errors import IncidentSvcError
 
@@ -56,17 +66,17 @@ def main(
     ctx.obj = CliState(config_file=config, actor_option=actor)
 
 
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(placeholder("Import the inventory of people whose data we hold"), name="subjects")
-app.add_typer(placeholder("Import customer organisations"), name="accounts")
-app.add_typer(placeholder("Record incidents and find who is affected"), name="incident")
-app.add_typer(placeholder("Preview and check notices"), name="notice")
-app.add_typer(placeholder("Create, approve, schedule and send notice campaigns"), name="campaign")
-app.add_typer(placeholder("Publish and withdraw website banners"), name="banner")
-app.add_typer(audit_cmd.app, name="audit")
-app.add_typer(placeholder("Run the service: scheduler, dispatcher and banner feed"), name="serve")
-app.add_typer(placeholder("Run the development mail sink"), name="mailsink")
-app.add_typer(placeholder("Run the whole story on embedded defaults"), name="demo")
+# Each module registers its own group or command, so that work on one never edits another.
+db_cmd.register(app)
+inventory_cmd.register(app)
+incident_cmd.register(app)
+notice_cmd.register(app)
+campaign_cmd.register(app)
+banner_cmd.register(app)
+audit_cmd.register(app)
+serve_cmd.register(app)
+mailsink_cmd.register(app)
+demo_cmd.register(app)
 
 
 def run() -> None:

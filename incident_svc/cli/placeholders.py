@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from incident_svc.cli.output import error
@@ -16,3 +18,11 @@ def placeholder(help_text: str) -> typer.Typer:
         raise typer.Exit(2)
 
     return group
+
+
+def placeholder_command(name: str) -> Callable[[], None]:
+    def _not_yet() -> None:
+        error(f"`incident-svc {name}` is not built yet")
+        raise typer.Exit(2)
+
+    return _not_yet

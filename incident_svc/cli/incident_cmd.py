@@ -1,0 +1,13 @@
+"""`incident-svc incident`: not built yet (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+import typer
+
+from incident_svc.cli.placeholders import placeholder
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(
+        placeholder("Record incidents and find exactly who is affected."), name="incident"
+    )

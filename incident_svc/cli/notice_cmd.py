@@ -1,0 +1,11 @@
+"""`incident-svc notice`: not built yet (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+import typer
+
+from incident_svc.cli.placeholders import placeholder
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(placeholder("Preview and check the notices people will receive."), name="notice")
