@@ -62,9 +62,7 @@ def test_next_change_is_the_nearest_future_edge() -> None:
     assert next_change(cards, T0 + timedelta(hours=2)) is None
 
 
-SUBJECTS = card(
-    audience=BannerAudience.AFFECTED_SUBJECTS, subject_refs=frozenset({"P-1", "P-2"})
-)
+SUBJECTS = card(audience=BannerAudience.AFFECTED_SUBJECTS, subject_refs=frozenset({"P-1", "P-2"}))
 ACCOUNTS = card(
     audience=BannerAudience.AFFECTED_ACCOUNTS,
     account_refs=frozenset({"ACME"}),

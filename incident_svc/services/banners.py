@@ -73,11 +73,11 @@ async def publish(
     texts: TextSource | None = None,
 ) -> Banner:
     """Render the incident's banner in every locale in use and publish it for a time window."""
-    source = texts or notices_text_source()
     starts_at = request.starts_at or utcnow()
     _check_window(starts_at, request.ends_at)
     link = check_link(request.link)
     incident = await _incident(request.incident_ref)
+    source = texts or notices_text_source()
     rendered = await _render(incident, source, settings)
     async with write_transaction() as conn:
         banner = await Banner.create(

@@ -26,9 +26,7 @@ def atom_document(chosen: Sequence[tuple[BannerCard, str]], feed_url: str) -> by
     _text(author, "name", "incident-svc")
     for card, locale in chosen:
         feed.append(_entry(card, locale, base))
-    body: bytes = ET.tostring(
-        feed, encoding="utf-8", xml_declaration=False
-    )
+    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
