@@ -139,4 +139,4 @@ def test_publish_refuses_a_bad_link_before_touching_anything(database_url: str) 
     out = cli(database_url, "banner", "publish", "INC-2026-0007", "--audience", "public",
               "--link", "ftp://x")  # fmt: skip
     assert out.exit_code == 5 and "field 'link'" in out.output
-    assert in_db(database_url, Banner.all().count) == 0
+    assert in_db(database_url, lambda: Banner.all().count()) == 0
