@@ -54,6 +54,7 @@ class ServiceScheduler:
         self._locks = {action: asyncio.Lock() for action in WakeupAction}
         self._retry_after: dict[str, datetime] = {}
         self._planned: dict[str, datetime] = {}
+        self._inflight: set[asyncio.Task[object]] = set()
         self.last_poll_at: datetime | None = None
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -79,9 +80,13 @@ class ServiceScheduler:
         )
 
     def shutdown(self) -> None:
-        """Stop firing jobs; a job already running finishes on its own."""
+        """Stop firing jobs; a job already running goes on (see :meth:`stop`)."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    def inflight(self) -> list[asyncio.Task[object]]:
+        """Jobs running now (to wait for at shutdown)."""
+        return list(self._inflight)
 
     async def poll(self) -> None:
         """Read the alarms from the database and make the jobs match them."""
@@ -121,6 +126,9 @@ class ServiceScheduler:
         late = (now - wakeup.at).total_seconds()
         log.info("alarm %s (%s), %.1f s after its time", wakeup.job_id, wakeup.action, late)
         self._planned.pop(wakeup.job_id, None)
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
         try:
             async with self._locks[wakeup.action]:
                 await self._actions[wakeup.action](now)
@@ -128,4 +136,6 @@ class ServiceScheduler:
             # APScheduler logs the traceback; the next poll sets the alarm again after a pause
             self._retry_after[wakeup.job_id] = now + timedelta(seconds=RETRY_SECONDS)
             raise
+        finally:
+            self._inflight.discard(task)  # type: ignore[arg-type]
         self._retry_after.pop(wakeup.job_id, None)
