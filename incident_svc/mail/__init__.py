@@ -1,0 +1,1 @@
+"""Outgoing mail: MIME assembly, DKIM signing."""
