@@ -79,6 +79,15 @@ class FeedSettings(_Section):
     token_secret: SecretStr | None = None
     allowed_origins: list[str] = Field(default_factory=list)
     max_age: int = Field(default=60, ge=0)
+    snapshot_seconds: float = Field(default=1.0, gt=0)
+    flush_seconds: float = Field(default=5.0, gt=0)
+    max_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+
+
+class BannerSettings(_Section):
+    personal_on_bounce: bool = False
+    bounce_check_seconds: float = Field(default=60.0, gt=0)
+    default_locale: str = "en"
 
 
 class DeliverySettings(_Section):
@@ -128,6 +137,7 @@ class Settings(BaseSettings):
     approval: ApprovalSettings = ApprovalSettings()
     audit: AuditSettings = AuditSettings()
     feed: FeedSettings = FeedSettings()
+    banners: BannerSettings = BannerSettings()
     delivery: DeliverySettings = DeliverySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()

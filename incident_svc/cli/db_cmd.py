@@ -57,8 +57,8 @@ def status(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
             console.print(
                 f"unknown:  {', '.join(result.unknown)} (newer code migrated this database)"
             )
-    if result.state in {"empty", "behind"}:
-        console.print(f"hint: {db.UPGRADE_HINT}", markup=False)
+        if result.state in {"empty", "behind"}:
+            console.print(f"hint:     {db.UPGRADE_HINT}", markup=False)
     if result.state != "current":
         raise typer.Exit(1)
 

@@ -1,1 +1,1 @@
-"""Outgoing mail: MIME assembly, DKIM signing."""
+"""Mail adapters: MIME assembly, DKIM signing, the SMTP connection pool, the development sink."""

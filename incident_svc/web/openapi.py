@@ -1,0 +1,149 @@
+"""The OpenAPI 3.1 document of the feed. Tests fuzz the server against it (schemathesis)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incident_svc.web.feed import SCHEMA
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+
+BANNER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": [
+        "id",
+        "incident",
+        "audience",
+        "severity",
+        "locale",
+        "title",
+        "body",
+        "link",
+        "starts_at",
+        "ends_at",
+    ],
+    "properties": {
+        "id": {
+            "type": "integer",
+            "description": "Stable banner id; the widget remembers dismissals by it.",
+        },
+        "incident": {**_NULLABLE_STRING, "description": "Incident reference, e.g. INC-2026-0007."},
+        "audience": {"enum": ["public", "affected_accounts", "affected_subjects"]},
+        "severity": {"enum": ["info", "warning", "critical"]},
+        "locale": {"type": "string", "description": "The language the texts are in (BCP 47)."},
+        "title": {"type": "string"},
+        "body": {"type": "string", "description": "Plain text; render it as text, not HTML."},
+        "link": {**_NULLABLE_STRING, "description": "Where to read more (absolute http(s) URL)."},
+        "starts_at": {"type": "string", "format": "date-time"},
+        "ends_at": {**_NULLABLE_STRING, "format": "date-time"},
+    },
+}
+
+FEED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema", "banners"],
+    "properties": {
+        "schema": {"const": SCHEMA, "description": "Changes only with an incompatible change."},
+        "banners": {"type": "array", "items": {"$ref": "#/components/schemas/Banner"}},
+    },
+}
+
+_LOCALE = {
+    "name": "locale",
+    "in": "query",
+    "required": False,
+    "description": "Preferred language (BCP 47, e.g. zh-Hant-HK); wins over Accept-Language.",
+    "schema": {"type": "string"},
+}
+_TOKEN = {
+    "name": "token",
+    "in": "query",
+    "required": False,
+    "description": "A feed token (same as the bearer token); invalid tokens count as none.",
+    "schema": {"type": "string"},
+}
+_HEADERS = [
+    {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"}},
+    {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
+]
+_CACHE_HEADERS = {
+    "ETag": {"schema": {"type": "string"}},
+    "Cache-Control": {"schema": {"type": "string"}},
+}
+
+
+def _feed_operation(summary: str, media: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": [_LOCALE, _TOKEN, *_HEADERS],
+        "security": [{}, {"feedToken": []}],
+        "responses": {
+            "200": {
+                "description": "The banners active now.",
+                "headers": _CACHE_HEADERS,
+                "content": {media: {"schema": schema}},
+            },
+            "304": {
+                "description": "Not modified (If-None-Match named the current ETag).",
+                "headers": _CACHE_HEADERS,
+            },
+        },
+    }
+
+
+def _asset(summary: str, media: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": [_HEADERS[1]],
+        "responses": {
+            "200": {"description": summary, "content": {media: {"schema": {"type": "string"}}}},
+            "304": {"description": "Not modified."},
+        },
+    }
+
+
+def openapi_document(public_url: str) -> dict[str, Any]:
+    json_schema = {"$ref": "#/components/schemas/BannerFeed"}
+    demo = _asset("A page that shows the widget.", "text/html")
+    demo["parameters"] = [
+        *demo["parameters"],
+        {
+            "name": "lang",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "The demo page's language (html lang attribute).",
+        },
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "incident-svc banner feed", "version": "1"},
+        "servers": [{"url": public_url}],
+        "paths": {
+            "/v1/banners": {
+                "get": _feed_operation(
+                    "Banners active now, as JSON.", "application/json", json_schema
+                )
+            },
+            "/v1/banners.atom": {
+                "get": _feed_operation(
+                    "Public banners as an Atom feed.", "application/atom+xml", {"type": "string"}
+                )
+            },
+            "/openapi.json": {"get": _asset("This document.", "application/json")},
+            "/widget.js": {"get": _asset("The embeddable banner script.", "text/javascript")},
+            "/demo": {"get": demo},
+        },
+        "components": {
+            "schemas": {"Banner": BANNER_SCHEMA, "BannerFeed": FEED_SCHEMA},
+            "securitySchemes": {
+                "feedToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token minted by `incident-svc banner token` or the recipe in docs/banners.md.",
+                },
+            },
+        },
+    }

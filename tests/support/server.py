@@ -1,0 +1,69 @@
+"""A real uvicorn serving an ASGI app on 127.0.0.1, port 0, for tests.
+
+``serving(app)`` runs it as a task in the test's own event loop (the app shares the test's
+database connection: build it with ``manage_database=False``). ``serving_in_thread(app)`` runs
+it in a thread with a loop of its own, for synchronous clients such as schemathesis and
+Playwright's sync API (build the app with ``manage_database=True``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+def _server(app: ASGIApp) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", access_log=False
+    )
+    return uvicorn.Server(config)
+
+
+def _url(server: uvicorn.Server) -> str:
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp, *, timeout: float = 10.0) -> AsyncIterator[str]:
+    """Yield the base URL while uvicorn serves ``app`` in this loop."""
+    server = _server(app)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(timeout):
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("uvicorn stopped before it started")
+                await asyncio.sleep(0.01)
+        yield _url(server)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.contextmanager
+def serving_in_thread(app: ASGIApp, *, timeout: float = 20.0) -> Iterator[str]:
+    """Yield the base URL while uvicorn serves ``app`` in a thread of its own."""
+    server = _server(app)
+    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
+    thread.start()
+    deadline = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if server.started or not thread.is_alive():
+            break
+        deadline.wait(0.01)
+    if not server.started:
+        server.should_exit = True
+        thread.join(timeout)
+        raise RuntimeError("uvicorn did not start (see the log above)")
+    try:
+        yield _url(server)
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
