@@ -25,16 +25,15 @@ def _message(n: int) -> bytes:
 
 async def test_every_message_lands_in_the_maildir_and_is_announced(tmp_path: Path) -> None:
     seen: list[Stored] = []
-    async with serve(host="127.0.0.1", port=0, maildir=tmp_path / "mail", announce=seen.append) as (
-        host,
-        port,
+    async with (
+        serve(host="127.0.0.1", port=0, maildir=tmp_path / "mail", announce=seen.append) as bound,
+        SmtpPool(SmtpSettings(host=bound[0], port=bound[1], pool_size=2)) as pool,
     ):
-        async with SmtpPool(SmtpSettings(host=host, port=port, pool_size=2)) as pool:
-            for n in range(3):
-                accepted = await pool.send(
-                    sender="security@example.com", recipient=f"p{n}@example.org", data=_message(n)
-                )
-                assert accepted.reply.startswith("250 2.0.0 Ok: stored as ")
+        for n in range(3):
+            accepted = await pool.send(
+                sender="security@example.com", recipient=f"p{n}@example.org", data=_message(n)
+            )
+            assert accepted.reply.startswith("250 2.0.0 Ok: stored as ")
     assert sorted(message_ids(tmp_path / "mail")) == [
         "<n0@example.com>",
         "<n1@example.com>",
