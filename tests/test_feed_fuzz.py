@@ -72,7 +72,10 @@ def module_database_url(
 
 @pytest.fixture(scope="module")
 def feed_url(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    overrides = {"database_url": module_database_url, "var_dir": str(tmp_path_factory.mktemp("var"))}
+    overrides = {
+        "database_url": module_database_url,
+        "var_dir": str(tmp_path_factory.mktemp("var")),
+    }
     settings = load_settings(overrides={**overrides, **feed_overrides()})
     _seed(settings)
     with serving_in_thread(create_app(settings=settings)) as url:

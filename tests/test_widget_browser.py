@@ -35,7 +35,8 @@ window.__drawn = new Promise(resolve =>
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed (.ci/system-packages)"
+    shutil.which(CHROMIUM) is None,
+    reason="Debian's chromium is not installed (.ci/system-packages)",
 )
 
 
@@ -104,7 +105,9 @@ def test_widget_shows_chinese_and_remembers_dismissal(
         page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     assert alert.count() == 0
-    assert page.evaluate("document.activeElement.closest('[data-banner-id]').dataset.bannerId") == str(info.id)
+    assert page.evaluate(
+        "document.activeElement.closest('[data-banner-id]').dataset.bannerId"
+    ) == str(info.id)
     page.keyboard.press("Escape")
     assert status.count() == 0
 

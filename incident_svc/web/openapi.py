@@ -133,9 +133,13 @@ def openapi_document(public_url: str) -> dict[str, Any]:
                     "Public banners as an Atom feed.", "application/atom+xml", {"type": "string"}
                 )
             },
-            "/openapi.json": {"get": _asset(
-                "This document.", "application/json", {"type": "object", "required": ["openapi"]}
-            )},
+            "/openapi.json": {
+                "get": _asset(
+                    "This document.",
+                    "application/json",
+                    {"type": "object", "required": ["openapi"]},
+                )
+            },
             "/widget.js": {"get": _asset("The embeddable banner script.", "text/javascript")},
             "/demo": {"get": demo},
         },
