@@ -94,3 +94,11 @@ class BannerSeverity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
+
+
+class WakeupAction(StrEnum):
+    """What the service's scheduler does when an alarm taken from the database goes off."""
+
+    START_CAMPAIGNS = "start_campaigns"  # a campaign's scheduled time (or hold expiry) came
+    SEND_REMINDERS = "send_reminders"  # a regulator-deadline reminder is due
+    BANNER_EDGE = "banner_edge"  # a banner window opens or closes

@@ -1,0 +1,1 @@
+"""Mail adapters: the SMTP connection pool and the development mail sink."""

@@ -1,0 +1,137 @@
+"""A pool of long-lived aiosmtplib connections shared by concurrent senders.
+
+aiosmtplib sends one message at a time per connection and does not pipeline, so throughput
+comes from several connections kept open across messages. Each connection is opened on
+first use and reopened after it drops or times out; a rate limit spaces sends over the whole
+pool. Every failure leaves this module as a :class:`~incident_svc.errors.DeliveryError`.
+Nothing connects or reads configuration in the constructor beyond storing the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from types import TracebackType
+
+import aiosmtplib
+
+from incident_svc.config import SmtpSettings
+from incident_svc.mail.rate import RateLimiter
+from incident_svc.mail.smtp_errors import connection_is_dead, translate
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The relay's 2xx answer to the end of DATA: the proof of dispatch."""
+
+    code: int
+    reply: str
+
+
+class _Slot:
+    """One place in the pool and the connection it holds, if any."""
+
+    def __init__(self) -> None:
+        self.client: aiosmtplib.SMTP | None = None
+
+    def drop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self.client = None
+
+
+class SmtpPool:
+    """``pool_size`` connections to the relay in ``settings``; use ``async with``."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._settings = settings
+        self._slots = [_Slot() for _ in range(settings.pool_size)]
+        self._idle: asyncio.LifoQueue[_Slot] = asyncio.LifoQueue()
+        for slot in self._slots:
+            self._idle.put_nowait(slot)  # connections are opened on first use
+        self._limiter = RateLimiter(settings.rate_limit)
+        self.connects = 0  # connections opened so far (tests and status read it)
+
+    async def __aenter__(self) -> SmtpPool:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def send(self, *, sender: str, recipient: str, data: bytes) -> Accepted:
+        """Hand one message to the relay; raise Transient/PermanentDeliveryError on failure."""
+        await self._limiter.wait()
+        slot = await self._idle.get()
+        try:
+            return await self._send_on(slot, sender, recipient, data)
+        except (aiosmtplib.SMTPException, OSError, UnicodeEncodeError) as exc:
+            await self._after_failure(slot, exc)
+            raise translate(exc) from exc
+        except BaseException:
+            slot.drop()  # cancelled mid-conversation: the connection's state is unknown
+            raise
+        finally:
+            self._idle.put_nowait(slot)
+
+    async def _send_on(self, slot: _Slot, sender: str, recipient: str, data: bytes) -> Accepted:
+        reused = slot.client is not None and slot.client.is_connected
+        if not reused:
+            await self._connect(slot)
+        assert slot.client is not None
+        try:
+            await slot.client.mail(sender)
+        except aiosmtplib.SMTPServerDisconnected:
+            if not reused:
+                raise
+            # the relay closed an idle connection: nothing was sent yet, so open a new one
+            await self._connect(slot)
+            assert slot.client is not None
+            await slot.client.mail(sender)
+        await slot.client.rcpt(recipient)
+        response = await slot.client.data(data)
+        return Accepted(code=response.code, reply=f"{response.code} {response.message}")
+
+    async def _connect(self, slot: _Slot) -> None:
+        slot.drop()
+        s = self._settings
+        slot.client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            timeout=s.timeout,
+            use_tls=s.tls,
+            start_tls=s.starttls,
+            local_hostname=s.local_hostname,
+            username=s.username,
+            password=s.password.get_secret_value() if s.password else None,
+        )
+        self.connects += 1
+        await slot.client.connect()
+
+    async def _after_failure(self, slot: _Slot, exc: BaseException) -> None:
+        """Keep a connection that only refused this message (after RSET); drop a dead one."""
+        client = slot.client
+        if client is None or connection_is_dead(exc) or not client.is_connected:
+            slot.drop()
+            return
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            slot.drop()
+
+    async def close(self) -> None:
+        """QUIT every open connection (politely, bounded by the timeout)."""
+        await asyncio.gather(*(_quit(slot) for slot in self._slots))
+
+
+async def _quit(slot: _Slot) -> None:
+    client = slot.client
+    with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+        if client is not None and client.is_connected:
+            await client.quit()
+    slot.drop()

@@ -1,0 +1,1 @@
+"""The `incident-svc serve` process: scheduler, dispatcher workers and HTTP in one loop."""

@@ -1,0 +1,141 @@
+"""APScheduler 3.x wiring: the database says what is due, APScheduler is only the clock.
+
+At start and every ``scheduler.poll_seconds`` the scheduler reads the alarms the database
+asks for (:mod:`incident_svc.services.wakeups`) and makes its date jobs match them: new rows
+get a job, changed times are moved, rows that no longer wait lose theirs. Nothing lives only
+in memory, so a restart loses nothing, and a change made with the CLI is picked up at the
+next poll without any notification channel.
+
+Every job calls an idempotent service (``start_due``, ``send_due``) that looks at the database
+again, so a job that fires twice, late, or in two processes at once does its work once. An
+alarm whose time passed while the service was down fires at once: jobs are created with
+``misfire_grace_time=None`` and ``coalesce=True`` (APScheduler's default grace of one second
+would skip them silently). A job that fails is tried again after ``RETRY_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from incident_svc.config import Settings
+from incident_svc.domain.enums import WakeupAction
+from incident_svc.domain.times import utcnow
+from incident_svc.domain.wakeups import Wakeup
+from incident_svc.services.wakeups import load_plan
+
+log = logging.getLogger(__name__)
+
+POLL_JOB = "poll"
+RETRY_SECONDS = 30.0
+Action = Callable[[datetime], Awaitable[object]]
+Clock = Callable[[], datetime]
+
+
+class ServiceScheduler:
+    """Keeps one APScheduler date job per alarm the database asks for."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        actions: Mapping[WakeupAction, Action],
+        clock: Clock = utcnow,
+    ) -> None:
+        self._settings = settings
+        self._actions = dict(actions)
+        self._clock = clock
+        self._locks = {action: asyncio.Lock() for action in WakeupAction}
+        self._retry_after: dict[str, datetime] = {}
+        self._planned: dict[str, datetime] = {}
+        self._inflight: set[asyncio.Task[object]] = set()
+        self.last_poll_at: datetime | None = None
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def planned(self) -> dict[str, datetime]:
+        """The alarms set now: job id to the time the database asked for."""
+        return dict(self._planned)
+
+    async def start(self) -> None:
+        """Build the jobs from the database, then start the clock (inside the running loop)."""
+        self._scheduler.start()
+        await self.poll()
+        self._scheduler.add_job(
+            self.poll,
+            IntervalTrigger(seconds=self._settings.scheduler.poll_seconds, timezone=UTC),
+            id=POLL_JOB,
+        )
+
+    def shutdown(self) -> None:
+        """Stop firing jobs; a job already running goes on (see :meth:`stop`)."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def inflight(self) -> list[asyncio.Task[object]]:
+        """Jobs running now (to wait for at shutdown)."""
+        return list(self._inflight)
+
+    async def poll(self) -> None:
+        """Read the alarms from the database and make the jobs match them."""
+        now = self._clock()
+        plan = await load_plan(now=now, settings=self._settings)
+        self.reconcile(plan, now=now)
+        self.last_poll_at = now
+
+    def reconcile(self, plan: list[Wakeup], *, now: datetime) -> None:
+        wanted = {wakeup.job_id: wakeup for wakeup in plan}
+        for job in self._scheduler.get_jobs():
+            if job.id != POLL_JOB and job.id not in wanted:
+                job.remove()
+                self._planned.pop(job.id, None)
+        for wakeup in wanted.values():
+            self._ensure_job(wakeup, now)
+
+    def _ensure_job(self, wakeup: Wakeup, now: datetime) -> None:
+        existing = self._scheduler.get_job(wakeup.job_id)
+        if existing is not None and self._planned.get(wakeup.job_id) == wakeup.at:
+            return
+        if existing is None and self._retry_after.get(wakeup.job_id, now) > now:
+            return
+        run_at = max(wakeup.at, now)
+        self._scheduler.add_job(
+            self._fire,
+            DateTrigger(run_date=run_at, timezone=UTC),
+            args=[wakeup],
+            id=wakeup.job_id,
+            replace_existing=True,
+        )
+        self._planned[wakeup.job_id] = wakeup.at
+        log.debug("alarm %s set for %s (%s)", wakeup.job_id, run_at.isoformat(), wakeup.action)
+
+    async def _fire(self, wakeup: Wakeup) -> None:
+        now = self._clock()
+        late = (now - wakeup.at).total_seconds()
+        log.info("alarm %s (%s), %.1f s after its time", wakeup.job_id, wakeup.action, late)
+        self._planned.pop(wakeup.job_id, None)
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            async with self._locks[wakeup.action]:
+                await self._actions[wakeup.action](now)
+        except Exception:
+            # APScheduler logs the traceback; the next poll sets the alarm again after a pause
+            self._retry_after[wakeup.job_id] = now + timedelta(seconds=RETRY_SECONDS)
+            raise
+        finally:
+            self._inflight.discard(task)  # type: ignore[arg-type]
+        self._retry_after.pop(wakeup.job_id, None)

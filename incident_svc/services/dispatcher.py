@@ -1,0 +1,270 @@
+"""The worker loop: claim due deliveries, compose them, send them over the pool, record.
+
+Order of events for one batch, and why it is crash-safe:
+
+1. claim (commit): the rows are leased to this worker; a crash from here on leaves them
+   leased until the lease expires, then any worker takes them again;
+2. compose and send: each message goes to SMTP with its stable Message-ID;
+3. record (commit): outcomes, attempts and one audit event, all or nothing.
+
+A crash between a relay's "250" and step 3 means that message is sent again after the
+lease expires, with the same Message-ID: the one duplicate SMTP cannot avoid (RFC 1047).
+Nothing is ever marked sent before the relay accepted it, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from incident_svc.config import Settings
+from incident_svc.domain.enums import AttemptOutcome, CampaignStatus
+from incident_svc.domain.retry import RetryPolicy
+from incident_svc.domain.times import utcnow
+from incident_svc.errors import ConflictError, DeliveryError, PermanentDeliveryError
+from incident_svc.mail.smtp_pool import SmtpPool
+from incident_svc.models import Campaign
+from incident_svc.services import campaigns, outbox
+from incident_svc.services.composing import (
+    Composer,
+    ComposerLoader,
+    Outgoing,
+    item_factory,
+    load_default_composer,
+)
+
+log = logging.getLogger(__name__)
+LANES = 2  # batches in flight per worker: one records while the other sends
+Progress = Callable[[outbox.BatchSummary], None]
+
+
+@dataclass
+class Engine:
+    """Everything one worker shares between its lanes: pool, composers, identity."""
+
+    settings: Settings
+    pool: SmtpPool
+    worker_id: str
+    actor: str
+    key: bytes | None
+    loader: ComposerLoader = load_default_composer
+    progress: Progress | None = None
+    _composers: dict[int, Composer] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> RetryPolicy:
+        d = self.settings.delivery
+        return RetryPolicy(d.max_attempts, d.retry_base_seconds, d.retry_max_seconds)
+
+    async def composer_for(self, campaign: Campaign) -> Composer:
+        composer = self._composers.get(campaign.id)
+        if composer is None:
+            composer = await self.loader(campaign.incident.id, campaign.kind, self.settings)
+            if campaign.template_hash and composer.template_hash != campaign.template_hash:
+                raise ConflictError(
+                    f"campaign {campaign.id}: the templates changed since it was created "
+                    f"(approved {campaign.template_hash[:12]}, now {composer.template_hash[:12]}); "
+                    "cancel it and create a new campaign"
+                )
+            self._composers[campaign.id] = composer
+        return composer
+
+    async def run_batch(self, campaign: Campaign) -> bool:
+        """Claim, send and record one batch of ``campaign``; False when nothing was due."""
+        token, domain = campaigns.message_id_parts(campaign, self.settings)
+        batch = await outbox.claim(
+            campaign_id=campaign.id,
+            worker_id=self.worker_id,
+            now=utcnow(),
+            limit=self.settings.delivery.batch_size,
+            lease_seconds=self.settings.delivery.lease_seconds,
+            message_id_token=token,
+            message_id_domain=domain,
+        )
+        if not batch:
+            return False
+        outcomes: dict[int, outbox.Outcome] = {}
+        try:
+            composer = await self.composer_for(campaign)
+            await self._send_all(composer, batch, outcomes)
+        finally:
+            await asyncio.shield(self._settle(campaign, batch, outcomes))
+        return True
+
+    async def _send_all(
+        self,
+        composer: Composer,
+        batch: Sequence[outbox.Claimed],
+        outcomes: dict[int, outbox.Outcome],
+    ) -> None:
+        make_item = item_factory()
+        items = [
+            make_item(
+                delivery_id=c.delivery_id,
+                subject_id=c.subject_id,
+                account_id=c.account_id,
+                address=c.address,
+                locale=c.locale,
+                message_id=c.message_id,
+            )
+            for c in batch
+        ]
+        messages = await composer.compose_batch(items)
+        by_id = {c.delivery_id: c for c in batch}
+        sender = campaigns.sender_address(self.settings)
+
+        async def one(message: Outgoing) -> None:
+            claimed = by_id[message.delivery_id]
+            outcomes[claimed.delivery_id] = await self._send_one(sender, claimed, message)
+
+        await asyncio.gather(*(one(m) for m in messages if m.delivery_id in by_id))
+
+    async def _send_one(
+        self, sender: str, claimed: outbox.Claimed, message: Outgoing
+    ) -> outbox.Outcome:
+        try:
+            accepted = await self.pool.send(
+                sender=sender, recipient=claimed.address, data=message.data
+            )
+        except DeliveryError as exc:
+            kind = (
+                AttemptOutcome.PERMANENT
+                if isinstance(exc, PermanentDeliveryError)
+                else AttemptOutcome.TRANSIENT
+            )
+            return outbox.Outcome(
+                claimed.delivery_id,
+                kind,
+                exc.code,
+                exc.reply or str(exc),
+                message.sha256,
+                claimed.subject_id,
+            )
+        return outbox.Outcome(
+            claimed.delivery_id,
+            AttemptOutcome.ACCEPTED,
+            accepted.code,
+            accepted.reply,
+            message.sha256,
+            claimed.subject_id,
+        )
+
+    async def _settle(
+        self,
+        campaign: Campaign,
+        batch: Sequence[outbox.Claimed],
+        outcomes: dict[int, outbox.Outcome],
+    ) -> None:
+        """Record what happened; hand back what was never tried."""
+        if outcomes:
+            context = outbox.BatchContext(
+                campaign_id=campaign.id,
+                incident_ref=campaign.incident.ref,
+                worker_id=self.worker_id,
+                actor=self.actor,
+                policy=self.policy,
+                key=self.key,
+            )
+            summary = await outbox.record(context, list(outcomes.values()), now=utcnow())
+            if self.progress is not None:
+                self.progress(summary)
+        untried = [c.delivery_id for c in batch if c.delivery_id not in outcomes]
+        await outbox.release(worker_id=self.worker_id, delivery_ids=untried)
+
+    async def sending_campaigns(self, only: int | None) -> list[Campaign]:
+        now = utcnow()
+        query = Campaign.filter(status=CampaignStatus.SENDING).prefetch_related("incident")
+        if only is not None:
+            query = query.filter(id=only)
+        return [
+            c for c in await query.order_by("id") if c.hold_until is None or c.hold_until <= now
+        ]
+
+    async def pass_once(self, only: int | None = None) -> bool:
+        """One batch from the first campaign with due work; False when there was none."""
+        for campaign in await self.sending_campaigns(only):
+            if await self.run_batch(campaign):
+                return True
+            await campaigns.complete_if_done(
+                campaign_id=campaign.id, now=utcnow(), actor=self.actor, key=self.key
+            )
+        return False
+
+
+async def _lane(
+    engine: Engine, stop: asyncio.Event, only: int | None, idle: Callable[[], float]
+) -> None:
+    while not stop.is_set():
+        if await engine.pass_once(only):
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=idle())
+
+
+async def run_dispatcher(
+    *,
+    settings: Settings,
+    stop: asyncio.Event,
+    worker_id: str,
+    actor: str = "dispatcher",
+    key: bytes | None = None,
+    loader: ComposerLoader | None = None,
+) -> None:
+    """Send due work of every sending campaign until ``stop`` is set.
+
+    On stop, batches in flight finish and are recorded; if the task is cancelled instead,
+    what was sent is recorded and the rest is released for other workers.
+    """
+    async with SmtpPool(settings.smtp) as pool:
+        engine = Engine(settings, pool, worker_id, actor, key, loader or load_default_composer)
+        poll = settings.scheduler.poll_seconds
+        await asyncio.gather(*(_lane(engine, stop, None, lambda: poll) for _ in range(LANES)))
+
+
+async def drain(
+    *,
+    campaign_id: int,
+    settings: Settings,
+    worker_id: str,
+    actor: str,
+    key: bytes | None = None,
+    loader: ComposerLoader | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Send one campaign until no delivery is pending or leased, waiting for retries."""
+    stop = asyncio.Event()
+    async with SmtpPool(settings.smtp) as pool:
+        engine = Engine(
+            settings, pool, worker_id, actor, key, loader or load_default_composer, progress
+        )
+
+        async def lane() -> None:
+            while not stop.is_set():
+                if await engine.pass_once(campaign_id):
+                    continue
+                pause = await _pause_before_next(campaign_id, settings.scheduler.poll_seconds)
+                if pause is None:
+                    stop.set()
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
+
+        await asyncio.gather(*(lane() for _ in range(LANES)))
+
+
+async def _pause_before_next(campaign_id: int, poll: float) -> float | None:
+    """Seconds until the campaign may have work again; None when it is no longer sending."""
+    from tortoise import connections
+
+    campaign = await Campaign.get(id=campaign_id)
+    if campaign.status is not CampaignStatus.SENDING:
+        return None
+    now = utcnow()
+    if campaign.hold_until is not None and campaign.hold_until > now:
+        return min(poll, (campaign.hold_until - now).total_seconds())
+    due = await outbox.next_due(connections.get("default"), campaign_id)
+    wait = (due - now).total_seconds() if due else poll
+    return max(0.02, min(poll, wait))

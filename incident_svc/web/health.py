@@ -1,0 +1,83 @@
+"""`/healthz` and `/metrics` of the service process.
+
+``/healthz`` answers 200 when the database answers, the scheduler polls and every
+dispatcher worker runs (parts switched off count as healthy), else 503; the body says which
+part failed. ``/metrics`` is the Prometheus text format, version 0.0.4.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from incident_svc.domain.times import utcnow
+from incident_svc.runtime.status import ServiceStatus
+from incident_svc.services.metrics import DeliveryMetrics, database_problem, delivery_metrics
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+HEALTHY = {"ok", "running", "alive", "disabled"}
+
+
+def health_routes(status: ServiceStatus) -> list[Route]:
+    """The two routes, bound to this process's status."""
+
+    async def healthz(request: Request) -> Response:
+        problem = await database_problem()
+        checks = {
+            "database": problem or "ok",
+            "scheduler": status.scheduler_state(utcnow()),
+            "dispatcher": status.dispatcher_state(),
+        }
+        healthy = problem is None and all(value in HEALTHY for value in checks.values())
+        body = {"status": "ok" if healthy else "fail", "checks": checks}
+        return JSONResponse(body, status_code=200 if healthy else 503, headers=_no_store())
+
+    async def metrics(request: Request) -> Response:
+        numbers = await delivery_metrics(now=utcnow())
+        text = render_metrics(numbers, status)
+        return PlainTextResponse(text, media_type=PROMETHEUS_TEXT, headers=_no_store())
+
+    return [Route("/healthz", healthz), Route("/metrics", metrics)]
+
+
+def _no_store() -> dict[str, str]:
+    return {"Cache-Control": "no-store"}
+
+
+def render_metrics(numbers: DeliveryMetrics, status: ServiceStatus) -> str:
+    """The Prometheus exposition text for one scrape."""
+    lines: list[str] = []
+    _gauge(lines, "incident_svc_deliveries", "Deliveries by state.")
+    lines += [f'incident_svc_deliveries{{state="{s}"}} {n}' for s, n in numbers.by_state.items()]
+    singles = [
+        ("incident_svc_send_rate", "Messages accepted per second, last 60 s.", numbers.send_rate),
+        (
+            "incident_svc_retry_backlog",
+            "Pending deliveries that failed before.",
+            numbers.retry_backlog,
+        ),
+        (
+            "incident_svc_oldest_due_delivery_age_seconds",
+            "Seconds the oldest due pending delivery has waited.",
+            numbers.oldest_due_age_seconds,
+        ),
+        ("incident_svc_dispatcher_workers", "Dispatcher tasks running.", status.alive_workers()),
+        (
+            "incident_svc_scheduler_running",
+            "1 when the scheduler polls the database.",
+            int(status.scheduler_state(utcnow()) == "running"),
+        ),
+    ]
+    for name, help_text, value in singles:
+        _gauge(lines, name, help_text)
+        lines.append(f"{name} {_number(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _gauge(lines: list[str], name: str, help_text: str) -> None:
+    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,66 @@
+"""Incidents with affected people, written straight into the tables (set-based for volume)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from incident_svc.domain.enums import Severity
+from incident_svc.models import Account, Exposure, Incident, Subject
+
+
+def address(n: int) -> str:
+    return f"person{n}@example.org"
+
+
+async def make_incident(
+    subjects: int,
+    *,
+    ref: str = "INC-2026-0001",
+    accounts: int = 2,
+    opt_out_every: int = 0,
+    first: int = 0,
+) -> Incident:
+    """An incident whose exposures name ``subjects`` people spread over ``accounts`` accounts."""
+    incident = await Incident.create(
+        ref=ref,
+        title="Test incident",
+        summary="Data left in a public bucket.",
+        severity=Severity.HIGH,
+        discovered_at=datetime(2026, 11, 27, 8, 0, tzinfo=UTC),
+        created_by="alice",
+    )
+    account_rows = [
+        await Account.get_or_create(
+            account_ref=f"ACC-{a}",
+            defaults={
+                "name": f"Customer {a}",
+                "region": "GB",
+                "holder_email": f"holder{a}@customer.example",
+                "holder_name": f"Holder {a}",
+            },
+        )
+        for a in range(accounts)
+    ]
+    await Subject.bulk_create(
+        [
+            Subject(
+                external_ref=f"S-{n}",
+                email=address(n),
+                name=f"Person {n}",
+                locale="zh-Hant" if n % 3 == 0 else "en",
+                jurisdiction="GB",
+                account_id=account_rows[n % accounts][0].id if accounts else None,
+                marketing_opt_out=bool(opt_out_every) and n % opt_out_every == 0,
+            )
+            for n in range(first, first + subjects)
+        ],
+        batch_size=1000,
+    )
+    ids = await Subject.filter(
+        external_ref__in=[f"S-{n}" for n in range(first, first + subjects)]
+    ).values_list("id", flat=True)
+    await Exposure.bulk_create(
+        [Exposure(incident_id=incident.id, subject_id=i, categories=["contact"]) for i in ids],
+        batch_size=1000,
+    )
+    return incident

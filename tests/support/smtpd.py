@@ -1,0 +1,161 @@
+"""A real aiosmtpd server on 127.0.0.1 port 0, with faults chosen per test and per address.
+
+    async with smtp_server() as server:
+        server.faults["a@example.com"] = [Reply("450 4.2.0 busy"), Reply("421 4.3.2 bye")]
+        ...  # the first two messages to a@example.com meet those faults, the third is accepted
+        server.received  # every accepted message, in order
+
+A fault is used up by one message. ``Reply(text, at="rcpt"|"data")`` answers with ``text``;
+``Disconnect()`` drops the connection in the middle of DATA; ``Stall(seconds)`` waits before
+answering the end of DATA (past the client's timeout); ``AcceptThenDrop()`` stores the
+message and drops the connection before the reply (the RFC 1047 window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+_MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    at: str = "data"  # "rcpt" or "data"
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    pass
+
+
+@dataclass(frozen=True)
+class Stall:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AcceptThenDrop:
+    pass
+
+
+Fault = Reply | Disconnect | Stall | AcceptThenDrop
+
+
+@dataclass
+class Received:
+    sender: str
+    recipient: str
+    data: bytes
+
+    @property
+    def message_id(self) -> str | None:
+        match = _MESSAGE_ID.search(self.data)
+        return match.group(1).decode() if match else None
+
+
+@dataclass
+class FaultyHandler:
+    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    received: list[Received] = field(default_factory=list)
+    sessions: int = 0
+
+    def _take(self, address: str, at: str) -> Fault | None:
+        """The next fault for this address if it belongs to this stage, used up."""
+        pending = self.faults.get(address)
+        if not pending:
+            return None
+        rcpt_fault = isinstance(pending[0], Reply) and pending[0].at == "rcpt"
+        return pending.pop(0) if rcpt_fault == (at == "rcpt") else None
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        fault = self._take(address, "rcpt")
+        if isinstance(fault, Reply):
+            return fault.text
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        address = envelope.rcpt_tos[0]
+        fault = self._take(address, "data")
+        if isinstance(fault, Reply):
+            return fault.text
+        if isinstance(fault, Disconnect):
+            server.transport.abort()  # type: ignore[union-attr]
+            return "451 never seen"
+        if isinstance(fault, Stall):
+            await asyncio.sleep(fault.seconds)
+        message = Received(str(envelope.mail_from), address, bytes(envelope.content or b""))
+        self.received.append(message)
+        if isinstance(fault, AcceptThenDrop):
+            server.transport.abort()  # type: ignore[union-attr]
+            return "250 never seen"
+        return "250 2.0.0 Ok: queued"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: FaultyHandler
+
+    @property
+    def faults(self) -> dict[str, list[Fault]]:
+        return self.handler.faults
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+
+def _authenticator(credentials: dict[str, str]) -> Any:
+    def check(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and credentials.get(data.login.decode()) == data.password.decode()
+        )
+        return AuthResult(success=ok)
+
+    return check
+
+
+@asynccontextmanager
+async def smtp_server(
+    *, credentials: dict[str, str] | None = None, **smtp_options: Any
+) -> AsyncIterator[SmtpServer]:
+    """Serve on 127.0.0.1, a free port, in the running loop, until the block ends."""
+    handler = FaultyHandler()
+    if credentials is not None:
+        smtp_options.update(
+            auth_required=True,
+            auth_require_tls=False,
+            authenticator=_authenticator(credentials),
+        )
+
+    def protocol() -> SMTP:
+        handler.sessions += 1
+        with warnings.catch_warnings():
+            # AUTH without TLS is what the test wants; aiosmtpd warns about it
+            warnings.simplefilter("ignore", UserWarning)
+            return SMTP(handler, hostname="sink.test", ident="test-smtpd", **smtp_options)
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(protocol, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield SmtpServer("127.0.0.1", port, handler)
+    finally:
+        server.close()
+        await server.wait_closed()

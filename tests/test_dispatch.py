@@ -1,0 +1,157 @@
+"""Sending campaigns end to end against a real aiosmtpd server with injected faults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from incident_svc.config import Settings
+from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, EmailStatus
+from incident_svc.models import AuditEvent, Campaign, Delivery, DeliveryAttempt, Subject
+from incident_svc.services import campaigns
+from tests.support.composer import plain_loader
+from tests.support.people import address, make_incident
+from tests.support.smtpd import Disconnect, Reply, SmtpServer, Stall, smtp_server
+
+
+def delivery_settings(settings_for: Any, url: str, server: SmtpServer, **delivery: Any) -> Settings:
+    options = {
+        "max_attempts": 4,
+        "retry_base_seconds": 0.05,
+        "retry_max_seconds": 0.2,
+        "batch_size": 10,
+    }
+    options.update(delivery)
+    return settings_for(  # type: ignore[no-any-return]
+        url,
+        smtp={"host": server.host, "port": server.port, "timeout": 0.5, "pool_size": 2},
+        delivery=options,
+        approval={"required": False},
+    )
+
+
+async def send(settings: Settings, subjects: int = 5, **incident: Any) -> Campaign:
+    await make_incident(subjects, **incident)
+    campaign = await campaigns.create(
+        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None
+    )
+    await campaigns.send_now(
+        campaign_id=campaign.id, settings=settings, actor="alice", loader=plain_loader
+    )
+    return await Campaign.get(id=campaign.id)
+
+
+async def test_every_recipient_gets_one_message_with_proof(db_conn: str, settings_for: Any) -> None:
+    async with smtp_server() as server:
+        settings = delivery_settings(settings_for, db_conn, server)
+        campaign = await send(settings, subjects=25, opt_out_every=5)
+    assert campaign.status is CampaignStatus.COMPLETED
+    deliveries = await Delivery.filter(campaign_id=campaign.id).order_by("id")
+    assert len(deliveries) == 25
+    assert {d.status for d in deliveries} == {DeliveryStatus.SENT}
+    assert sorted(m.recipient for m in server.received) == sorted(address(n) for n in range(25))
+    received_ids = {m.recipient: m.message_id for m in server.received}
+    for d in deliveries:
+        assert (
+            d.message_id
+            == f"<c{campaign.id}.d{d.id}.{campaigns.message_id_parts(campaign, settings)[0]}@example.com>"
+        )
+        assert received_ids[d.address] == d.message_id
+        assert d.smtp_reply is not None and d.smtp_reply.startswith("250")
+        assert d.sent_at is not None and d.content_hash and len(d.content_hash) == 64
+        assert d.attempts == 1
+    opted_out = [d for d in deliveries if d.recipient_ref in {f"S-{n}" for n in range(0, 25, 5)}]
+    assert {d.send_reason for d in opted_out} == {
+        "security notice: administrative, sent despite the marketing opt-out"
+    }
+    batches = await AuditEvent.filter(action="delivery.batch").count()
+    assert 3 <= batches <= 6  # a summary per batch of 10, not one event per message
+    assert await AuditEvent.filter(action="campaign.completed").count() == 1
+
+
+@pytest.mark.parametrize("code", ["421 4.3.2 closing", "450 4.2.0 mailbox busy"])
+async def test_4xx_retried_then_delivered(db_conn: str, settings_for: Any, code: str) -> None:
+    async with smtp_server() as server:
+        server.faults[address(1)] = [Reply(code), Reply(code)]
+        settings = delivery_settings(settings_for, db_conn, server)
+        campaign = await send(settings, subjects=3)
+    d = await Delivery.get(campaign_id=campaign.id, address=address(1))
+    assert d.status is DeliveryStatus.SENT and d.attempts == 3
+    attempts = await DeliveryAttempt.filter(delivery_id=d.id).order_by("number")
+    assert [(a.number, a.outcome.value, a.code) for a in attempts] == [
+        (1, "transient", int(code[:3])),
+        (2, "transient", int(code[:3])),
+        (3, "accepted", 250),
+    ]
+    assert [m.message_id for m in server.received if m.recipient == address(1)] == [d.message_id]
+
+
+async def test_550_fails_permanently_and_marks_the_address_bounced(
+    db_conn: str, settings_for: Any
+) -> None:
+    async with smtp_server() as server:
+        server.faults[address(2)] = [Reply("550 5.1.1 no such user", at="rcpt")]
+        settings = delivery_settings(settings_for, db_conn, server)
+        campaign = await send(settings, subjects=4)
+    d = await Delivery.get(campaign_id=campaign.id, address=address(2))
+    assert d.status is DeliveryStatus.FAILED and d.attempts == 1
+    assert d.smtp_reply == "550 5.1.1 no such user"
+    assert (await Subject.get(email=address(2))).email_status is EmailStatus.BOUNCED
+    assert (await Subject.get(email=address(1))).email_status is EmailStatus.OK
+    assert campaign.status is CampaignStatus.COMPLETED
+
+
+async def test_disconnect_in_data_is_retried(db_conn: str, settings_for: Any) -> None:
+    async with smtp_server() as server:
+        server.faults[address(0)] = [Disconnect()]
+        settings = delivery_settings(settings_for, db_conn, server)
+        campaign = await send(settings, subjects=6)
+    d = await Delivery.get(campaign_id=campaign.id, address=address(0))
+    assert d.status is DeliveryStatus.SENT and d.attempts == 2
+    assert len([m for m in server.received if m.recipient == address(0)]) == 1
+    assert await Delivery.filter(campaign_id=campaign.id, status=DeliveryStatus.SENT).count() == 6
+
+
+async def test_stall_past_timeout_is_retried(db_conn: str, settings_for: Any) -> None:
+    async with smtp_server() as server:
+        server.faults[address(1)] = [Stall(1.0)]
+        settings = delivery_settings(settings_for, db_conn, server)
+        campaign = await send(settings, subjects=3)
+    d = await Delivery.get(campaign_id=campaign.id, address=address(1))
+    assert d.status is DeliveryStatus.SENT and d.attempts == 2
+    first = await DeliveryAttempt.get(delivery_id=d.id, number=1)
+    assert first.outcome.value == "transient" and "Timeout" in (first.reply or "")
+
+
+async def test_partial_batch_failure_keeps_the_rest(db_conn: str, settings_for: Any) -> None:
+    async with smtp_server() as server:
+        server.faults[address(3)] = [Reply("554 5.7.1 rejected")]
+        server.faults[address(5)] = [Reply("451 4.3.0 later")]
+        settings = delivery_settings(settings_for, db_conn, server, batch_size=8)
+        campaign = await send(settings, subjects=8)
+    statuses = {
+        d.address: (d.status, d.attempts) for d in await Delivery.filter(campaign_id=campaign.id)
+    }
+    assert statuses.pop(address(3)) == (DeliveryStatus.FAILED, 1)
+    assert statuses.pop(address(5)) == (DeliveryStatus.SENT, 2)
+    assert set(statuses.values()) == {(DeliveryStatus.SENT, 1)}
+    first_batch = await AuditEvent.filter(action="delivery.batch").order_by("seq").first()
+    assert first_batch is not None
+    assert (
+        '"failed":1' in first_batch.details
+        and '"retried":1' in first_batch.details
+        and '"sent":6' in first_batch.details
+    )
+
+
+async def test_out_of_attempts_fails(db_conn: str, settings_for: Any) -> None:
+    async with smtp_server() as server:
+        server.faults[address(0)] = [Reply("450 busy")] * 5
+        settings = delivery_settings(settings_for, db_conn, server, max_attempts=3)
+        campaign = await send(settings, subjects=2)
+    d = await Delivery.get(campaign_id=campaign.id, address=address(0))
+    assert d.status is DeliveryStatus.FAILED and d.attempts == 3
+    assert d.smtp_reply == "450 busy"
+    # a transient give-up says nothing about the address
+    assert (await Subject.get(email=address(0))).email_status is EmailStatus.OK

@@ -1,0 +1,85 @@
+"""/healthz and /metrics against a real database, in process (the app without uvicorn)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from incident_svc.domain.enums import DeliveryStatus
+from incident_svc.domain.times import utcnow
+from incident_svc.models import Delivery
+from incident_svc.runtime.status import ServiceStatus
+from incident_svc.web.health import health_routes
+from tests.support import rows
+
+
+async def get(status: ServiceStatus, path: str) -> httpx.Response:
+    app = Starlette(routes=health_routes(status))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        return await client.get(path)
+
+
+async def test_dead_dispatcher_makes_health_fail(db_conn: str) -> None:
+    async def crashed() -> None:
+        raise RuntimeError("boom")
+
+    worker = asyncio.create_task(crashed())
+    await asyncio.gather(worker, return_exceptions=True)
+    status = ServiceStatus(dispatch_enabled=True, workers=[worker])
+    response = await get(status, "/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "scheduler": "disabled",
+        "dispatcher": "dead",
+    }
+
+
+async def test_metrics_count_deliveries(db_conn: str) -> None:
+    now = utcnow()
+    inc = await rows.incident()
+    campaign = await rows.campaign(inc, now)
+
+    def delivery(n: int, status: DeliveryStatus, **fields: Any) -> Delivery:
+        values: dict[str, Any] = {"next_attempt_at": now + timedelta(hours=1)}
+        values.update(fields)
+        return Delivery(
+            campaign=campaign,
+            recipient_ref=f"S{n}",
+            address=f"s{n}@x.test",
+            status=status,
+            **values,
+        )
+
+    await Delivery.bulk_create(
+        [
+            delivery(1, DeliveryStatus.SENT, sent_at=now - timedelta(seconds=10)),
+            delivery(2, DeliveryStatus.SENT, sent_at=now - timedelta(seconds=30)),
+            delivery(3, DeliveryStatus.SENT, sent_at=now - timedelta(minutes=5)),  # outside 60 s
+            delivery(4, DeliveryStatus.PENDING, next_attempt_at=now - timedelta(seconds=90)),
+            delivery(
+                5, DeliveryStatus.PENDING, attempts=2, next_attempt_at=now - timedelta(seconds=5)
+            ),
+            delivery(6, DeliveryStatus.PENDING, attempts=1),  # a retry, not due yet
+            delivery(7, DeliveryStatus.FAILED, attempts=25),
+        ]
+    )
+    response = await get(ServiceStatus(), "/metrics")
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    values = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in response.text.splitlines()
+        if not line.startswith("#")
+    }
+    assert values['incident_svc_deliveries{state="sent"}'] == 3
+    assert values['incident_svc_deliveries{state="pending"}'] == 3
+    assert values['incident_svc_deliveries{state="failed"}'] == 1
+    assert values['incident_svc_deliveries{state="sending"}'] == 0
+    assert abs(values["incident_svc_send_rate"] - 2 / 60) < 1e-6
+    assert values["incident_svc_retry_backlog"] == 2
+    assert 90 <= values["incident_svc_oldest_due_delivery_age_seconds"] < 95

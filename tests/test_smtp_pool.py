@@ -1,0 +1,152 @@
+"""The SMTP pool against a real aiosmtpd server with injected faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from incident_svc.config import SmtpSettings
+from incident_svc.errors import PermanentDeliveryError, TransientDeliveryError
+from incident_svc.mail.smtp_pool import SmtpPool
+from tests.support.smtpd import AcceptThenDrop, Disconnect, Reply, SmtpServer, Stall, smtp_server
+
+SENDER = "security@example.com"
+
+
+def message(n: int) -> bytes:
+    return (
+        f"From: {SENDER}\r\nTo: r{n}@example.org\r\nMessage-ID: <m{n}@example.com>\r\n"
+        f"Subject: notice {n}\r\n\r\nbody {n}\r\n"
+    ).encode()
+
+
+def pool_for(server: SmtpServer, **overrides: object) -> SmtpPool:
+    options: dict[str, object] = {"host": server.host, "port": server.port, "timeout": 2.0}
+    options.update(overrides)
+    return SmtpPool(SmtpSettings(**options))  # type: ignore[arg-type]
+
+
+async def test_connections_are_reused_across_messages() -> None:
+    async with smtp_server() as server, pool_for(server, pool_size=3) as pool:
+        results = await asyncio.gather(
+            *(
+                pool.send(sender=SENDER, recipient=f"r{n}@example.org", data=message(n))
+                for n in range(30)
+            )
+        )
+        assert {r.code for r in results} == {250}
+        assert results[0].reply.startswith("250 2.0.0 Ok")
+        assert sorted(m.message_id or "" for m in server.received) == sorted(
+            f"<m{n}@example.com>" for n in range(30)
+        )
+        assert pool.connects == 3
+        assert server.handler.sessions == 3
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        (Reply("421 4.3.2 closing"), 421),
+        (Reply("450 4.2.0 busy"), 450),
+        (Reply("451 later", at="rcpt"), 451),
+    ],
+)
+async def test_4xx_is_transient_and_the_next_try_is_delivered(fault: Reply, code: int) -> None:
+    async with smtp_server() as server, pool_for(server, pool_size=1) as pool:
+        server.faults["r1@example.org"] = [fault]
+        with pytest.raises(TransientDeliveryError) as info:
+            await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        assert info.value.code == code
+        assert info.value.reply.startswith(str(code))
+        accepted = await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        assert accepted.code == 250
+        assert [m.message_id for m in server.received] == ["<m1@example.com>"]
+
+
+@pytest.mark.parametrize("at", ["rcpt", "data"])
+async def test_5xx_is_permanent_and_keeps_the_connection(at: str) -> None:
+    async with smtp_server() as server, pool_for(server, pool_size=1) as pool:
+        server.faults["r1@example.org"] = [Reply("550 5.1.1 no such user", at=at)]
+        with pytest.raises(PermanentDeliveryError) as info:
+            await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        assert info.value.code == 550
+        assert "no such user" in info.value.reply
+        assert isinstance(info.value.__cause__, Exception)
+        await pool.send(sender=SENDER, recipient="r2@example.org", data=message(2))
+        assert pool.connects == 1  # RSET, not a new connection
+        assert [m.recipient for m in server.received] == ["r2@example.org"]
+
+
+async def test_disconnect_in_data_is_transient_and_reconnects() -> None:
+    async with smtp_server() as server, pool_for(server, pool_size=1) as pool:
+        server.faults["r1@example.org"] = [Disconnect()]
+        with pytest.raises(TransientDeliveryError, match="connection"):
+            await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        assert pool.connects == 2
+        assert len(server.received) == 1
+
+
+async def test_stall_past_timeout_is_transient_and_the_connection_is_dropped() -> None:
+    async with smtp_server() as server, pool_for(server, pool_size=1, timeout=0.3) as pool:
+        server.faults["r1@example.org"] = [Stall(1.0)]
+        started = time.monotonic()
+        with pytest.raises(TransientDeliveryError, match="Timeout"):
+            await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        assert time.monotonic() - started < 0.9
+        await pool.send(sender=SENDER, recipient="r2@example.org", data=message(2))
+        assert pool.connects == 2
+
+
+async def test_accept_then_drop_is_the_rfc1047_window() -> None:
+    async with smtp_server() as server, pool_for(server, pool_size=1) as pool:
+        server.faults["r1@example.org"] = [AcceptThenDrop()]
+        with pytest.raises(TransientDeliveryError):
+            await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        # the server has it twice, with one Message-ID: the duplicate SMTP cannot avoid
+        assert [m.message_id for m in server.received] == ["<m1@example.com>"] * 2
+
+
+async def test_idle_connection_closed_by_the_server_is_reopened_without_failing() -> None:
+    async with smtp_server(timeout=0.2) as server, pool_for(server, pool_size=1) as pool:
+        await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        await asyncio.sleep(0.5)  # the server times the idle session out
+        await pool.send(sender=SENDER, recipient="r2@example.org", data=message(2))
+        assert len(server.received) == 2
+        assert pool.connects == 2
+
+
+async def test_unreachable_relay_is_transient() -> None:
+    async with smtp_server() as server:
+        port = server.port
+    pool = SmtpPool(SmtpSettings(host="127.0.0.1", port=port, timeout=1.0))
+    with pytest.raises(TransientDeliveryError, match="connection"):
+        await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+    await pool.close()
+
+
+async def test_auth_from_settings() -> None:
+    async with smtp_server(credentials={"notices": "s3cret"}) as server:
+        async with pool_for(server, username="notices", password="s3cret") as pool:
+            await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        async with pool_for(server, username="notices", password="wrong") as bad:
+            with pytest.raises(TransientDeliveryError) as info:
+                await bad.send(sender=SENDER, recipient="r2@example.org", data=message(2))
+            assert "s3cret" not in str(info.value) and "wrong" not in str(info.value)
+        assert [m.recipient for m in server.received] == ["r1@example.org"]
+
+
+async def test_rate_limit_spaces_sends_over_the_pool() -> None:
+    async with smtp_server() as server, pool_for(server, pool_size=4, rate_limit=40.0) as pool:
+        started = time.monotonic()
+        await asyncio.gather(
+            *(
+                pool.send(sender=SENDER, recipient=f"r{n}@example.org", data=message(n))
+                for n in range(9)
+            )
+        )
+        # 9 sends at 40/s: the 9th slot is 8/40 = 0.2 s after the first
+        assert time.monotonic() - started >= 0.19
