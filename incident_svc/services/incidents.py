@@ -112,7 +112,7 @@ async def update(
     values = _checked(changes)
     text_changes = rules.texts(texts or {})
     async with write_transaction() as conn:
-        incident = await _locked(conn, ref)
+        incident = await locked(conn, ref)
         if "account_refs" in values:
             await _require_accounts(conn, values["account_refs"])
         diff = _apply(incident, values, text_changes)
@@ -136,7 +136,7 @@ async def set_status(
 ) -> Incident:
     """Move the incident to ``status`` if the lifecycle allows it (ConflictError if not)."""
     async with write_transaction() as conn:
-        incident = await _locked(conn, ref)
+        incident = await locked(conn, ref)
         old = incident.status
         check_transition(old, status)
         incident.status = status
@@ -162,7 +162,7 @@ async def regulator_notified(
     """Record when the regulator was told and the reference it gave."""
     reference = rules.one_line(reference, field="reference")
     async with write_transaction() as conn:
-        incident = await _locked(conn, ref)
+        incident = await locked(conn, ref)
         old = {
             "at": _plain(incident.regulator_notified_at),
             "reference": incident.regulator_reference,
@@ -226,7 +226,8 @@ def _apply(
     return diff
 
 
-async def _locked(conn: BaseDBAsyncClient, ref: str) -> Incident:
+async def locked(conn: BaseDBAsyncClient, ref: str) -> Incident:
+    """The incident, locked for the rest of the transaction ``conn`` (NotFoundError if none)."""
     incident = (
         await Incident.filter(ref=ref.strip().upper()).using_db(conn).select_for_update().first()
     )

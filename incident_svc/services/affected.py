@@ -1,0 +1,334 @@
+"""Finding exactly who an incident affects, storing it as exposures, and saying what changed.
+
+Resolution is a few set-based statements inside one transaction: the new list is computed
+into a staging table, compared with the stored exposures (added, removed, changed), written
+over them, hashed, and recorded in the audit log with the incident's new count and hash.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from incident_svc.db import dialect, write_transaction
+from incident_svc.domain.scope import ListHasher, jurisdiction_filter
+from incident_svc.domain.times import utcnow
+from incident_svc.errors import ValidationError
+from incident_svc.models import Incident
+from incident_svc.services import affected_sql as q
+from incident_svc.services import audit, incidents
+from incident_svc.services.inventory.sql import db_time, params, temp_table, time_param
+
+SAMPLE = 20
+PAGE = 50_000
+
+
+@dataclass(frozen=True)
+class RefList:
+    """An --include or --exclude file: references with their line numbers."""
+
+    kind: str
+    path: Path
+    refs: list[tuple[str, int]]
+    sha256: str
+
+    def describe(self) -> dict[str, Any]:
+        return {"file": self.path.name, "sha256": self.sha256, "count": len(self.refs)}
+
+
+@dataclass
+class Resolution:
+    incident: str
+    total: int
+    added: int
+    removed: int
+    changed: int
+    hash: str
+    previous_hash: str | None
+    by_jurisdiction: dict[str, int] = field(default_factory=dict)
+    by_account: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    added_sample: list[str] = field(default_factory=list)
+    removed_sample: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_ref_list(kind: str, path: Path) -> RefList:
+    """One reference a line (``#`` comments and blank lines skipped), or a CSV whose header
+    has an ``external_ref`` column (such as an ``--export`` file)."""
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except OSError as exc:
+        raise ValidationError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise ValidationError("is not UTF-8 text", file=str(path)) from None
+    lines = text.splitlines()
+    refs = (
+        _csv_refs(path, lines)
+        if lines and "external_ref" in lines[0].split(",")
+        else [
+            (line.strip(), number)
+            for number, line in enumerate(lines, start=1)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+    )
+    for ref, number in refs:
+        if len(ref) > 128 or any(ord(char) < 32 for char in ref):
+            raise ValidationError("is not a reference", file=str(path), line=number)
+    return RefList(kind, path, refs, hashlib.sha256(raw).hexdigest())
+
+
+def _csv_refs(path: Path, lines: list[str]) -> list[tuple[str, int]]:
+    reader = csv.DictReader(lines)
+    return [
+        (row["external_ref"].strip(), reader.line_num)
+        for row in reader
+        if (row.get("external_ref") or "").strip()
+    ]
+
+
+async def resolve(
+    *,
+    ref: str,
+    actor: str,
+    key: bytes | None,
+    include: RefList | None = None,
+    exclude: RefList | None = None,
+) -> Resolution:
+    """Resolve the incident's scope into its exposures; see the module docstring."""
+    started = time.perf_counter()
+    async with write_transaction() as conn:
+        d = dialect(conn)
+        incident = await incidents.locked(conn, ref)
+        await _load_lists(conn, d, [x for x in (include, exclude) if x])
+        await _stage(conn, d, incident, include, exclude)
+        result = await _compare(conn, d, incident)
+        await _write(conn, d, incident.id)
+        result.hash = await _hash(conn, d)
+        result.by_jurisdiction, result.by_account, result.by_category = await _counts(
+            conn, d, incident.categories
+        )
+        await _finish(conn, incident, result)
+        await audit.record(
+            conn,
+            actor=actor,
+            action="incident.affected",
+            target_type="incident",
+            target_id=incident.ref,
+            details={
+                "incident": incident.ref,
+                "count": result.total,
+                "hash": result.hash,
+                "previous_hash": result.previous_hash,
+                "added": result.added,
+                "removed": result.removed,
+                "changed": result.changed,
+                "include": include.describe() if include else None,
+                "exclude": exclude.describe() if exclude else None,
+                "scope": {
+                    "systems": incident.systems,
+                    "categories": incident.categories,
+                    "jurisdictions": incident.jurisdictions,
+                    "accounts": incident.account_refs,
+                },
+            },
+            key=key,
+        )
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+async def _execute(conn: BaseDBAsyncClient, d: str, sql: str, args: Sequence[Any] = ()) -> None:
+    await conn.execute_query(params(d, sql), list(args))
+
+
+async def _rows(
+    conn: BaseDBAsyncClient, d: str, sql: str, args: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    return list(await conn.execute_query_dict(params(d, sql), list(args)))
+
+
+async def _load_lists(conn: BaseDBAsyncClient, d: str, lists: Sequence[RefList]) -> None:
+    for statement in temp_table(d, q.LISTS, "kind TEXT, external_ref TEXT, line BIGINT"):
+        await conn.execute_script(statement)
+    for ref_list in lists:
+        rows = [[ref_list.kind, ref, line] for ref, line in ref_list.refs]
+        for start in range(0, len(rows), PAGE):
+            await conn.execute_many(
+                params(d, f"INSERT INTO {q.LISTS} VALUES (?, ?, ?)"), rows[start : start + PAGE]
+            )
+    by_kind = {ref_list.kind: ref_list for ref_list in lists}
+    unknown = await _rows(
+        conn,
+        d,
+        f"SELECT l.kind AS kind, l.line AS line, l.external_ref AS ref FROM {q.LISTS} l "
+        "WHERE NOT EXISTS (SELECT 1 FROM subject s WHERE s.external_ref = l.external_ref) "
+        "ORDER BY l.kind DESC, l.line LIMIT 1",
+    )
+    for row in unknown:
+        raise ValidationError(
+            f"no subject with reference {row['ref']!r}",
+            file=str(by_kind[row["kind"]].path),
+            line=row["line"],
+        )
+    both = await _rows(
+        conn,
+        d,
+        f"SELECT i.external_ref AS ref, i.line AS line FROM {q.LISTS} i JOIN {q.LISTS} e "
+        "ON e.external_ref = i.external_ref AND e.kind = 'exclude' WHERE i.kind = 'include' "
+        "ORDER BY i.line LIMIT 1",
+    )
+    for row in both:
+        raise ValidationError(
+            f"{row['ref']!r} is both included and excluded",
+            file=str(by_kind["include"].path),
+            line=row["line"],
+        )
+
+
+async def _stage(
+    conn: BaseDBAsyncClient,
+    d: str,
+    incident: Incident,
+    include: RefList | None,
+    exclude: RefList | None,
+) -> None:
+    columns = f"subject_id BIGINT PRIMARY KEY, cats TEXT, reasons {q.json_type(d)}, source TEXT"
+    for statement in temp_table(d, q.STAGE, columns):
+        await conn.execute_script(statement)
+    scope = q.Scope(
+        systems=incident.systems,
+        categories=incident.categories,
+        jurisdictions=jurisdiction_filter(incident.jurisdictions),
+        account_refs=incident.account_refs,
+    )
+    await _execute(conn, d, *q.matched(d, scope, exclude is not None))
+    if include is not None:
+        await _execute(conn, d, *q.included(d, scope, include.path.name))
+
+
+async def _compare(conn: BaseDBAsyncClient, d: str, incident: Incident) -> Resolution:
+    new = f"FROM {q.STAGE} a WHERE NOT EXISTS (SELECT 1 FROM exposure e WHERE e.incident_id = ? AND e.subject_id = a.subject_id)"
+    gone = f"FROM exposure e WHERE e.incident_id = ? AND NOT EXISTS (SELECT 1 FROM {q.STAGE} a WHERE a.subject_id = e.subject_id)"
+    changed = (
+        f"SELECT COUNT(*) AS n FROM {q.STAGE} a JOIN exposure e ON e.subject_id = a.subject_id "
+        f"AND e.incident_id = ? WHERE e.categories <> {q.json_from_csv(d, 'a.cats')}"
+    )
+    args = [incident.id]
+    return Resolution(
+        incident=incident.ref,
+        total=await _count(conn, d, f"SELECT COUNT(*) AS n FROM {q.STAGE}", []),
+        added=await _count(conn, d, f"SELECT COUNT(*) AS n {new}", args),
+        removed=await _count(conn, d, f"SELECT COUNT(*) AS n {gone}", args),
+        changed=await _count(conn, d, changed, args),
+        hash="",
+        previous_hash=incident.affected_hash,
+        added_sample=await _sample(conn, d, f"a.subject_id AS id {new}", args),
+        removed_sample=await _sample(conn, d, f"e.subject_id AS id {gone}", args),
+    )
+
+
+async def _count(conn: BaseDBAsyncClient, d: str, sql: str, args: list[Any]) -> int:
+    return int((await _rows(conn, d, sql, args))[0]["n"])
+
+
+async def _sample(conn: BaseDBAsyncClient, d: str, body: str, args: list[Any]) -> list[str]:
+    sql = (
+        f"SELECT s.external_ref AS ref FROM subject s WHERE s.id IN (SELECT {body}) "
+        f"ORDER BY s.external_ref LIMIT {SAMPLE}"
+    )
+    return [str(row["ref"]) for row in await _rows(conn, d, sql, args)]
+
+
+async def _write(conn: BaseDBAsyncClient, d: str, incident_id: int) -> None:
+    """Keep exposures whose categories and reasons are unchanged; replace the rest."""
+    categories = q.json_from_csv(d, "a.cats")
+    same = (
+        f"SELECT 1 FROM {q.STAGE} a WHERE a.subject_id = exposure.subject_id "
+        f"AND exposure.categories = {categories} AND exposure.reasons = a.reasons "
+        "AND exposure.source = a.source"
+    )
+    await _execute(
+        conn,
+        d,
+        f"DELETE FROM exposure WHERE incident_id = ? AND NOT EXISTS ({same})",
+        [incident_id],
+    )
+    await _execute(
+        conn,
+        d,
+        "INSERT INTO exposure (incident_id, subject_id, categories, reasons, source, created_at) "
+        f"SELECT ?, a.subject_id, {categories}, a.reasons, a.source, {time_param(d)} "
+        f"FROM {q.STAGE} a WHERE NOT EXISTS (SELECT 1 FROM exposure e "
+        "WHERE e.incident_id = ? AND e.subject_id = a.subject_id)",
+        [incident_id, db_time(d, utcnow()), incident_id],
+    )
+
+
+async def _hash(conn: BaseDBAsyncClient, d: str) -> str:
+    """SHA-256 over ``external_ref:categories`` lines sorted by reference (code point order)."""
+    lines: list[tuple[str, str]] = []
+    last = -1
+    while True:
+        page = await _rows(
+            conn,
+            d,
+            f"SELECT a.subject_id AS id, s.external_ref AS ref, a.cats AS cats FROM {q.STAGE} a "
+            "JOIN subject s ON s.id = a.subject_id WHERE a.subject_id > ? "
+            f"ORDER BY a.subject_id LIMIT {PAGE}",
+            [last],
+        )
+        if not page:
+            break
+        lines.extend((str(row["ref"]), str(row["cats"])) for row in page)
+        last = int(page[-1]["id"])
+    lines.sort()
+    hasher = ListHasher()
+    for external_ref, cats in lines:
+        hasher.add(external_ref, cats.split(","))
+    return hasher.hexdigest()
+
+
+async def _counts(
+    conn: BaseDBAsyncClient, d: str, categories: Iterable[str]
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    by_jurisdiction = await _rows(
+        conn,
+        d,
+        f"SELECT s.jurisdiction AS k, COUNT(*) AS n FROM {q.STAGE} a "
+        "JOIN subject s ON s.id = a.subject_id GROUP BY s.jurisdiction ORDER BY s.jurisdiction",
+    )
+    by_account = await _rows(
+        conn,
+        d,
+        f"SELECT COALESCE(c.account_ref, '-') AS k, COUNT(*) AS n FROM {q.STAGE} a "
+        "JOIN subject s ON s.id = a.subject_id LEFT JOIN account c ON c.id = s.account_id "
+        "GROUP BY c.account_ref ORDER BY c.account_ref",
+    )
+    by_category = (await _rows(conn, d, q.category_counts(list(categories))))[0]
+    return (
+        {str(r["k"]): int(r["n"]) for r in by_jurisdiction},
+        {str(r["k"]): int(r["n"]) for r in by_account},
+        {str(k): int(v or 0) for k, v in by_category.items()},
+    )
+
+
+async def _finish(conn: BaseDBAsyncClient, incident: Incident, result: Resolution) -> None:
+    incident.affected_count = result.total
+    incident.affected_hash = result.hash
+    incident.affected_resolved_at = utcnow()
+    await incident.save(
+        using_db=conn,
+        update_fields=["affected_count", "affected_hash", "affected_resolved_at", "updated_at"],
+    )
