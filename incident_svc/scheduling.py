@@ -53,7 +53,7 @@ class ServiceScheduler:
         self._clock = clock
         self._locks = {action: asyncio.Lock() for action in WakeupAction}
         self._retry_after: dict[str, datetime] = {}
-        self._planned: dict[str, datetime] = {}
+        self._planned: dict[str, Wakeup] = {}
         self._inflight: set[asyncio.Task[object]] = set()
         self.last_poll_at: datetime | None = None
         self._scheduler = AsyncIOScheduler(
@@ -67,7 +67,14 @@ class ServiceScheduler:
 
     def planned(self) -> dict[str, datetime]:
         """The alarms set now: job id to the time the database asked for."""
-        return dict(self._planned)
+        return {job_id: wakeup.at for job_id, wakeup in self._planned.items()}
+
+    def alarm_counts(self) -> dict[WakeupAction, int]:
+        """How many alarms are set, by what they do."""
+        counts = dict.fromkeys(WakeupAction, 0)
+        for wakeup in self._planned.values():
+            counts[wakeup.action] += 1
+        return counts
 
     async def start(self) -> None:
         """Build the jobs from the database, then start the clock (inside the running loop)."""
@@ -106,7 +113,7 @@ class ServiceScheduler:
 
     def _ensure_job(self, wakeup: Wakeup, now: datetime) -> None:
         existing = self._scheduler.get_job(wakeup.job_id)
-        if existing is not None and self._planned.get(wakeup.job_id) == wakeup.at:
+        if existing is not None and self._planned.get(wakeup.job_id) == wakeup:
             return
         if existing is None and self._retry_after.get(wakeup.job_id, now) > now:
             return
@@ -118,7 +125,7 @@ class ServiceScheduler:
             id=wakeup.job_id,
             replace_existing=True,
         )
-        self._planned[wakeup.job_id] = wakeup.at
+        self._planned[wakeup.job_id] = wakeup
         log.debug("alarm %s set for %s (%s)", wakeup.job_id, run_at.isoformat(), wakeup.action)
 
     async def _fire(self, wakeup: Wakeup) -> None:

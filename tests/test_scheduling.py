@@ -137,21 +137,15 @@ async def test_holds(
     assert campaigns(scheduler) == want
 
 
-async def test_banner_edges_and_reminders_get_alarms(
-    running: tuple[ServiceScheduler, Recorder],
-) -> None:
+async def test_reminders_get_an_alarm(running: tuple[ServiceScheduler, Recorder]) -> None:
     scheduler, _ = running
     now = utcnow().replace(microsecond=0)
-    shown = await rows.banner(now - timedelta(hours=1), now + timedelta(hours=1))
-    later = await rows.banner(now + timedelta(hours=2), None)
-    await rows.banner(now - timedelta(hours=2), now - timedelta(hours=1))  # over: nothing
     await rows.incident(discovered_at=now)  # 72 h deadline, reminders at 48 h and 68 h
+    await rows.incident(  # the regulator was told: no reminder, though one would be overdue
+        "INC-2026-0002", discovered_at=now - timedelta(hours=60), regulator_notified_at=now
+    )
     await scheduler.start()
-    assert scheduler.planned() == {
-        f"banner:{shown.id}:end": now + timedelta(hours=1),
-        f"banner:{later.id}:start": now + timedelta(hours=2),
-        "reminders": now + timedelta(hours=48),
-    }
+    assert scheduler.planned() == {"reminders": now + timedelta(hours=48)}
 
 
 async def test_a_failing_action_is_retried_later(db_conn: str, settings_for: Any) -> None:

@@ -14,11 +14,27 @@ import pytest
 from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent, ReminderSent
 from tests.support import rows
-from tests.support.service_process import free_port, run_cli, service, service_env
+from tests.support.service_process import Service, free_port, run_cli, service, service_env
 from tests.support.smtp_catcher import Catcher, smtp_catcher
 
 pytestmark = pytest.mark.slow
 TEAM = "duty@security.test"
+
+
+async def alarms(svc: Service, action: str) -> float:
+    """The number of alarms the running service has set for ``action`` (from /metrics)."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{svc.url}/metrics")).text
+    prefix = f'incident_svc_scheduler_alarms{{action="{action}"}} '
+    [value] = [line[len(prefix) :] for line in text.splitlines() if line.startswith(prefix)]
+    return float(value)
+
+
+async def wait_for_alarms(svc: Service, action: str, count: int, within: float = 5.0) -> None:
+    """Wait until the service has ``count`` alarms for ``action``: the 5-second promise."""
+    async with asyncio.timeout(within):
+        while await alarms(svc, action) != count:
+            await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -101,4 +117,33 @@ async def test_the_72_hour_reminder_fires_once(env: dict[str, str], catcher: Cat
     async with service(env, "--no-dispatch") as again:  # a restart sends it no second time
         await asyncio.sleep(1.0)
         assert await again.terminate() == 0
+    assert len(catcher.to(TEAM)) == 1
+
+
+async def test_cli_changes_while_running_are_picked_up(
+    env: dict[str, str], catcher: Catcher
+) -> None:
+    async with service(env, "--no-dispatch") as svc:
+        # a new incident, recorded with the CLI, whose first reminder falls 2 s from now
+        due = utcnow() + timedelta(seconds=2)
+        code, _, err = await run_cli(
+            env, "--actor", "ana", "incident", "create", "--title", "Lost laptop",
+            "--summary", "Unencrypted laptop stolen.", "--severity", "high",
+            "--discovered-at", (due - timedelta(hours=48)).isoformat(),
+            "--systems", "crm", "--categories", "contact",
+        )  # fmt: skip
+        assert code == 0, err
+        await wait_for_alarms(svc, "send_reminders", 1)
+        line = await svc.wait_for_log("REMINDER INC-", timeout=5 + 2)
+        arrived = utcnow()
+        assert due <= arrived < due + timedelta(seconds=2)
+        # a regulator notification recorded with the CLI cancels the next reminder
+        ref = line.split("REMINDER ")[1].split(":")[0]
+        code, _, err = await run_cli(
+            env, "--actor", "dpo", "incident", "regulator-notified", ref,
+            "--at", utcnow().isoformat(), "--reference", "ICO-12345",
+        )  # fmt: skip
+        assert code == 0, err
+        await wait_for_alarms(svc, "send_reminders", 0)
+        assert await svc.terminate() == 0
     assert len(catcher.to(TEAM)) == 1

@@ -101,4 +101,3 @@ class WakeupAction(StrEnum):
 
     START_CAMPAIGNS = "start_campaigns"  # a campaign's scheduled time (or hold expiry) came
     SEND_REMINDERS = "send_reminders"  # a regulator-deadline reminder is due
-    BANNER_EDGE = "banner_edge"  # a banner window opens or closes

@@ -2,6 +2,9 @@
 
 The database is the source of truth and APScheduler only the clock: each poll turns the rows
 into a list of :class:`Wakeup` and the scheduler makes its jobs match that list.
+
+Banner windows need no alarm: the feed holds every current and future banner and decides
+visibility at request time, so its edges are exact without the scheduler (docs/banners.md).
 """
 
 from __future__ import annotations
@@ -33,15 +36,3 @@ def campaign_start_at(
     if hold_until is None:
         return None if hold_reason else scheduled_at
     return max(scheduled_at, hold_until)
-
-
-def banner_edges(
-    banner_id: int, starts_at: datetime, ends_at: datetime | None, *, now: datetime
-) -> list[Wakeup]:
-    """Alarms at the future edges of a banner's window."""
-    edges = [("start", starts_at), ("end", ends_at)]
-    return [
-        Wakeup(f"banner:{banner_id}:{name}", at, WakeupAction.BANNER_EDGE)
-        for name, at in edges
-        if at is not None and at > now
-    ]

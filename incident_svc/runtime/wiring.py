@@ -8,23 +8,25 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import parseaddr
 from typing import Any
 
-import aiosmtplib
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import WakeupAction
+from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
-from incident_svc.services import reminders
+from incident_svc.services import campaigns, reminders
+from incident_svc.services.dispatcher import run_dispatcher
+from incident_svc.web.app import create_app
 from incident_svc.web.health import health_routes
 
 log = logging.getLogger(__name__)
 
 SCHEDULER_ACTOR = "service:scheduler"
+DISPATCHER_ACTOR = "service:dispatcher"
 Dispatcher = Callable[..., Coroutine[Any, Any, None]]
 WebApp = Callable[[ServiceStatus, bool], ASGIApp]
 
@@ -38,58 +40,50 @@ class Parts:
 
 @contextlib.asynccontextmanager
 async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
-    """The parts of one service process; SMTP connections close when the block ends."""
-    send = _smtp_sender(settings)
-    key = _hmac_key(settings)
+    """The parts of one service process; its SMTP connections close when the block ends."""
+    key = hmac_key(settings)
+    async with SmtpPool(settings.smtp) as pool:
+        send = _reminder_sender(settings, pool)
 
-    async def send_reminders(now: datetime) -> object:
-        return await reminders.send_due(now=now, settings=settings, send=send, key=key)
+        async def send_reminders(now: datetime) -> object:
+            return await reminders.send_due(now=now, settings=settings, send=send, key=key)
 
-    async def start_campaigns(now: datetime) -> object:
-        log.warning("starting campaigns is not available in this build")
-        return None
+        async def start_campaigns(now: datetime) -> object:
+            started = await campaigns.start_due(now=now, actor=SCHEDULER_ACTOR, key=key)
+            if started:
+                log.info("started campaign(s) %s", ", ".join(map(str, started)))
+            return started
 
-    async def banner_edge(now: datetime) -> object:
-        log.info("a banner window opens or closes now")
-        return None
+        async def dispatcher(**kwargs: Any) -> None:
+            await run_dispatcher(actor=DISPATCHER_ACTOR, key=key, **kwargs)
 
-    async def no_dispatcher(**_: object) -> None:
-        raise NotImplementedError("the dispatcher is not available in this build")
+        def web_app(status: ServiceStatus, feed: bool) -> ASGIApp:
+            extra = health_routes(status)
+            if not feed:
+                return Starlette(routes=extra)
+            return create_app(settings=settings, extra_routes=extra, manage_database=False)
 
-    def web_app(status: ServiceStatus, feed: bool) -> ASGIApp:
-        return Starlette(routes=health_routes(status))
-
-    yield Parts(
-        actions={
-            WakeupAction.START_CAMPAIGNS: start_campaigns,
-            WakeupAction.SEND_REMINDERS: send_reminders,
-            WakeupAction.BANNER_EDGE: banner_edge,
-        },
-        dispatcher=no_dispatcher,
-        web_app=web_app,
-    )
+        yield Parts(
+            actions={
+                WakeupAction.START_CAMPAIGNS: start_campaigns,
+                WakeupAction.SEND_REMINDERS: send_reminders,
+            },
+            dispatcher=dispatcher,
+            web_app=web_app,
+        )
 
 
-def _smtp_sender(settings: Settings) -> reminders.SendEmail:
-    smtp = settings.smtp
-
+def _reminder_sender(settings: Settings, pool: SmtpPool) -> reminders.SendEmail:
     async def send(message: EmailMessage) -> object:
-        return await aiosmtplib.send(
-            message,
-            sender=parseaddr(settings.mail_from)[1],
-            hostname=smtp.host,
-            port=smtp.port,
-            username=smtp.username,
-            password=smtp.password.get_secret_value() if smtp.password else None,
-            start_tls=smtp.starttls,
-            use_tls=smtp.tls,
-            timeout=smtp.timeout,
-            local_hostname=smtp.local_hostname,
+        return await pool.send(
+            sender=campaigns.sender_address(settings),
+            recipient=settings.security_team_email,
+            data=message.as_bytes(),
         )
 
     return send
 
 
-def _hmac_key(settings: Settings) -> bytes | None:
+def hmac_key(settings: Settings) -> bytes | None:
     secret = settings.audit.hmac_key
     return secret.get_secret_value().encode("utf-8") if secret else None

@@ -1,4 +1,4 @@
-"""Read the alarms the service must set from the database: campaigns, reminders, banners.
+"""Read the alarms the service must set from the database: campaign starts and reminders.
 
 Small tables and indexed columns only, so that the scheduler can call this every
 ``scheduler.poll_seconds`` and pick up what the CLI changed without any notification.
@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tortoise.expressions import Q
-
 from incident_svc.config import Settings
 from incident_svc.domain.enums import CampaignStatus, WakeupAction
-from incident_svc.domain.wakeups import Wakeup, banner_edges, campaign_start_at
-from incident_svc.models import Banner, Campaign
+from incident_svc.domain.wakeups import Wakeup, campaign_start_at
+from incident_svc.models import Campaign
 from incident_svc.services import reminders
 
 WAITING = (CampaignStatus.APPROVED, CampaignStatus.SCHEDULED)
@@ -25,7 +23,6 @@ async def load_plan(*, now: datetime, settings: Settings) -> list[Wakeup]:
     return [
         *await campaign_wakeups(),
         *await reminder_wakeups(now=now, settings=settings),
-        *await banner_wakeups(now=now),
     ]
 
 
@@ -44,16 +41,3 @@ async def campaign_wakeups() -> list[Wakeup]:
 async def reminder_wakeups(*, now: datetime, settings: Settings) -> list[Wakeup]:
     at = await reminders.next_reminder_at(now=now, settings=settings)
     return [] if at is None else [Wakeup(REMINDERS_JOB, at, WakeupAction.SEND_REMINDERS)]
-
-
-async def banner_wakeups(*, now: datetime) -> list[Wakeup]:
-    rows = (
-        await Banner.filter(withdrawn_at__isnull=True)
-        .filter(Q(starts_at__gt=now) | Q(ends_at__gt=now))
-        .values_list("id", "starts_at", "ends_at")
-    )
-    return [
-        wakeup
-        for banner_id, starts_at, ends_at in rows
-        for wakeup in banner_edges(banner_id, starts_at, ends_at, now=now)
-    ]

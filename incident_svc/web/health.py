@@ -72,6 +72,12 @@ def render_metrics(numbers: DeliveryMetrics, status: ServiceStatus) -> str:
     for name, help_text, value in singles:
         _gauge(lines, name, help_text)
         lines.append(f"{name} {_number(value)}")
+    if status.scheduler is not None:
+        _gauge(lines, "incident_svc_scheduler_alarms", "Alarms set, by what they do.")
+        lines += [
+            f'incident_svc_scheduler_alarms{{action="{action}"}} {n}'
+            for action, n in status.scheduler.alarm_counts().items()
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""Minimal rows for tests of the service process: an incident, a campaign, a banner.
+"""Minimal rows for tests of the service process: an incident, a campaign.
 
 Written with the ORM directly, because these tests are about what the scheduler does with
 rows, not about how the CLI makes them.
@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from incident_svc.domain.enums import BannerAudience, CampaignStatus, NoticeKind, Severity
+from incident_svc.domain.enums import CampaignStatus, NoticeKind, Severity
 from incident_svc.domain.times import utcnow
-from incident_svc.models import Banner, Campaign, Incident
+from incident_svc.models import Campaign, Incident
 
 
 async def incident(ref: str = "INC-2026-0001", **fields: Any) -> Incident:
@@ -35,13 +35,3 @@ async def campaign(inc: Incident, scheduled_at: datetime | None, **fields: Any) 
     }
     values.update(fields)
     return await Campaign.create(incident=inc, scheduled_at=scheduled_at, **values)
-
-
-async def banner(starts_at: datetime, ends_at: datetime | None, **fields: Any) -> Banner:
-    values: dict[str, Any] = {
-        "audience": BannerAudience.PUBLIC,
-        "texts": {"en": {"title": "Notice", "body": "Body"}},
-        "created_by": "tester",
-    }
-    values.update(fields)
-    return await Banner.create(starts_at=starts_at, ends_at=ends_at, **values)
