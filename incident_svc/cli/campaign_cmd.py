@@ -19,7 +19,7 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import CampaignStatus, NoticeKind
 from incident_svc.models import Campaign
 from incident_svc.services import campaign_views, campaigns, ledger
-from incident_svc.services.composing import load_default_composer
+from incident_svc.services.composing import ComposerUnavailable, load_default_composer
 from incident_svc.services.outbox import BatchSummary
 
 T = TypeVar("T")
@@ -68,8 +68,8 @@ async def _template_hash(incident_id: int, kind: str, settings: Settings) -> str
         return None  # campaigns.create names the problem
     try:
         composer = await load_default_composer(incident_id, NoticeKind(kind), settings)
-    except ModuleNotFoundError:
-        return None
+    except ComposerUnavailable:
+        return None  # notices not installed yet: the campaign records no template hash
     return composer.template_hash
 
 

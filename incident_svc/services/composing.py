@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import NoticeKind
+from incident_svc.errors import ConfigError
 
 COMPOSER_MODULE = "incident_svc.notices.composer"
 
@@ -51,12 +52,23 @@ class Composer(Protocol):
     async def compose_batch(self, items: Sequence[Any]) -> Sequence[Outgoing]: ...
 
 
+class ComposerUnavailable(ConfigError):
+    """The notices composer is not installed (before the notices work has landed)."""
+
+
 ComposerLoader = Callable[[int, NoticeKind, Settings], Awaitable[Composer]]
 
 
 async def load_default_composer(incident_id: int, kind: NoticeKind, settings: Settings) -> Composer:
     """The notices composer for one incident and kind (sync or async ``load_composer``)."""
-    module = importlib.import_module(COMPOSER_MODULE)
+    try:
+        module = importlib.import_module(COMPOSER_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != COMPOSER_MODULE and not COMPOSER_MODULE.startswith(f"{exc.name}."):
+            raise
+        raise ComposerUnavailable(
+            "notice templates are not available in this installation (incident_svc.notices)"
+        ) from exc
     loaded = module.load_composer(incident_id=incident_id, kind=kind, settings=settings)
     if inspect.isawaitable(loaded):
         loaded = await loaded
