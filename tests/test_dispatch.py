@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from typing import Any
 
 import pytest
 
 from incident_svc.config import Settings
-from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, EmailStatus
+from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, EmailStatus, NoticeKind
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError
 from incident_svc.models import AuditEvent, Campaign, Delivery, DeliveryAttempt, Subject
 from incident_svc.services import campaigns, dispatcher
+from incident_svc.services.composing import load_default_composer
 from tests.support.composer import plain_loader
 from tests.support.people import address, make_incident
 from tests.support.smtpd import Disconnect, Reply, SmtpServer, Stall, smtp_server
@@ -228,3 +230,26 @@ async def test_service_dispatcher_sends_every_campaign_and_stops_cleanly(
         address(n) for n in range(100, 103)
     )
     assert await Delivery.filter(campaign_id=bad.id, status=DeliveryStatus.PENDING).count() == 4
+
+
+async def test_real_composer_end_to_end_hash_proves_the_bytes(
+    db_conn: str, settings_for: Any
+) -> None:
+    async with smtp_server() as server:
+        settings = delivery_settings(settings_for, db_conn, server)
+        incident = await make_incident(6)
+        composer = await load_default_composer(incident.id, NoticeKind.SUBJECT_NOTICE, settings)
+        campaign = await campaigns.create(
+            incident_ref=incident.ref, kind="subject_notice", at=None, actor="a", key=None,
+            template_hash=composer.template_hash,
+        )  # fmt: skip
+        counts = await campaigns.send_now(campaign_id=campaign.id, settings=settings, actor="a")
+    assert counts["sent"] == 6
+    by_id = {m.message_id: m for m in server.received}
+    for d in await Delivery.filter(campaign_id=campaign.id):
+        received = by_id[d.message_id]
+        assert received.recipient == d.address
+        assert (
+            hashlib.sha256(received.data).hexdigest() == d.content_hash
+        )  # the proof is of these bytes
+        assert b"multipart/alternative" in received.data

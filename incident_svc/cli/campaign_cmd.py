@@ -19,7 +19,7 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import CampaignStatus, NoticeKind
 from incident_svc.models import Campaign
 from incident_svc.services import campaign_views, campaigns, ledger
-from incident_svc.services.composing import ComposerUnavailable, load_default_composer
+from incident_svc.services.composing import load_default_composer
 from incident_svc.services.outbox import BatchSummary
 
 T = TypeVar("T")
@@ -63,13 +63,10 @@ def _print_campaign(data: dict[str, Any], json_output: bool, headline: str | Non
 
 
 async def _template_hash(incident_id: int, kind: str, settings: Settings) -> str | None:
-    """The content hash of the templates the campaign will use (None until notices exist)."""
+    """The content hash of the templates the campaign will use, recorded for its approvers."""
     if kind not in {k.value for k in campaigns.SENDABLE_KINDS}:
         return None  # campaigns.create names the problem
-    try:
-        composer = await load_default_composer(incident_id, NoticeKind(kind), settings)
-    except ComposerUnavailable:
-        return None  # notices not installed yet: the campaign records no template hash
+    composer = await load_default_composer(incident_id, NoticeKind(kind), settings)
     return composer.template_hash
 
 

@@ -37,10 +37,10 @@ from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Campaign
 from incident_svc.services import campaigns, outbox
 from incident_svc.services.composing import (
+    ComposeItem,
     Composer,
     ComposerLoader,
     Outgoing,
-    item_factory,
     load_default_composer,
 )
 from incident_svc.services.recorder import Recorder
@@ -113,9 +113,8 @@ class Engine:
         recorder: Recorder,
         tried: set[int],
     ) -> None:
-        make_item = item_factory()
         items = [
-            make_item(
+            ComposeItem(
                 delivery_id=c.delivery_id,
                 subject_id=c.subject_id,
                 account_id=c.account_id,
