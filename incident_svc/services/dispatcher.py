@@ -5,10 +5,12 @@ Order of events for one batch, and why it is crash-safe:
 1. claim (commit): the rows are leased to this worker; a crash from here on leaves them
    leased until the lease expires, then any worker takes them again;
 2. compose and send: each message goes to SMTP with its stable Message-ID;
-3. record (commit): outcomes, attempts and one audit event, all or nothing.
+3. record (commit, grouped): as answers arrive, outcomes are committed in small groups, each
+   with its attempts and one summary audit event, all or nothing (services.recorder).
 
-A crash between a relay's "250" and step 3 means that message is sent again after the
-lease expires, with the same Message-ID: the one duplicate SMTP cannot avoid (RFC 1047).
+A crash between a relay's "250" and the commit of that outcome means that message is sent
+again after the lease expires, with the same Message-ID: the duplicate SMTP cannot avoid
+(RFC 1047), limited to the answers that arrived during the one commit in progress.
 Nothing is ever marked sent before the relay accepted it, so nothing is lost.
 """
 
@@ -35,6 +37,7 @@ from incident_svc.services.composing import (
     item_factory,
     load_default_composer,
 )
+from incident_svc.services.recorder import Recorder
 
 log = logging.getLogger(__name__)
 LANES = 2  # batches in flight per worker: one records while the other sends
@@ -86,19 +89,21 @@ class Engine:
         )
         if not batch:
             return False
-        outcomes: dict[int, outbox.Outcome] = {}
+        recorder = Recorder(lambda chunk: self._record(campaign, chunk))
+        tried: set[int] = set()
         try:
             composer = await self.composer_for(campaign)
-            await self._send_all(composer, batch, outcomes)
+            await self._send_all(composer, batch, recorder, tried)
         finally:
-            await asyncio.shield(self._settle(campaign, batch, outcomes))
+            await asyncio.shield(self._finish(recorder, batch, tried))
         return True
 
     async def _send_all(
         self,
         composer: Composer,
         batch: Sequence[outbox.Claimed],
-        outcomes: dict[int, outbox.Outcome],
+        recorder: Recorder,
+        tried: set[int],
     ) -> None:
         make_item = item_factory()
         items = [
@@ -117,8 +122,9 @@ class Engine:
         sender = campaigns.sender_address(self.settings)
 
         async def one(message: Outgoing) -> None:
-            claimed = by_id[message.delivery_id]
-            outcomes[claimed.delivery_id] = await self._send_one(sender, claimed, message)
+            outcome = await self._send_one(sender, by_id[message.delivery_id], message)
+            tried.add(outcome.delivery_id)
+            recorder.add(outcome)
 
         await asyncio.gather(*(one(m) for m in messages if m.delivery_id in by_id))
 
@@ -130,18 +136,11 @@ class Engine:
                 sender=sender, recipient=claimed.address, data=message.data
             )
         except DeliveryError as exc:
-            kind = (
-                AttemptOutcome.PERMANENT
-                if isinstance(exc, PermanentDeliveryError)
-                else AttemptOutcome.TRANSIENT
-            )
+            permanent = isinstance(exc, PermanentDeliveryError)
+            kind = AttemptOutcome.PERMANENT if permanent else AttemptOutcome.TRANSIENT
+            reply = exc.reply or str(exc)
             return outbox.Outcome(
-                claimed.delivery_id,
-                kind,
-                exc.code,
-                exc.reply or str(exc),
-                message.sha256,
-                claimed.subject_id,
+                claimed.delivery_id, kind, exc.code, reply, message.sha256, claimed.subject_id
             )
         return outbox.Outcome(
             claimed.delivery_id,
@@ -152,27 +151,28 @@ class Engine:
             claimed.subject_id,
         )
 
-    async def _settle(
-        self,
-        campaign: Campaign,
-        batch: Sequence[outbox.Claimed],
-        outcomes: dict[int, outbox.Outcome],
+    async def _record(self, campaign: Campaign, outcomes: list[outbox.Outcome]) -> None:
+        context = outbox.BatchContext(
+            campaign_id=campaign.id,
+            incident_ref=campaign.incident.ref,
+            worker_id=self.worker_id,
+            actor=self.actor,
+            policy=self.policy,
+            key=self.key,
+        )
+        summary = await outbox.record(context, outcomes, now=utcnow())
+        if self.progress is not None:
+            self.progress(summary)
+
+    async def _finish(
+        self, recorder: Recorder, batch: Sequence[outbox.Claimed], tried: set[int]
     ) -> None:
-        """Record what happened; hand back what was never tried."""
-        if outcomes:
-            context = outbox.BatchContext(
-                campaign_id=campaign.id,
-                incident_ref=campaign.incident.ref,
-                worker_id=self.worker_id,
-                actor=self.actor,
-                policy=self.policy,
-                key=self.key,
-            )
-            summary = await outbox.record(context, list(outcomes.values()), now=utcnow())
-            if self.progress is not None:
-                self.progress(summary)
-        untried = [c.delivery_id for c in batch if c.delivery_id not in outcomes]
-        await outbox.release(worker_id=self.worker_id, delivery_ids=untried)
+        """Commit what happened; hand back what was never handed to SMTP."""
+        try:
+            await recorder.close()
+        finally:
+            untried = [c.delivery_id for c in batch if c.delivery_id not in tried]
+            await outbox.release(worker_id=self.worker_id, delivery_ids=untried)
 
     async def sending_campaigns(self, only: int | None) -> list[Campaign]:
         now = utcnow()

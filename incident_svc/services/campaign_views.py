@@ -1,0 +1,90 @@
+"""Reading campaigns: one campaign, the list, and live delivery status."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise import connections
+
+from incident_svc.domain.times import utcnow
+from incident_svc.models import Campaign
+from incident_svc.services.campaigns import delivery_counts, get
+from incident_svc.services.sqltext import as_utc, query
+
+RATE_WINDOW = timedelta(seconds=60)
+
+
+def describe(campaign: Campaign) -> dict[str, Any]:
+    """The fields people and scripts read (the incident prefetched)."""
+    return {
+        "id": campaign.id,
+        "incident": campaign.incident.ref,
+        "kind": campaign.kind,
+        "channels": campaign.channels,
+        "status": campaign.status,
+        "audience": campaign.audience_count,
+        "scheduled_at": campaign.scheduled_at,
+        "hold_until": campaign.hold_until,
+        "hold_reason": campaign.hold_reason,
+        "created_by": campaign.created_by,
+        "approved_by": campaign.approved_by,
+        "approved_at": campaign.approved_at,
+        "started_at": campaign.started_at,
+        "finished_at": campaign.finished_at,
+        "template_hash": campaign.template_hash,
+    }
+
+
+async def show(campaign_id: int) -> dict[str, Any]:
+    campaign = await get(campaign_id)
+    return {**describe(campaign), "deliveries": await delivery_counts(campaign_id)}
+
+
+async def list_campaigns(*, incident_ref: str | None = None) -> list[dict[str, Any]]:
+    found = Campaign.all().prefetch_related("incident").order_by("id")
+    if incident_ref is not None:
+        found = found.filter(incident__ref=incident_ref)
+    return [describe(c) for c in await found]
+
+
+async def status(
+    campaign_id: int, *, now: datetime | None = None, failures: int = 5
+) -> dict[str, Any]:
+    """Counts by state, the send rate over the last minute, time left, the latest failures."""
+    now = now or utcnow()
+    campaign = await get(campaign_id)
+    counts = await delivery_counts(campaign_id)
+    conn = connections.get("default")
+    recent = await query(
+        conn,
+        "SELECT count(*) AS n FROM delivery WHERE campaign_id = ? AND status = 'sent' AND sent_at >= ?",
+        [campaign_id, now - RATE_WINDOW],
+    )
+    rate = int(recent[0]["n"]) / RATE_WINDOW.total_seconds()
+    remaining = counts["pending"] + counts["sending"]
+    eta = remaining / rate if rate > 0 and remaining else None
+    return {
+        "id": campaign.id,
+        "incident": campaign.incident.ref,
+        "status": campaign.status,
+        "hold_until": campaign.hold_until,
+        "total": sum(counts.values()),
+        "counts": counts,
+        "rate_per_second": round(rate, 2),
+        "eta_seconds": round(eta, 1) if eta is not None else None,
+        "latest_failures": await _latest_failures(campaign_id, failures),
+    }
+
+
+async def _latest_failures(campaign_id: int, limit: int) -> list[dict[str, Any]]:
+    rows = await query(
+        connections.get("default"),
+        "SELECT d.id AS delivery_id, d.address, a.number, a.at, a.outcome, a.code, a.reply "
+        "FROM delivery_attempt a JOIN delivery d ON d.id = a.delivery_id "
+        "WHERE d.campaign_id = ? AND a.outcome <> 'accepted' ORDER BY a.id DESC LIMIT ?",
+        [campaign_id, limit],
+    )
+    for row in rows:
+        row["at"] = as_utc(row["at"])
+    return rows

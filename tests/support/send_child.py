@@ -1,0 +1,51 @@
+"""A child process for crash tests: `python -m tests.support.send_child MODE CAMPAIGN_ID`.
+
+MODE ``send`` runs ``campaign send --now`` (with the tests' plain composer);
+MODE ``dispatch`` runs one dispatcher until the campaign is completed.
+Settings come from the INCIDENT_SVC_* environment like the real command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from incident_svc.config import load_settings
+from incident_svc.db import database
+from incident_svc.domain.enums import CampaignStatus
+from incident_svc.models import Campaign
+from incident_svc.services import campaigns, dispatcher
+from tests.support.composer import plain_loader
+
+
+async def _dispatch_until_done(campaign_id: int, worker: str) -> None:
+    settings = load_settings()
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        while (await Campaign.get(id=campaign_id)).status is not CampaignStatus.COMPLETED:
+            await asyncio.sleep(0.2)
+        stop.set()
+
+    await asyncio.gather(
+        dispatcher.run_dispatcher(
+            settings=settings, stop=stop, worker_id=worker, loader=plain_loader
+        ),
+        watch(),
+    )
+
+
+async def main(mode: str, campaign_id: int) -> None:
+    settings = load_settings()
+    async with database(settings.database_url):
+        if mode == "send":
+            await campaigns.send_now(
+                campaign_id=campaign_id, settings=settings, actor="kill-test", loader=plain_loader
+            )
+        else:
+            await _dispatch_until_done(campaign_id, f"child-{os.getpid()}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2])))

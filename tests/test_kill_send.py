@@ -1,0 +1,99 @@
+"""Crash safety: SIGKILL the sender again and again; nothing lost, nothing sent three times."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from incident_svc.domain.enums import DeliveryStatus
+from incident_svc.mail.sink import Stored, message_ids, serve
+from incident_svc.models import Delivery
+from incident_svc.services import audit, campaigns
+from tests.support.people import make_incident
+
+RECIPIENTS = 2000
+KILLS = 4
+
+
+def child_env(database_url: str, host: str, port: int, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "INCIDENT_SVC_DATABASE_URL": database_url,
+        "INCIDENT_SVC_VAR_DIR": str(tmp_path / "var"),
+        "INCIDENT_SVC_SMTP__HOST": host,
+        "INCIDENT_SVC_SMTP__PORT": str(port),
+        "INCIDENT_SVC_SMTP__POOL_SIZE": "4",
+        "INCIDENT_SVC_APPROVAL__REQUIRED": "false",
+        "INCIDENT_SVC_DELIVERY__BATCH_SIZE": "50",
+        "INCIDENT_SVC_DELIVERY__LEASE_SECONDS": "1.0",
+        "INCIDENT_SVC_DELIVERY__RETRY_BASE_SECONDS": "0.1",
+        "INCIDENT_SVC_SCHEDULER__POLL_SECONDS": "0.2",
+    }
+
+
+async def spawn(mode: str, campaign_id: int, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.support.send_child",
+        mode,
+        str(campaign_id),
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def kill_after_progress(
+    child: asyncio.subprocess.Process, seen: list[Stored], more: int
+) -> None:
+    """SIGKILL the child once the sink got ``more`` further messages: in the middle of sending."""
+    target = len(seen) + more
+    for _ in range(600):
+        if len(seen) >= target or child.returncode is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert child.returncode is None, "the child finished before it could be killed"
+    child.send_signal(signal.SIGKILL)
+    assert await child.wait() == -signal.SIGKILL
+
+
+@pytest.mark.slow
+async def test_sigkill_and_restart_loses_nothing(db_conn: str, tmp_path: Path) -> None:
+    await make_incident(RECIPIENTS)
+    campaign = await campaigns.create(
+        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None
+    )
+    seen: list[Stored] = []
+    maildir = tmp_path / "mail"
+    async with serve(host="127.0.0.1", port=0, maildir=maildir, announce=seen.append) as (
+        host,
+        port,
+    ):
+        env = child_env(db_conn, host, port, tmp_path)
+        for _ in range(KILLS):
+            child = await spawn("send", campaign.id, env)
+            await kill_after_progress(child, seen, more=150)
+        final = await spawn("send", campaign.id, env)
+        _, err = await asyncio.wait_for(final.communicate(), timeout=90)
+        assert final.returncode == 0, err.decode()
+
+    deliveries = await Delivery.filter(campaign_id=campaign.id).values(
+        "message_id", "status", "recipient_ref"
+    )
+    assert len(deliveries) == RECIPIENTS
+    assert {d["status"] for d in deliveries} == {DeliveryStatus.SENT}
+    assert len({d["recipient_ref"] for d in deliveries}) == RECIPIENTS
+    copies = Counter(message_ids(maildir))
+    expected = {d["message_id"] for d in deliveries}
+    assert set(copies) == expected  # every notice arrived, nothing foreign
+    assert max(copies.values()) <= 2  # at most once more, with the same Message-ID
+    duplicates = sum(n - 1 for n in copies.values())
+    print(f"{KILLS} kills, {duplicates} duplicates (same Message-ID) among {RECIPIENTS}")
+    assert duplicates <= KILLS * 50  # never more than one batch per crash
+    assert (await audit.verify(key=None)).intact
