@@ -45,7 +45,7 @@ async def run_demo(
     """The whole story; returns what a person wants to know at the end."""
     started = time.perf_counter()
     url = demo_database_url(settings, database_url)
-    summary = DemoSummary(database=redact_url(url), maildir=str(maildir.resolve()))
+    summary = DemoSummary(database=redact_url(url), maildir=str(maildir))
     async with sink.serve(host="127.0.0.1", port=0, maildir=maildir) as (host, port):
         report(f"development mail sink on {host}:{port}, writing {maildir}")
         demo_settings = _settings_for(settings, url, host, port)
