@@ -55,8 +55,8 @@ def demo_command(
     summary = asyncio.run(
         run_demo(
             settings,
-            folder=folder or settings.var_dir / "demo",
-            maildir=settings.var_dir / "mail",
+            folder=(folder or settings.var_dir / "demo").resolve(),
+            maildir=(settings.var_dir / "mail").resolve(),
             subjects=subjects,
             report=report,
             database_url=database_url,

@@ -231,7 +231,7 @@ async def verify_audit(demo: Demo, summary: DemoSummary) -> None:
     verdict = await audit.verify(key=demo.key)
     summary.audit_ok = verdict.intact
     summary.audit_events = verdict.checked
-    summary.audit_message = verdict.problem or f"intact, head {verdict.head_hash[:16]}"
+    summary.audit_message = verdict.problem or f"head {verdict.head_hash[:16]}"
     demo.report(
         f"audit verify: {'intact' if verdict.intact else 'BROKEN'}, {verdict.checked} events"
     )
