@@ -104,7 +104,7 @@ async def test_targeted_banners_reach_only_their_audience(feed: Feed, world: Wor
     public = await publish(feed.settings)
     people = await publish(feed.settings, audience=BannerAudience.AFFECTED_SUBJECTS)
     orgs = await publish(feed.settings, audience=BannerAudience.AFFECTED_ACCOUNTS)
-    await feed.until(lambda: _has(feed, public.id))
+    await feed.until(lambda: _has(feed, orgs.id, token("subject", "P-1")))  # all three loaded
     assert await feed.ids() == [public.id]
     assert sorted(await feed.ids(token("subject", "P-1"))) == [public.id, people.id, orgs.id]
     assert await feed.ids(token("subject", "P-2")) == [public.id, orgs.id]  # colleague

@@ -1,1 +1,1 @@
-"""Mail adapters: the SMTP connection pool and the development mail sink."""
+"""Mail adapters: MIME assembly, DKIM signing, the SMTP connection pool, the development sink."""

@@ -93,12 +93,13 @@ def _feed_operation(summary: str, media: str, schema: dict[str, Any]) -> dict[st
     }
 
 
-def _asset(summary: str, media: str) -> dict[str, Any]:
+def _asset(summary: str, media: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = schema or {"type": "string"}
     return {
         "summary": summary,
         "parameters": [_HEADERS[1]],
         "responses": {
-            "200": {"description": summary, "content": {media: {"schema": {"type": "string"}}}},
+            "200": {"description": summary, "content": {media: {"schema": body}}},
             "304": {"description": "Not modified."},
         },
     }
@@ -132,7 +133,13 @@ def openapi_document(public_url: str) -> dict[str, Any]:
                     "Public banners as an Atom feed.", "application/atom+xml", {"type": "string"}
                 )
             },
-            "/openapi.json": {"get": _asset("This document.", "application/json")},
+            "/openapi.json": {
+                "get": _asset(
+                    "This document.",
+                    "application/json",
+                    {"type": "object", "required": ["openapi"]},
+                )
+            },
             "/widget.js": {"get": _asset("The embeddable banner script.", "text/javascript")},
             "/demo": {"get": demo},
         },

@@ -8,6 +8,7 @@
  * --incident-banner-bg, --incident-banner-color, --incident-banner-accent,
  * --incident-banner-critical-bg, --incident-banner-critical-accent, --incident-banner-font,
  * --incident-banner-padding, --incident-banner-radius.
+ * After drawing it fires "incident-banners:drawn" on document (detail.count: banners shown).
  */
 (function () {
   "use strict";
@@ -97,9 +98,13 @@
     return node;
   }
 
+  function drawn(count) {
+    document.dispatchEvent(new CustomEvent("incident-banners:drawn", { detail: { count: count } }));
+  }
+
   function draw(banners) {
     var shown = banners.filter(function (b) { return !isDismissed(b.id); });
-    if (!shown.length) { return; }
+    if (!shown.length) { drawn(0); return; }
     if (!document.getElementById("incident-banner-style")) {
       var style = el("style");
       style.id = "incident-banner-style";
@@ -110,6 +115,7 @@
     shown.forEach(function (b) { box.appendChild(card(b)); });
     var place = target && document.querySelector(target);
     if (place) { place.appendChild(box); } else { document.body.insertBefore(box, document.body.firstChild); }
+    drawn(shown.length);
   }
 
   function load() {
@@ -117,7 +123,7 @@
     fetch(base + "/v1/banners?locale=" + encodeURIComponent(lang), { headers: headers, credentials: "omit" })
       .then(function (r) { return r.ok ? r.json() : { banners: [] }; })
       .then(function (doc) { draw(doc.banners || []); })
-      .catch(function () { /* no banner is better than a broken page */ });
+      .catch(function () { drawn(0); /* no banner is better than a broken page */ });
   }
 
   if (document.readyState === "loading") {

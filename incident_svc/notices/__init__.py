@@ -1,0 +1,1 @@
+"""Notices: localised templates in a sandbox, rendered per reader, checked, and assembled."""

@@ -1,0 +1,180 @@
+"""Claimed deliveries in, complete RFC 5322 messages out: the one path from data to bytes.
+
+The delivery dispatcher and ``notice preview`` both go through :class:`Composer`, so a preview
+is exactly what is sent (apart from Date and Message-ID). One composer serves one incident and
+one notice kind: it compiles each template once, builds the static MIME parts once, and per
+batch loads what it needs with a few set-based queries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import format_datetime
+from typing import Any
+
+from incident_svc.config import OrgSettings, Settings
+from incident_svc.domain.enums import NoticeKind
+from incident_svc.domain.times import utcnow
+from incident_svc.errors import NotFoundError, ValidationError
+from incident_svc.mail import mime
+from incident_svc.mail.dkim import DkimSigner, load_signer
+from incident_svc.notices import context as ctx
+from incident_svc.notices import loading
+from incident_svc.notices.catalog import LABELS_DIR, SHARED_DIR, TemplateCatalog
+from incident_svc.notices.rendering import RenderedNotice, render_email
+
+EMAIL_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
+
+
+@dataclass(frozen=True)
+class ComposeItem:
+    """One claimed delivery."""
+
+    delivery_id: int
+    subject_id: int | None  # subject_notice
+    account_id: int | None  # account_holder_notice
+    address: str
+    locale: str
+    message_id: str  # stable per delivery, given by the caller, e.g. "<...@example.com>"
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    delivery_id: int
+    message_id: str
+    data: bytes  # the complete RFC 5322 message, CRLF line endings
+    sha256: str  # hex digest of data
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One item with the template context built for it."""
+
+    item: ComposeItem
+    context: Mapping[str, Any]
+    to_name: str
+
+
+class Composer:
+    """Renders and assembles the notices of one incident and kind."""
+
+    def __init__(
+        self,
+        *,
+        incident: ctx.IncidentFacts,
+        kind: NoticeKind,
+        catalog: TemplateCatalog,
+        org: OrgSettings,
+        sender: mime.Mailbox,
+        reply_to: mime.Mailbox | None,
+        signer: DkimSigner | None,
+    ) -> None:
+        self.incident = incident
+        self.kind = kind
+        self.catalog = catalog
+        self.org = org
+        self.sender = sender
+        self.reply_to = reply_to
+        self.signer = signer
+        self.skeleton = mime.build_skeleton(sender=sender, reply_to=reply_to)
+        self.template_hash: str = catalog.content_hash(f"email/{kind}/", SHARED_DIR, LABELS_DIR)
+        self._bases: dict[str, dict[str, Any]] = {}
+
+    async def compose_batch(self, items: Sequence[ComposeItem]) -> list[OutgoingMessage]:
+        """Render and assemble every item; one failure raises (a template error hits all)."""
+        date = format_datetime(utcnow())
+        return [self.assemble(p, self.render(p), date) for p in await self.prepare(items)]
+
+    async def prepare(self, items: Sequence[ComposeItem]) -> list[Prepared]:
+        if self.kind == NoticeKind.SUBJECT_NOTICE:
+            return await self._prepare_subjects(items)
+        return await self._prepare_accounts(items)
+
+    async def _prepare_subjects(self, items: Sequence[ComposeItem]) -> list[Prepared]:
+        ids = [_required(item.subject_id, "subject_id", item) for item in items]
+        people = await loading.load_people(self.incident.id, ids)
+        prepared = []
+        for item, subject_id in zip(items, ids, strict=True):
+            person = people.get(subject_id)
+            if person is None:
+                raise NotFoundError(
+                    f"subject {subject_id} is not affected by incident {self.incident.ref}"
+                )
+            labels = self.catalog.labels(item.locale)
+            context = ctx.subject_context(self._base(item.locale), person, labels)
+            prepared.append(Prepared(item, context, context["recipient"]["name"]))
+        return prepared
+
+    async def _prepare_accounts(self, items: Sequence[ComposeItem]) -> list[Prepared]:
+        ids = [_required(item.account_id, "account_id", item) for item in items]
+        accounts = await loading.load_accounts(self.incident.id, ids)
+        prepared = []
+        for item, account_id in zip(items, ids, strict=True):
+            account = accounts.get(account_id)
+            if account is None:
+                raise NotFoundError(f"no account with id {account_id}")
+            labels = self.catalog.labels(item.locale)
+            zone = loading.region_zone(account.region)
+            context = ctx.account_context(self._base(item.locale), account, labels, zone)
+            prepared.append(Prepared(item, context, context["recipient"]["name"]))
+        return prepared
+
+    def _base(self, locale: str) -> dict[str, Any]:
+        if locale not in self._bases:
+            labels = self.catalog.labels(locale)
+            self._bases[locale] = ctx.base_context(
+                incident=self.incident,
+                org=self.org,
+                labels=labels,
+                locale=locale,
+                date_locale=self.catalog.date_locale(f"email/{self.kind}", "body.txt.j2", locale),
+            )
+        return self._bases[locale]
+
+    def render(self, prepared: Prepared) -> RenderedNotice:
+        return render_email(self.catalog, str(self.kind), prepared.item.locale, prepared.context)
+
+    def assemble(self, prepared: Prepared, rendered: RenderedNotice, date: str) -> OutgoingMessage:
+        item = prepared.item
+        data = mime.assemble(
+            self.skeleton,
+            to=mime.Mailbox(name=prepared.to_name, addr=item.address),
+            subject=rendered.subject,
+            date=date,
+            message_id=item.message_id,
+            text=rendered.text,
+            html=rendered.html,
+        )
+        if self.signer is not None:
+            data = self.signer.sign(data)
+        return OutgoingMessage(
+            delivery_id=item.delivery_id,
+            message_id=item.message_id,
+            data=data,
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+
+
+def _required(value: int | None, name: str, item: ComposeItem) -> int:
+    if value is None:
+        raise ValidationError(f"delivery {item.delivery_id} has no {name}", field=name)
+    return value
+
+
+async def load_composer(*, incident_id: int, kind: NoticeKind, settings: Settings) -> Composer:
+    """A composer for one incident and email kind, with the operator's templates if any."""
+    if kind not in EMAIL_KINDS:
+        raise ValidationError(f"{kind} is not an email notice", field="kind")
+    incident = await loading.load_incident(incident_id)
+    reply_to = settings.reply_to
+    return Composer(
+        incident=incident,
+        kind=kind,
+        catalog=TemplateCatalog(settings.templates_dir),
+        org=settings.org,
+        sender=mime.parse_mailbox("mail_from", settings.mail_from),
+        reply_to=mime.parse_mailbox("reply_to", reply_to) if reply_to else None,
+        signer=load_signer(settings.dkim),
+    )
