@@ -22,8 +22,8 @@ from incident_svc.errors import IncidentSvcError
 from incident_svc.models import AuditEvent, Banner
 from incident_svc.services import banners
 from incident_svc.services.banners import PublishRequest
+from incident_svc.services.banners import notices_text_source as text_source
 from tests.support.banner_data import make_world
-from tests.support.banner_texts import text_source
 
 T = TypeVar("T")
 HAVE_NOTICES = importlib.util.find_spec("incident_svc.notices") is not None

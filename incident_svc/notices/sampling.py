@@ -1,0 +1,53 @@
+"""Who ``notice check`` renders for: a few affected people per locale in use, and one of
+every (locale, jurisdiction) pair, so a single Californian reader is never missed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise import connections
+
+from incident_svc.domain.enums import NoticeKind
+from incident_svc.models import Account, Subject
+from incident_svc.services.sqltext import placeholders
+
+_AFFECTED = "FROM exposure e JOIN subject s ON s.id = e.subject_id WHERE e.incident_id = ?"
+_FIRST_PER_LOCALE = f"""
+SELECT id FROM (
+  SELECT s.id AS id, ROW_NUMBER() OVER (PARTITION BY s.locale ORDER BY s.id) AS rn {_AFFECTED}
+) ranked WHERE rn <= ?
+"""
+_ONE_PER_JURISDICTION = f"SELECT MIN(s.id) AS id {_AFFECTED} GROUP BY s.locale, s.jurisdiction"
+_ACCOUNTS = f"""
+SELECT id FROM (
+  SELECT a.id AS id, ROW_NUMBER() OVER (PARTITION BY a.locale ORDER BY a.id) AS rn
+  FROM account a WHERE a.id IN (SELECT s.account_id {_AFFECTED} AND s.account_id IS NOT NULL)
+) ranked WHERE rn <= ?
+"""
+
+
+@dataclass(frozen=True)
+class Sample:
+    ref: str
+    locale: str
+    address: str
+    subject_id: int | None = None
+    account_id: int | None = None
+
+
+async def _ids(sql: str, params: list[object]) -> set[int]:
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(placeholders(sql, conn), params)
+    return {int(row["id"]) for row in rows}
+
+
+async def sample(incident_id: int, kind: NoticeKind, *, per_locale: int) -> list[Sample]:
+    """A handful of recipients per locale (set-based: two or three queries in all)."""
+    if kind == NoticeKind.ACCOUNT_HOLDER_NOTICE:
+        ids = await _ids(_ACCOUNTS, [incident_id, per_locale])
+        accounts = await Account.filter(id__in=sorted(ids)).order_by("id")
+        return [Sample(a.account_ref, a.locale, a.holder_email, account_id=a.id) for a in accounts]
+    ids = await _ids(_FIRST_PER_LOCALE, [incident_id, per_locale])
+    ids |= await _ids(_ONE_PER_JURISDICTION, [incident_id])
+    subjects = await Subject.filter(id__in=sorted(ids)).order_by("id")
+    return [Sample(s.external_ref, s.locale, s.email, subject_id=s.id) for s in subjects]
