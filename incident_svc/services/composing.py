@@ -14,7 +14,14 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.notices.composer import ComposeItem, load_composer
 
-__all__ = ["ComposeItem", "Composer", "ComposerLoader", "Outgoing", "load_default_composer"]
+__all__ = [
+    "ComposeItem",
+    "Composer",
+    "ComposerLoader",
+    "Outgoing",
+    "item_factory",
+    "load_default_composer",
+]
 
 
 class Outgoing(Protocol):
@@ -43,3 +50,8 @@ ComposerLoader = Callable[[int, NoticeKind, Settings], Awaitable[Composer]]
 async def load_default_composer(incident_id: int, kind: NoticeKind, settings: Settings) -> Composer:
     """The notices composer for one incident and email kind."""
     return await load_composer(incident_id=incident_id, kind=kind, settings=settings)
+
+
+def item_factory() -> type[ComposeItem]:
+    """The composer's item class (kept for callers written before the composer landed)."""
+    return ComposeItem
