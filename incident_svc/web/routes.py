@@ -67,7 +67,7 @@ def _answer(request: Request, kind: str) -> tuple[FeedState, Answer, datetime]:
 
 def _cache_control(state: FeedState, answer: Answer, now: datetime) -> str:
     max_age = state.max_age
-    until_edge = state.store.current.seconds_to_next_edge(now)
+    until_edge = state.store.current.seconds_to_next_edge(now, public=not answer.private)
     if until_edge is not None:
         # never let a cache keep showing a banner past its end (or hide one past its start)
         max_age = max(0, min(max_age, int(until_edge)))
