@@ -310,3 +310,13 @@ async def test_a_bounced_person_gets_a_personal_banner_when_configured(
 
 async def _any(feed: Feed, bearer: str) -> bool:
     return bool(await feed.ids(bearer))
+
+
+async def test_public_max_age_does_not_hint_at_targeted_windows(feed: Feed) -> None:
+    soon = utcnow() + timedelta(seconds=30)
+    hidden = await publish(feed.settings, audience=BannerAudience.AFFECTED_SUBJECTS, starts_at=soon)
+    public = await publish(feed.settings, ends_at=utcnow() + timedelta(seconds=45))
+    await feed.until(lambda: _has(feed, public.id))
+    assert hidden.id not in await feed.ids(token("subject", "P-1"))  # not started yet
+    max_age = int((await feed.get()).headers["cache-control"].split("max-age=")[1])
+    assert 40 <= max_age <= 45  # lowered for the public banner's end, not the hidden start
