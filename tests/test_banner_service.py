@@ -15,8 +15,8 @@ from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import AuditEvent, Banner, Subject
 from incident_svc.services import audit, banners
 from incident_svc.services.banners import PublishRequest, ServeTally
+from incident_svc.services.banners import notices_text_source as text_source
 from tests.support.banner_data import make_world
-from tests.support.banner_texts import text_source
 
 
 async def _publish(settings: Settings, **changes: Any) -> Banner:

@@ -359,10 +359,15 @@ async def _personal(
 
 
 async def fingerprint() -> tuple[Any, ...]:
-    """A cheap summary that changes whenever banners or affected lists change."""
+    """A cheap summary that changes whenever banners or affected lists change.
+
+    Exposures use the newest id (an index lookup), not a count: a re-resolved affected list
+    gets new rows; a pure deletion waits for the feed's periodic full reload.
+    """
     banner_rows = await Banner.all().order_by("-updated_at").limit(1).values_list("updated_at")
+    exposure_rows = await Exposure.all().order_by("-id").limit(1).values_list("id")
     return (
         await Banner.all().count(),
         banner_rows[0][0] if banner_rows else None,
-        await Exposure.all().count(),
+        exposure_rows[0][0] if exposure_rows else None,
     )

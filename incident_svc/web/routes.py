@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -47,11 +48,16 @@ def _token(request: Request) -> str | None:
 
 def wanted_locales(request: Request) -> list[str]:
     """``?locale=`` first (when it is a language tag), then Accept-Language."""
-    wanted = parse_accept_language(request.headers.get("accept-language"))
+    wanted = list(_accept_language(request.headers.get("accept-language")))
     chosen = request.query_params.get("locale")
     if chosen and _LANG_TAG.match(chosen):
         wanted.insert(0, chosen)
     return wanted
+
+
+@functools.lru_cache(maxsize=1024)
+def _accept_language(header: str | None) -> tuple[str, ...]:
+    return tuple(parse_accept_language(header))
 
 
 def _answer(request: Request, kind: str) -> tuple[FeedState, Answer, datetime]:
@@ -67,7 +73,7 @@ def _answer(request: Request, kind: str) -> tuple[FeedState, Answer, datetime]:
 
 def _cache_control(state: FeedState, answer: Answer, now: datetime) -> str:
     max_age = state.max_age
-    until_edge = state.store.current.seconds_to_next_edge(now)
+    until_edge = state.store.current.seconds_to_next_edge(now, public=not answer.private)
     if until_edge is not None:
         # never let a cache keep showing a banner past its end (or hide one past its start)
         max_age = max(0, min(max_age, int(until_edge)))
