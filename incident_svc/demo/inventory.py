@@ -22,10 +22,10 @@ ACCOUNTS = [
     ("ACC-HK-002", "Kowloon Dental Group", "HK", "kowloon-dental.example", ["HK"], 0.9),
     ("ACC-GB-001", "Thames Analytics plc", "GB", "thames-analytics.example", ["GB"], 0.05),
     ("ACC-GB-002", "Pennine Outdoor Ltd", "GB", "pennine-outdoor.example", ["GB", "DE"], 0.0),
-    ("ACC-US-001", "Golden Gate Robotics Inc", "US", "gg-robotics.example", ["US-CA"], 0.1),
+    ("ACC-US-001", "GG Robotics Inc", "US", "gg-robotics.example", ["US-CA"], 0.1),
     ("ACC-US-002", "Hudson Legal LLP", "US", "hudson-legal.example", ["US-NY", "US-CA"], 0.0),
     ("ACC-DE-001", "Spree Software GmbH", "DE", "spree-software.example", ["DE"], 0.0),
-    ("ACC-HK-003", "Pearl River Trading Co", "HK", "pearl-river.example", ["HK", "GB"], 0.6),
+    ("ACC-HK-003", "Pearl River Trading", "HK", "pearl-river.example", ["HK", "GB"], 0.6),
 ]
 HOLDERS = ["Wong Siu Ming", "Chan Tai Man", "Olivia Hughes", "James Whitaker",
            "Maria Lopez", "Daniel Cohen", "Jonas Becker", "Lee Ka Yan"]  # fmt: skip

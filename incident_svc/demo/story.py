@@ -26,9 +26,11 @@ from incident_svc.domain.enums import (
     Severity,
 )
 from incident_svc.domain.times import utcnow
+from incident_svc.errors import TemplateError
 from incident_svc.models import Banner, Campaign, Delivery, Exposure, Incident
+from incident_svc.notices import review
 from incident_svc.services import affected, audit, banners, campaigns, incidents
-from incident_svc.services.composing import item_factory, load_default_composer
+from incident_svc.services.composing import load_default_composer
 from incident_svc.services.inventory.importer import import_file
 
 ANALYST = "demo:analyst"  # records the incident and creates the campaigns
@@ -124,42 +126,38 @@ async def find_affected(demo: Demo, summary: DemoSummary, incident: Incident) ->
 
 
 async def check_notices(demo: Demo, summary: DemoSummary, incident: Incident) -> None:
-    """Render every affected person's notice once (a template error stops the demo here),
-    and keep one preview per kind and locale on disk to look at."""
-    previews = demo.folder / "previews"
-    previews.mkdir(parents=True, exist_ok=True)
+    """`notice check` for both kinds (a finding stops the demo before anything is sent),
+    and `notice preview` of one person per kind and locale, kept on disk to look at."""
     for kind in (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE):
-        composer = await load_default_composer(incident.id, kind, demo.settings)
-        items = await _preview_items(incident, kind)
-        messages = await composer.compose_batch(items)
-        seen: set[str] = set()
-        for item, message in zip(items, messages, strict=True):
-            if item.locale not in seen:
-                seen.add(item.locale)
-                (previews / f"{kind}.{item.locale}.eml").write_bytes(message.data)
-        summary.notices_checked[str(kind)] = len(messages)
-        demo.report(f"checked {len(messages)} {kind} notices in {', '.join(sorted(seen))}")
+        report = await review.check_incident(
+            incident_ref=incident.ref, kind=kind, settings=demo.settings, per_locale=5
+        )
+        problems = [(ref, f) for r in report.locales.values() for ref, f in r.findings]
+        if problems or not report.ok:
+            ref, finding = problems[0] if problems else ("-", None)
+            raise TemplateError(f"notice check of {kind} failed for {ref}: {finding}")
+        for locale_report in report.locales.values():
+            await _write_preview(demo, incident, kind, locale_report.samples[0])
+        locales = sorted(report.locales)
+        summary.notices_checked[str(kind)] = sum(len(r.samples) for r in report.locales.values())
+        demo.report(f"checked {kind} in {', '.join(locales)}: no findings; previews written")
 
 
-async def _preview_items(incident: Incident, kind: NoticeKind) -> list[Any]:
-    make = item_factory()
-    rows = await Exposure.filter(incident_id=incident.id).values_list(
-        "subject_id", "subject__account_id", "subject__email", "subject__locale",
-        "subject__account__holder_email",
-        "subject__account__locale",
-    )  # fmt: skip
-    if kind == NoticeKind.SUBJECT_NOTICE:
-        return [
-            make(delivery_id=n, subject_id=sid, account_id=None, address=email, locale=loc,
-                 message_id=f"<preview.{n}@demo.invalid>")
-            for n, (sid, _, email, loc, _, _) in enumerate(rows)
-        ]  # fmt: skip
-    holders = {aid: (email, loc) for _, aid, _, _, email, loc in rows if aid is not None}
-    return [
-        make(delivery_id=n, subject_id=None, account_id=aid, address=email, locale=loc,
-             message_id=f"<preview.a{n}@demo.invalid>")
-        for n, (aid, (email, loc)) in enumerate(sorted(holders.items()))
-    ]  # fmt: skip
+async def _write_preview(demo: Demo, incident: Incident, kind: NoticeKind, ref: str) -> None:
+    subject_ref, account_ref = (ref, None) if kind == NoticeKind.SUBJECT_NOTICE else (None, ref)
+    preview = await review.preview_notice(
+        incident_ref=incident.ref,
+        kind=kind,
+        settings=demo.settings,
+        subject_ref=subject_ref,
+        account_ref=account_ref,
+    )
+    _save(demo.folder / "previews" / f"{kind}.{preview.locale}.eml", preview.eml)
+
+
+def _save(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 async def send_campaign(
