@@ -260,6 +260,11 @@ async def test_atom_feed_has_public_banners_only(feed: Feed) -> None:
     entries = root.findall("a:entry", ns)
     assert len(entries) == 1
     assert entries[0].findtext("a:title", namespaces=ns) == public.texts["zh-Hant"]["title"]
+    with_token = await feed.get(
+        "/v1/banners.atom",
+        params={"locale": "zh-Hant-HK", "token": token("subject", "P-1")},
+    )
+    assert with_token.content == response.content  # a token never adds targeted entries
     again = await feed.get(
         "/v1/banners.atom",
         params={"locale": "zh-Hant-HK"},
