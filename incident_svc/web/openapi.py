@@ -57,13 +57,6 @@ _LOCALE = {
     "description": "Preferred language (BCP 47, e.g. zh-Hant-HK); wins over Accept-Language.",
     "schema": {"type": "string"},
 }
-_TOKEN = {
-    "name": "token",
-    "in": "query",
-    "required": False,
-    "description": "A feed token (same as the bearer token); invalid tokens count as none.",
-    "schema": {"type": "string"},
-}
 _HEADERS = [
     {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"}},
     {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
@@ -79,7 +72,7 @@ def _feed_operation(
 ) -> dict[str, Any]:
     return {
         "summary": summary,
-        "parameters": [_LOCALE, *([_TOKEN] if targeted else []), *_HEADERS],
+        "parameters": [_LOCALE, *_HEADERS],
         "security": [{}, {"feedToken": []}] if targeted else [{}],
         "responses": {
             "200": {

@@ -40,10 +40,11 @@ def _state(request: Request) -> FeedState:
 
 
 def _token(request: Request) -> str | None:
+    """The bearer token; never from the query string, which access logs would keep."""
     header = request.headers.get("authorization")
     if header and header[:7].lower() == "bearer ":
         return header[7:].strip()
-    return request.query_params.get("token")
+    return None
 
 
 def wanted_locales(request: Request) -> list[str]:
