@@ -22,8 +22,8 @@ from incident_svc.errors import IncidentSvcError
 from incident_svc.models import AuditEvent, Banner
 from incident_svc.services import banners
 from incident_svc.services.banners import PublishRequest
+from incident_svc.services.banners import notices_text_source as text_source
 from tests.support.banner_data import make_world
-from tests.support.banner_texts import text_source
 
 T = TypeVar("T")
 HAVE_NOTICES = importlib.util.find_spec("incident_svc.notices") is not None
@@ -78,7 +78,10 @@ def test_list_show_withdraw(database_url: str) -> None:
     assert set(shown["content_hashes"]) == {"en", "zh-Hant"}
     out = cli(database_url, "banner", "withdraw", str(banner_id), "--reason", "fixed", "--json")
     assert out.exit_code == 0, out.output
-    assert json.loads(out.stdout)["withdrawn_by"] == "carol"
+    withdrawn = json.loads(out.stdout)
+    assert withdrawn["withdrawn_by"] == "carol"
+    assert withdrawn["posted_until"] == withdrawn["withdrawn_at"] is not None
+    assert shown["posted_until"] is None
     active = cli(database_url, "banner", "list", "--active", "--json")
     assert json.loads(active.stdout) == []
     again = cli(database_url, "banner", "withdraw", str(banner_id), "--reason", "x")

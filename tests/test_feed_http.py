@@ -14,16 +14,16 @@ import pytest
 from tortoise import connections
 
 from incident_svc.config import Settings
-from incident_svc.domain.enums import BannerAudience, BannerSeverity
+from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatus
 from incident_svc.domain.feed_tokens import mint
 from incident_svc.domain.times import utcnow
-from incident_svc.models import Banner
+from incident_svc.models import Banner, Subject
 from incident_svc.services import banners
 from incident_svc.services.banners import PublishRequest
+from incident_svc.services.banners import notices_text_source as text_source
 from incident_svc.web.app import create_app
 from tests.support.banner_data import World, make_world
-from tests.support.banner_texts import text_source
-from tests.support.feed import SECRET, SITE, feed_settings
+from tests.support.feed import SECRET, SITE, feed_overrides, feed_settings
 from tests.support.server import serving
 
 
@@ -56,7 +56,7 @@ class Feed:
         assert response.status_code == 200
         return [b["id"] for b in response.json()["banners"]]
 
-    async def until(self, predicate: Any, timeout: float = 3.0) -> float:
+    async def until(self, predicate: Any, timeout: float = 10.0) -> float:
         """Seconds until ``predicate()`` (an async callable) holds."""
         started = time.monotonic()
         while not await predicate():
@@ -140,7 +140,9 @@ async def test_bad_tokens_are_indistinguishable_from_no_token(feed: Feed) -> Non
             assert response.status_code == baseline.status_code
             assert response.content == baseline.content
             assert _headers(response) == _headers(baseline)
-    assert (await feed.get(params={"token": good})).content != baseline.content
+    assert (await feed.get(params={"token": good})).content == baseline.content  # query: ignored
+    bearer = {"Authorization": f"Bearer {good}"}
+    assert (await feed.get(headers=bearer)).content != baseline.content
 
 
 def _headers(response: httpx.Response) -> list[tuple[str, str]]:
@@ -260,6 +262,12 @@ async def test_atom_feed_has_public_banners_only(feed: Feed) -> None:
     entries = root.findall("a:entry", ns)
     assert len(entries) == 1
     assert entries[0].findtext("a:title", namespaces=ns) == public.texts["zh-Hant"]["title"]
+    with_token = await feed.get(
+        "/v1/banners.atom",
+        params={"locale": "zh-Hant-HK"},
+        headers={"Authorization": f"Bearer {token('subject', 'P-1')}"},
+    )
+    assert with_token.content == response.content  # a token never adds targeted entries
     again = await feed.get(
         "/v1/banners.atom",
         params={"locale": "zh-Hant-HK"},
@@ -286,3 +294,39 @@ async def test_static_answers(feed: Feed) -> None:
         b'<html lang="zh-Hant-HK">'
         in (await feed.get("/demo", params={"lang": "zh-Hant-HK"})).content
     )
+
+
+async def test_a_bounced_person_gets_a_personal_banner_when_configured(
+    world: World, database_url: str, settings_for: Any
+) -> None:
+    overrides = feed_overrides()
+    overrides["banners"] = {"personal_on_bounce": True, "bounce_check_seconds": 0.1}
+    settings = settings_for(database_url, **overrides)
+    app = create_app(settings=settings, manage_database=False)
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
+        feed = Feed(client, settings, app)
+        await asyncio.sleep(0.3)
+        assert await feed.ids(token("subject", "P-1")) == []
+        await Subject.filter(id=world.affected.id).update(email_status=EmailStatus.BOUNCED)
+        await feed.until(lambda: _any(feed, token("subject", "P-1")))
+        [banner] = (
+            await feed.get(headers={"Authorization": f"Bearer {token('subject', 'P-1')}"})
+        ).json()["banners"]
+        assert banner["audience"] == "affected_subjects" and banner["locale"] == "en"
+        assert await feed.ids(token("subject", "P-2")) == []  # the colleague sees nothing
+        assert await feed.ids() == []
+    assert await Banner.filter(subject_id=world.affected.id).count() == 1
+
+
+async def _any(feed: Feed, bearer: str) -> bool:
+    return bool(await feed.ids(bearer))
+
+
+async def test_public_max_age_does_not_hint_at_targeted_windows(feed: Feed) -> None:
+    soon = utcnow() + timedelta(seconds=30)
+    hidden = await publish(feed.settings, audience=BannerAudience.AFFECTED_SUBJECTS, starts_at=soon)
+    public = await publish(feed.settings, ends_at=utcnow() + timedelta(seconds=45))
+    await feed.until(lambda: _has(feed, public.id))
+    assert hidden.id not in await feed.ids(token("subject", "P-1"))  # not started yet
+    max_age = int((await feed.get()).headers["cache-control"].split("max-age=")[1])
+    assert 40 <= max_age <= 45  # lowered for the public banner's end, not the hidden start

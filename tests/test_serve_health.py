@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from incident_svc.domain.enums import DeliveryStatus
+from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Delivery
 from incident_svc.runtime.status import ServiceStatus
@@ -43,7 +43,8 @@ async def test_dead_dispatcher_makes_health_fail(db_conn: str) -> None:
 async def test_metrics_count_deliveries(db_conn: str) -> None:
     now = utcnow()
     inc = await rows.incident()
-    campaign = await rows.campaign(inc, now)
+    campaign = await rows.campaign(inc, now, status=CampaignStatus.SENDING)
+    finished = await rows.campaign(inc, now, status=CampaignStatus.COMPLETED)
 
     def delivery(n: int, status: DeliveryStatus, **fields: Any) -> Delivery:
         values: dict[str, Any] = {"next_attempt_at": now + timedelta(hours=1)}
@@ -69,6 +70,11 @@ async def test_metrics_count_deliveries(db_conn: str) -> None:
             delivery(7, DeliveryStatus.FAILED, attempts=25),
         ]
     )
+    # a finished campaign counts in the totals only (it sends nothing any more)
+    await Delivery.create(
+        campaign=finished, recipient_ref="S8", address="s8@x.test", status=DeliveryStatus.SENT,
+        next_attempt_at=now, sent_at=now - timedelta(seconds=1),
+    )  # fmt: skip
     response = await get(ServiceStatus(), "/metrics")
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     values = {
@@ -76,7 +82,7 @@ async def test_metrics_count_deliveries(db_conn: str) -> None:
         for line in response.text.splitlines()
         if not line.startswith("#")
     }
-    assert values['incident_svc_deliveries{state="sent"}'] == 3
+    assert values['incident_svc_deliveries{state="sent"}'] == 4
     assert values['incident_svc_deliveries{state="pending"}'] == 3
     assert values['incident_svc_deliveries{state="failed"}'] == 1
     assert values['incident_svc_deliveries{state="sending"}'] == 0

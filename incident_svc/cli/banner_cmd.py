@@ -14,6 +14,7 @@ from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.domain import feed_tokens
 from incident_svc.domain.enums import BannerAudience, BannerSeverity
+from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConfigError, ValidationError
 from incident_svc.models import Banner, Incident, Subject
 from incident_svc.services import banners
@@ -219,6 +220,7 @@ def _detail(banner: Banner) -> dict[str, Any]:
         "locales": sorted(banner.texts),
         "first_served_at": banner.first_served_at,
         "last_served_at": banner.last_served_at,
+        "posted_until": _posted_until(banner),
         "withdrawn_by": banner.withdrawn_by,
         "withdrawn_reason": banner.withdrawn_reason,
         "created_by": banner.created_by,
@@ -226,6 +228,12 @@ def _detail(banner: Banner) -> dict[str, Any]:
         "content_hashes": banner.content_hashes,
         "texts": banner.texts,
     }
+
+
+def _posted_until(banner: Banner) -> datetime | None:
+    """When the banner stopped being shown: withdrawn, or its window ended; None while it runs."""
+    stops = [t for t in (banner.withdrawn_at, banner.ends_at) if t is not None and t <= utcnow()]
+    return min(stops, default=None)
 
 
 def register(root: typer.Typer) -> None:

@@ -6,6 +6,7 @@ path is a token check, a loop over a handful of banners and a dictionary lookup.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -48,9 +49,10 @@ class FeedView:
         now: datetime,
     ) -> Chosen:
         chosen = []
+        wanted_key = tuple(wanted)
         for card in cards:
             if is_active(card, now) and visible_to(card, viewer):
-                locale = negotiate(wanted, card.texts, self._default_locale)
+                locale = _negotiate(wanted_key, tuple(card.texts), self._default_locale)
                 if locale is not None:
                     chosen.append((card, locale))
         return tuple(chosen)
@@ -80,6 +82,12 @@ class FeedView:
     def forget(self) -> None:
         """Drop every cached answer (after the snapshot changed)."""
         self._cache.clear()
+
+
+@functools.lru_cache(maxsize=4096)
+def _negotiate(wanted: tuple[str, ...], available: tuple[str, ...], default: str) -> str | None:
+    """negotiate(), remembered: readers ask in a few dozen languages, banners have a few."""
+    return negotiate(wanted, available, default)
 
 
 def etag_of(body: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -39,25 +40,33 @@ def _state(request: Request) -> FeedState:
 
 
 def _token(request: Request) -> str | None:
+    """The bearer token; never from the query string, which access logs would keep."""
     header = request.headers.get("authorization")
     if header and header[:7].lower() == "bearer ":
         return header[7:].strip()
-    return request.query_params.get("token")
+    return None
 
 
 def wanted_locales(request: Request) -> list[str]:
     """``?locale=`` first (when it is a language tag), then Accept-Language."""
-    wanted = parse_accept_language(request.headers.get("accept-language"))
+    wanted = list(_accept_language(request.headers.get("accept-language")))
     chosen = request.query_params.get("locale")
     if chosen and _LANG_TAG.match(chosen):
         wanted.insert(0, chosen)
     return wanted
 
 
+@functools.lru_cache(maxsize=1024)
+def _accept_language(header: str | None) -> tuple[str, ...]:
+    return tuple(parse_accept_language(header))
+
+
 def _answer(request: Request, kind: str) -> tuple[FeedState, Answer, datetime]:
     state = _state(request)
     now = datetime.now(UTC)
-    viewer = verify(_token(request), secret=state.token_secret, now=time.time())
+    # the Atom feed is for feed readers and status pages: public banners only, token or not
+    token = _token(request) if kind == "json" else None
+    viewer = verify(token, secret=state.token_secret, now=time.time())
     snapshot = state.store.current
     chosen = state.view.choose(snapshot.cards, viewer, wanted_locales(request), now)
     answer = state.view.json_answer(chosen) if kind == "json" else state.view.atom_answer(chosen)
@@ -67,7 +76,7 @@ def _answer(request: Request, kind: str) -> tuple[FeedState, Answer, datetime]:
 
 def _cache_control(state: FeedState, answer: Answer, now: datetime) -> str:
     max_age = state.max_age
-    until_edge = state.store.current.seconds_to_next_edge(now)
+    until_edge = state.store.current.seconds_to_next_edge(now, public=not answer.private)
     if until_edge is not None:
         # never let a cache keep showing a banner past its end (or hide one past its start)
         max_age = max(0, min(max_age, int(until_edge)))

@@ -19,6 +19,7 @@ from incident_svc.domain.banner_rules import BannerCard
 class Snapshot:
     cards: tuple[BannerCard, ...] = ()
     edges: tuple[datetime, ...] = ()
+    public_edges: tuple[datetime, ...] = ()
     fingerprint: object = None
     loaded_at: datetime | None = None
     has_targeted: bool = field(default=False)
@@ -28,22 +29,28 @@ class Snapshot:
         cls, cards: Iterable[BannerCard], *, fingerprint: object, loaded_at: datetime
     ) -> Snapshot:
         ordered = tuple(sorted(cards, key=lambda c: (c.starts_at, c.id)))
-        edges = sorted(
-            {e for c in ordered for e in (c.starts_at, c.ends_at, c.withdrawn_at) if e is not None}
-        )
         return cls(
             cards=ordered,
-            edges=tuple(edges),
+            edges=_edges(ordered),
+            public_edges=_edges(c for c in ordered if c.is_public),
             fingerprint=fingerprint,
             loaded_at=loaded_at,
             has_targeted=any(not c.is_public for c in ordered),
         )
 
-    def seconds_to_next_edge(self, now: datetime) -> float | None:
-        index = bisect.bisect_right(self.edges, now)
-        if index >= len(self.edges):
+    def seconds_to_next_edge(self, now: datetime, *, public: bool) -> float | None:
+        """Seconds until the next start or end; for public answers, of public banners only
+        (so that a public answer's max-age never hints at a targeted banner's window)."""
+        edges = self.public_edges if public else self.edges
+        index = bisect.bisect_right(edges, now)
+        if index >= len(edges):
             return None
-        return (self.edges[index] - now).total_seconds()
+        return (edges[index] - now).total_seconds()
+
+
+def _edges(cards: Iterable[BannerCard]) -> tuple[datetime, ...]:
+    found = {e for c in cards for e in (c.starts_at, c.ends_at, c.withdrawn_at) if e is not None}
+    return tuple(sorted(found))
 
 
 class SnapshotStore:

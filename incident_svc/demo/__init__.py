@@ -1,0 +1,1 @@
+"""`incident-svc demo`: the whole story on embedded defaults, from inventory to audit verify."""
