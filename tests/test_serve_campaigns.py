@@ -13,12 +13,14 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent, Campaign, Delivery
+from incident_svc.services import campaigns
 from tests.support.campaign_setup import schedule, scheduled_campaign
 from tests.support.service_process import run_cli, service, service_env
 from tests.support.smtp_catcher import Catcher, smtp_catcher
@@ -165,3 +167,26 @@ async def test_two_services_on_one_database_start_a_campaign_once(
     assert len(catcher.messages) == 30
     assert len(set(message_ids(catcher))) == 30
     assert "started campaign(s)" in one.log() + two.log()
+
+
+async def test_a_failing_dispatcher_is_restarted_and_the_feed_stays_up(
+    env: dict[str, str], config: Settings, catcher: Catcher
+) -> None:
+    # approved against templates that have changed since: the dispatcher refuses to send it
+    bad = await scheduled_campaign(config, subjects=3, at=utcnow())
+    await Campaign.filter(id=bad.id).update(template_hash="0" * 64)
+    async with service(env, wait_healthy=False) as svc, httpx.AsyncClient() as client:
+        await svc.wait_for_log("dispatcher-0 failed")
+        await svc.wait_healthy(statuses=(503,))
+        health = await client.get(f"{svc.url}/healthz")
+        assert health.status_code == 503
+        assert health.json()["checks"]["dispatcher"] == "restarting"
+        assert (await client.get(f"{svc.url}/v1/banners")).status_code == 200
+        await campaigns.cancel(campaign_id=bad.id, actor="alice", key=None)
+        async with asyncio.timeout(10):
+            while (await client.get(f"{svc.url}/healthz")).status_code != 200:
+                await asyncio.sleep(0.2)
+        metrics = (await client.get(f"{svc.url}/metrics")).text
+        assert await svc.terminate() == 0
+    assert "incident_svc_dispatcher_restarts 0" not in metrics
+    assert catcher.messages == []
