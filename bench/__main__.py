@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS: list[str] = ["feed_bench", "serve"]
+BENCHMARKS: list[str] = ["feed_bench", "serve", "delivery_bench"]
 
 
 def main(argv: list[str]) -> int:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 from typing import Any
 
 import pytest
 
 from incident_svc.config import Settings
-from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, EmailStatus
+from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, EmailStatus, NoticeKind
+from incident_svc.domain.times import utcnow
+from incident_svc.errors import ConflictError
 from incident_svc.models import AuditEvent, Campaign, Delivery, DeliveryAttempt, Subject
-from incident_svc.services import campaigns
+from incident_svc.services import campaigns, dispatcher
+from incident_svc.services.composing import load_default_composer
 from tests.support.composer import plain_loader
 from tests.support.people import address, make_incident
 from tests.support.smtpd import Disconnect, Reply, SmtpServer, Stall, smtp_server
@@ -160,3 +165,91 @@ async def test_out_of_attempts_fails(db_conn: str, settings_for: Any) -> None:
     assert d.smtp_reply == "450 busy"
     # a transient give-up says nothing about the address
     assert (await Subject.get(email=address(0))).email_status is EmailStatus.OK
+
+
+async def test_templates_changed_since_creation_stop_the_campaign(
+    db_conn: str, settings_for: Any
+) -> None:
+    async with smtp_server() as server:
+        settings = delivery_settings(settings_for, db_conn, server)
+        await make_incident(3)
+        campaign = await campaigns.create(
+            incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None,
+            template_hash="hash-of-what-was-approved",
+        )  # fmt: skip
+        with pytest.raises(ConflictError, match="templates changed"):
+            await campaigns.send_now(
+                campaign_id=campaign.id, settings=settings, actor="a", loader=plain_loader
+            )
+    assert server.received == []
+    assert (
+        await Delivery.filter(
+            campaign_id=campaign.id, status=DeliveryStatus.PENDING, lease_owner=None
+        ).count()
+        == 3
+    )
+
+
+async def test_service_dispatcher_sends_every_campaign_and_stops_cleanly(
+    db_conn: str, settings_for: Any
+) -> None:
+    async with smtp_server() as server:
+        settings = delivery_settings(settings_for, db_conn, server)
+        await make_incident(4)
+        await make_incident(3, ref="INC-2026-0002", first=100)
+        good = await campaigns.create(
+            incident_ref="INC-2026-0002", kind="subject_notice", at=None, actor="a", key=None
+        )
+        bad = await campaigns.create(
+            incident_ref="INC-2026-0001",
+            kind="subject_notice",
+            at=None,
+            actor="a",
+            key=None,
+            template_hash="stale",
+        )
+        for campaign in (bad, good):
+            await campaigns.start(
+                campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+            )
+        stop = asyncio.Event()
+        worker = asyncio.create_task(
+            dispatcher.run_dispatcher(
+                settings=settings, stop=stop, worker_id="svc-1", loader=plain_loader
+            )
+        )
+        for _ in range(100):
+            if (await Campaign.get(id=good.id)).status is CampaignStatus.COMPLETED:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(worker, 5)
+    assert (await Campaign.get(id=good.id)).status is CampaignStatus.COMPLETED
+    assert (await Campaign.get(id=bad.id)).status is CampaignStatus.SENDING  # benched, not lost
+    assert sorted(m.recipient for m in server.received) == sorted(
+        address(n) for n in range(100, 103)
+    )
+    assert await Delivery.filter(campaign_id=bad.id, status=DeliveryStatus.PENDING).count() == 4
+
+
+async def test_real_composer_end_to_end_hash_proves_the_bytes(
+    db_conn: str, settings_for: Any
+) -> None:
+    async with smtp_server() as server:
+        settings = delivery_settings(settings_for, db_conn, server)
+        incident = await make_incident(6)
+        composer = await load_default_composer(incident.id, NoticeKind.SUBJECT_NOTICE, settings)
+        campaign = await campaigns.create(
+            incident_ref=incident.ref, kind="subject_notice", at=None, actor="a", key=None,
+            template_hash=composer.template_hash,
+        )  # fmt: skip
+        counts = await campaigns.send_now(campaign_id=campaign.id, settings=settings, actor="a")
+    assert counts["sent"] == 6
+    by_id = {m.message_id: m for m in server.received}
+    for d in await Delivery.filter(campaign_id=campaign.id):
+        received = by_id[d.message_id]
+        assert received.recipient == d.address
+        assert (
+            hashlib.sha256(received.data).hexdigest() == d.content_hash
+        )  # the proof is of these bytes
+        assert b"multipart/alternative" in received.data

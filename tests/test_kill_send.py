@@ -38,13 +38,17 @@ def child_env(database_url: str, host: str, port: int, tmp_path: Path) -> dict[s
 
 
 async def spawn(mode: str, campaign_id: int, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """``send``: the real command, `incident-svc campaign send ID --now` (real composer);
+    ``dispatch``: the service's dispatcher loop (tests/support/send_child.py)."""
+    if mode == "send":
+        command = ["-m", "incident_svc", "campaign", "send", str(campaign_id), "--now", "--json"]
+    else:
+        command = ["-m", "tests.support.send_child", mode, str(campaign_id)]
     return await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "tests.support.send_child",
-        mode,
-        str(campaign_id),
+        *command,
         env=env,
+        stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
 
@@ -58,7 +62,10 @@ async def kill_after_progress(
         if len(seen) >= target or child.returncode is not None:
             break
         await asyncio.sleep(0.05)
-    assert child.returncode is None, "the child finished before it could be killed"
+    if child.returncode is not None:
+        assert child.stderr is not None
+        problem = (await child.stderr.read()).decode()
+        raise AssertionError(f"the child finished before it could be killed: {problem}")
     child.send_signal(signal.SIGKILL)
     assert await child.wait() == -signal.SIGKILL
 

@@ -63,13 +63,10 @@ def _print_campaign(data: dict[str, Any], json_output: bool, headline: str | Non
 
 
 async def _template_hash(incident_id: int, kind: str, settings: Settings) -> str | None:
-    """The content hash of the templates the campaign will use (None until notices exist)."""
+    """The content hash of the templates the campaign will use, recorded for its approvers."""
     if kind not in {k.value for k in campaigns.SENDABLE_KINDS}:
         return None  # campaigns.create names the problem
-    try:
-        composer = await load_default_composer(incident_id, NoticeKind(kind), settings)
-    except ModuleNotFoundError:
-        return None
+    composer = await load_default_composer(incident_id, NoticeKind(kind), settings)
     return composer.template_hash
 
 

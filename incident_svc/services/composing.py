@@ -1,34 +1,27 @@
 """What the dispatcher needs from the notices composer (incident_svc.notices.composer).
 
 The composer turns claimed deliveries into finished message bytes; the dispatcher only moves
-bytes. This module names that contract and finds the real composer lazily, so that delivery
-can be built and tested while the composer is written elsewhere.
+bytes. The loader is a parameter of the dispatcher so that tests and benchmarks can hand in
+a composer of their own; the real one is the default.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import NoticeKind
+from incident_svc.notices.composer import ComposeItem, load_composer
 
-COMPOSER_MODULE = "incident_svc.notices.composer"
-
-
-@dataclass(frozen=True)
-class ComposeItem:
-    """One message to compose: who, where, in which language, under which Message-ID."""
-
-    delivery_id: int
-    subject_id: int | None
-    account_id: int | None
-    address: str
-    locale: str
-    message_id: str
+__all__ = [
+    "ComposeItem",
+    "Composer",
+    "ComposerLoader",
+    "Outgoing",
+    "item_factory",
+    "load_default_composer",
+]
 
 
 class Outgoing(Protocol):
@@ -48,25 +41,17 @@ class Composer(Protocol):
     @property
     def template_hash(self) -> str: ...
 
-    async def compose_batch(self, items: Sequence[Any]) -> Sequence[Outgoing]: ...
+    async def compose_batch(self, items: Sequence[ComposeItem]) -> Sequence[Outgoing]: ...
 
 
 ComposerLoader = Callable[[int, NoticeKind, Settings], Awaitable[Composer]]
 
 
 async def load_default_composer(incident_id: int, kind: NoticeKind, settings: Settings) -> Composer:
-    """The notices composer for one incident and kind (sync or async ``load_composer``)."""
-    module = importlib.import_module(COMPOSER_MODULE)
-    loaded = module.load_composer(incident_id=incident_id, kind=kind, settings=settings)
-    if inspect.isawaitable(loaded):
-        loaded = await loaded
-    return loaded  # type: ignore[no-any-return]
+    """The notices composer for one incident and email kind."""
+    return await load_composer(incident_id=incident_id, kind=kind, settings=settings)
 
 
-def item_factory() -> Callable[..., Any]:
-    """The composer's own ComposeItem class when it exists, else the one above."""
-    try:
-        module = importlib.import_module(COMPOSER_MODULE)
-    except ModuleNotFoundError:
-        return ComposeItem
-    return getattr(module, "ComposeItem", ComposeItem)  # type: ignore[no-any-return]
+def item_factory() -> type[ComposeItem]:
+    """The composer's item class (kept for callers written before the composer landed)."""
+    return ComposeItem

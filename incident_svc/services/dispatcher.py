@@ -21,20 +21,26 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import AttemptOutcome, CampaignStatus
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
-from incident_svc.errors import ConflictError, DeliveryError, PermanentDeliveryError
+from incident_svc.errors import (
+    ConflictError,
+    DeliveryError,
+    IncidentSvcError,
+    PermanentDeliveryError,
+)
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Campaign
 from incident_svc.services import campaigns, outbox
 from incident_svc.services.composing import (
+    ComposeItem,
     Composer,
     ComposerLoader,
     Outgoing,
-    item_factory,
     load_default_composer,
 )
 from incident_svc.services.recorder import Recorder
@@ -55,7 +61,9 @@ class Engine:
     key: bytes | None
     loader: ComposerLoader = load_default_composer
     progress: Progress | None = None
+    tolerate: bool = False  # a service worker logs a campaign's error and goes on with others
     _composers: dict[int, Composer] = field(default_factory=dict)
+    _benched: dict[int, datetime] = field(default_factory=dict)
 
     @property
     def policy(self) -> RetryPolicy:
@@ -105,9 +113,8 @@ class Engine:
         recorder: Recorder,
         tried: set[int],
     ) -> None:
-        make_item = item_factory()
         items = [
-            make_item(
+            ComposeItem(
                 delivery_id=c.delivery_id,
                 subject_id=c.subject_id,
                 account_id=c.account_id,
@@ -186,12 +193,31 @@ class Engine:
     async def pass_once(self, only: int | None = None) -> bool:
         """One batch from the first campaign with due work; False when there was none."""
         for campaign in await self.sending_campaigns(only):
-            if await self.run_batch(campaign):
-                return True
+            if self._benched.get(campaign.id, utcnow()) > utcnow():
+                continue
+            try:
+                if await self.run_batch(campaign):
+                    return True
+            except IncidentSvcError as exc:
+                if not self.tolerate:
+                    raise
+                self._bench(campaign, exc)
+                continue
             await campaigns.complete_if_done(
                 campaign_id=campaign.id, now=utcnow(), actor=self.actor, key=self.key
             )
         return False
+
+    def _bench(self, campaign: Campaign, exc: IncidentSvcError) -> None:
+        """A service worker keeps serving other campaigns while one cannot be sent.
+
+        The campaign's claims were released; it is tried again after a poll interval, so a
+        fixed template or configuration resumes it without a restart.
+        """
+        log.error("campaign %s cannot be sent now: %s", campaign.id, exc)
+        self._composers.pop(campaign.id, None)
+        pause = timedelta(seconds=self.settings.scheduler.poll_seconds * 5)
+        self._benched[campaign.id] = utcnow() + pause
 
 
 async def _lane(
@@ -219,7 +245,9 @@ async def run_dispatcher(
     what was sent is recorded and the rest is released for other workers.
     """
     async with SmtpPool(settings.smtp) as pool:
-        engine = Engine(settings, pool, worker_id, actor, key, loader or load_default_composer)
+        engine = Engine(
+            settings, pool, worker_id, actor, key, loader or load_default_composer, tolerate=True
+        )
         poll = settings.scheduler.poll_seconds
         await asyncio.gather(*(_lane(engine, stop, None, lambda: poll) for _ in range(LANES)))
 

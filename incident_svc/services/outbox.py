@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -94,8 +94,14 @@ class Claimed:
     attempts: int  # tries recorded before this one
 
 
+# A delivery whose worker died may have been accepted already: it goes to the front of the
+# queue (due at FRONT_OF_QUEUE) so that its second copy is sent and recorded at once, not
+# minutes later when another crash could catch it in the same window again.
+FRONT_OF_QUEUE = datetime(2000, 1, 1, tzinfo=UTC)
+
 _REAP = """
-UPDATE delivery SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
+UPDATE delivery SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+                    next_attempt_at = ?
 WHERE campaign_id = ? AND status = 'sending' AND lease_expires_at < ?
 """
 
@@ -136,7 +142,7 @@ async def claim(
     """Lease up to ``limit`` due deliveries of one campaign to ``worker_id``."""
     expires = now + timedelta(seconds=lease_seconds)
     async with write_transaction() as conn:
-        await conn.execute_query(placeholders(_REAP, conn), [campaign_id, now])
+        await conn.execute_query(placeholders(_REAP, conn), [FRONT_OF_QUEUE, campaign_id, now])
         values = [worker_id, expires, now, message_id_token, message_id_domain]
         rows = await conn.execute_query_dict(_claim_sql(conn), [*values, campaign_id, now, limit])
     return sorted((_claimed(dict(row)) for row in rows), key=lambda c: c.delivery_id)

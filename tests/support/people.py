@@ -7,6 +7,23 @@ from datetime import UTC, datetime
 from incident_svc.domain.enums import Severity
 from incident_svc.models import Account, Exposure, Incident, Subject
 
+TEXTS = {
+    "en": {
+        "what_happened": "A storage bucket holding contact details was readable from the internet.",
+        "consequences": "Someone may use your contact details to send you convincing phishing.",
+        "measures": "We closed the bucket the same day and reviewed every other one.",
+        "protective_steps": "Be wary of messages asking for your password; we never ask.",
+        "contact": "privacy@example.com",
+    },
+    "zh-Hant": {
+        "what_happened": "一個儲存聯絡資料的儲存區曾可從互聯網讀取。",
+        "consequences": "有人可能利用你的聯絡資料發送釣魚訊息。",
+        "measures": "我們當日已關閉該儲存區，並檢查了所有其他儲存區。",
+        "protective_steps": "請提防要求你提供密碼的訊息；我們從不會這樣做。",
+        "contact": "privacy@example.com",
+    },
+}
+
 
 def address(n: int) -> str:
     return f"person{n}@example.org"
@@ -28,6 +45,7 @@ async def make_incident(
         severity=Severity.HIGH,
         discovered_at=datetime(2026, 11, 27, 8, 0, tzinfo=UTC),
         created_by="alice",
+        texts=TEXTS,
     )
     account_rows = [
         await Account.get_or_create(

@@ -1,8 +1,7 @@
-"""A child process for crash tests: `python -m tests.support.send_child MODE CAMPAIGN_ID`.
+"""A dispatcher process for tests: `python -m tests.support.send_child dispatch CAMPAIGN_ID`.
 
-MODE ``send`` runs ``campaign send --now`` (with the tests' plain composer);
-MODE ``dispatch`` runs one dispatcher until the campaign is completed.
-Settings come from the INCIDENT_SVC_* environment like the real command.
+Runs the service's ``run_dispatcher`` (with the tests' plain composer) until the campaign is
+completed. Settings come from the INCIDENT_SVC_* environment like the real command.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from incident_svc.config import load_settings
 from incident_svc.db import database
 from incident_svc.domain.enums import CampaignStatus
 from incident_svc.models import Campaign
-from incident_svc.services import campaigns, dispatcher
+from incident_svc.services import dispatcher
 from tests.support.composer import plain_loader
 
 
@@ -39,12 +38,9 @@ async def _dispatch_until_done(campaign_id: int, worker: str) -> None:
 async def main(mode: str, campaign_id: int) -> None:
     settings = load_settings()
     async with database(settings.database_url):
-        if mode == "send":
-            await campaigns.send_now(
-                campaign_id=campaign_id, settings=settings, actor="kill-test", loader=plain_loader
-            )
-        else:
-            await _dispatch_until_done(campaign_id, f"child-{os.getpid()}")
+        if mode != "dispatch":
+            raise SystemExit(f"unknown mode {mode!r}")
+        await _dispatch_until_done(campaign_id, f"child-{os.getpid()}")
 
 
 if __name__ == "__main__":

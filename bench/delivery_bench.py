@@ -1,0 +1,241 @@
+"""Delivery throughput and planning memory, each against a baseline measured in the same run.
+
+1. raw ceiling: aiosmtplib sending pre-built bytes over ``--pool`` connections;
+2. end to end: a campaign of ``--recipients`` sent by ``campaign send --now``'s code path
+   (claim, compose, send, record) over the same number of connections;
+3. plain loop: smtplib with a Jinja ``render()`` and an ``EmailMessage`` per message;
+4. planning ``--plan-rows`` deliveries in a fresh process: peak RSS.
+
+All sends go to bench/fast_sink.py in its own process. ``make bench`` runs a small size;
+the issue's sizes: ``python -m bench.delivery_bench --recipients 100000 --plan-rows 1000000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from bench.delivery_seed import seed, sqlite_url
+from bench.fast_sink import running
+from incident_svc import db
+from incident_svc.config import Settings, load_settings
+from incident_svc.domain.enums import NoticeKind
+from incident_svc.domain.times import utcnow
+from incident_svc.services import campaigns
+
+SENDER = "security@example.com"
+BODY = ImmutableSandboxedEnvironment(autoescape=False).from_string(
+    "Dear {{ name }},\n\nOn 27 November 2026 we found that a storage bucket holding your "
+    "{{ categories }} was readable from the internet. We closed it the same day.\n\n"
+    "What you can do: watch for messages that ask for your password; we never do.\n\n"
+    "Reference {{ ref }}. Questions: privacy@example.com\n" * 3
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    delivery_id: int
+    message_id: str
+    data: bytes
+    sha256: str
+
+
+def build(delivery_id: int, address: str, message_id: str) -> bytes:
+    body = BODY.render(
+        name=address.split("@")[0], categories="contact details", ref="INC-2026-9999"
+    )
+    head = (
+        f"From: Example Security <{SENDER}>\r\nTo: <{address}>\r\nMessage-ID: {message_id}\r\n"
+        "Subject: Security notice\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    )
+    return (head + body.replace("\n", "\r\n")).encode()
+
+
+class BenchComposer:
+    """Compiled template, bytes assembled by hand: what a fast composer does per message."""
+
+    template_hash = "bench"
+
+    async def compose_batch(self, items: Sequence[Any]) -> list[Message]:
+        out = []
+        for item in items:
+            data = build(item.delivery_id, item.address, item.message_id)
+            out.append(
+                Message(item.delivery_id, item.message_id, data, hashlib.sha256(data).hexdigest())
+            )
+        return out
+
+
+async def bench_loader(incident_id: int, kind: NoticeKind, settings: Settings) -> BenchComposer:
+    return BenchComposer()
+
+
+async def raw_ceiling(port: int, count: int, pool: int) -> float:
+    """Messages per second: aiosmtplib, pre-built bytes, ``pool`` connections."""
+    messages = [build(n, f"p{n}@bench.example", f"<raw{n}@example.com>") for n in range(count)]
+
+    async def connection(share: list[bytes]) -> None:
+        client = aiosmtplib.SMTP(
+            hostname="127.0.0.1", port=port, start_tls=False, local_hostname="bench"
+        )
+        await client.connect()
+        for n, data in enumerate(share):
+            await client.mail(SENDER)
+            await client.rcpt(f"p{n}@bench.example")
+            await client.data(data)
+        await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection(messages[i::pool]) for i in range(pool)))
+    return count / (time.perf_counter() - started)
+
+
+def plain_loop(port: int, count: int) -> float:
+    """Messages per second: smtplib, one reused connection, render + EmailMessage per message."""
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="bench") as client:
+        for n in range(count):
+            message = EmailMessage()
+            message["From"] = f"Example Security <{SENDER}>"
+            message["To"] = f"p{n}@bench.example"
+            message["Subject"] = "Security notice"
+            message["Message-ID"] = f"<plain{n}@example.com>"
+            message.set_content(
+                BODY.render(name=f"p{n}", categories="contact details", ref="INC-2026-9999")
+            )
+            client.send_message(message)
+    return count / (time.perf_counter() - started)
+
+
+async def end_to_end(url: str, port: int, count: int, pool: int) -> tuple[float, float]:
+    """(planning seconds, messages per second end to end) for one campaign of ``count``."""
+    await db.open_database(url)
+    try:
+        await db.upgrade()
+        await seed(count)
+        settings = load_settings(overrides={
+            "database_url": url,
+            "smtp": {"host": "127.0.0.1", "port": port, "pool_size": pool, "local_hostname": "bench"},
+            "approval": {"required": False},
+            "delivery": {"batch_size": 500},
+        })  # fmt: skip
+        campaign = await campaigns.create(
+            incident_ref="INC-2026-9999", kind="subject_notice", at=None, actor="bench", key=None
+        )
+        started = time.perf_counter()
+        await campaigns.start(
+            campaign_id=campaign.id,
+            now=utcnow(),
+            actor="bench",
+            key=None,
+            approval_required=False,
+        )
+        planned = time.perf_counter() - started
+        started = time.perf_counter()
+        counts = await campaigns.send_now(
+            campaign_id=campaign.id, settings=settings, actor="bench", loader=bench_loader
+        )
+        rate = count / (time.perf_counter() - started)
+        assert counts["sent"] == count, counts
+        return planned, rate
+    finally:
+        await db.close_database()
+
+
+def planning_memory(rows: int, directory: str) -> dict[str, Any]:
+    url = sqlite_url(directory)
+    subprocess.run(
+        [sys.executable, "-m", "bench.delivery_seed", url, str(rows)],
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.delivery_plan_rss", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.delivery_bench", description=__doc__)
+    parser.add_argument(
+        "--recipients", type=int, default=int(os.environ.get("BENCH_RECIPIENTS", 5000))
+    )
+    parser.add_argument(
+        "--plan-rows", type=int, default=int(os.environ.get("BENCH_PLAN_ROWS", 100_000))
+    )
+    parser.add_argument(
+        "--pool", type=int, default=4, help="SMTP connections for both the ceiling and the campaign"
+    )
+    parser.add_argument(
+        "--plain-sample", type=int, default=2000, help="messages for the smtplib loop"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each measurement; the median is reported"
+    )
+    return parser.parse_args(argv)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv if argv is not None else [])
+    print(
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (machine shared: read ratios, not absolutes)"
+    )
+    with tempfile.TemporaryDirectory() as directory, running() as port:
+        runs = []
+        for n in range(args.repeat):
+            ceiling = asyncio.run(raw_ceiling(port, args.recipients, args.pool))
+            planned, end = asyncio.run(
+                end_to_end(sqlite_url(directory), port, args.recipients, args.pool)
+            )
+            plain = plain_loop(port, min(args.plain_sample, args.recipients))
+            runs.append((ceiling, end, plain, planned))
+            print(
+                f"run {n + 1}: ceiling {ceiling:.0f}/s, end to end {end:.0f}/s ({end / ceiling:.0%}), "
+                f"smtplib loop {plain:.0f}/s ({end / plain:.1f}x), planning {planned:.2f} s"
+            )
+        ceiling, end, plain = (_median([r[i] for r in runs]) for i in range(3))
+        of_ceiling = _median([r[1] / r[0] for r in runs])
+        of_plain = _median([r[1] / r[2] for r in runs])
+        print(
+            f"medians of {args.repeat} runs, {args.recipients} recipients, {args.pool} connections:"
+        )
+        print(f"  raw aiosmtplib ceiling   {ceiling:8.0f} msg/s")
+        print(
+            f"  end to end               {end:8.0f} msg/s   {of_ceiling:.0%} of the ceiling (goal >= 60%)"
+        )
+        print(
+            f"  smtplib + EmailMessage   {plain:8.0f} msg/s   end to end is {of_plain:.1f}x (goal >= 3x)"
+        )
+        memory = planning_memory(args.plan_rows, directory)
+        print(
+            f"planning {memory['rows']} deliveries in a fresh process: {memory['seconds']:.1f} s, "
+            f"peak RSS {memory['peak_rss_mb']:.0f} MB (before planning {memory['rss_before_mb']:.0f} MB; goal < 300 MB)"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,154 @@
+"""`incident-svc campaign` end to end: the commands people type, against a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from typer.testing import CliRunner
+
+from incident_svc import db
+from incident_svc.cli.main import app
+from incident_svc.domain.times import utcnow
+from incident_svc.errors import IncidentSvcError
+from incident_svc.models import Delivery
+from incident_svc.services import campaigns
+from tests.support.people import make_incident
+
+T = TypeVar("T")
+
+
+def in_db(url: str, work: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with db.database(url):
+            return await work()
+
+    return asyncio.run(main())
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+
+
+def cli(url: str, actor: str, *args: str) -> Result:
+    env = {"INCIDENT_SVC_DATABASE_URL": url, "INCIDENT_SVC_ACTOR": actor}
+    result = CliRunner().invoke(app, list(args), env=env)
+    if isinstance(result.exception, IncidentSvcError):
+        return Result(result.exception.exit_code, str(result.exception))
+    return Result(result.exit_code, result.output)
+
+
+def test_create_approve_hold_release_schedule(database_url: str) -> None:
+    in_db(database_url, lambda: make_incident(5))
+    created = cli(
+        database_url,
+        "alice",
+        "campaign",
+        "create",
+        "INC-2026-0001",
+        "--kind",
+        "subject_notice",
+        "--json",
+    )
+    assert created.code == 0, created.out
+    campaign_id = json.loads(created.out)["id"]
+    refused = cli(database_url, "alice", "campaign", "approve", str(campaign_id))
+    assert refused.code == 6 and "different person" in refused.out
+    approved = cli(database_url, "bob", "campaign", "approve", str(campaign_id), "--json")
+    assert json.loads(approved.out)["approved_by"] == "bob"
+    held = cli(database_url, "bob", "campaign", "hold", str(campaign_id), "--until", "2099-01-01T00:00:00Z",
+               "--reason", "police request 17", "--json")  # fmt: skip
+    assert json.loads(held.out)["hold_reason"] == "police request 17"
+    assert cli(database_url, "bob", "campaign", "release", str(campaign_id)).code == 0
+    scheduled = cli(
+        database_url,
+        "bob",
+        "campaign",
+        "schedule",
+        str(campaign_id),
+        "--at",
+        "2099-01-01T09:00:00+08:00",
+        "--json",
+    )
+    data = json.loads(scheduled.out)
+    assert (data["status"], data["scheduled_at"]) == ("scheduled", "2099-01-01T01:00:00+00:00")
+    listed = json.loads(cli(database_url, "bob", "campaign", "list", "--json").out)
+    assert [c["id"] for c in listed] == [campaign_id]
+    status = json.loads(
+        cli(database_url, "bob", "campaign", "status", str(campaign_id), "--json").out
+    )
+    assert status["counts"]["pending"] == 0 and status["hold_until"] is None
+
+
+def test_bad_time_and_unknown_campaign_are_one_line_errors(database_url: str) -> None:
+    bad = cli(database_url, "bob", "campaign", "schedule", "1", "--at", "2099-01-01T09:00:00")
+    assert bad.code != 0 and "no UTC offset" in bad.out
+    missing = cli(database_url, "bob", "campaign", "show", "999")
+    assert missing.code == 4 and "campaign 999 does not exist" in missing.out
+
+
+def test_ledger_export_csv_escapes_formulas_and_jsonl_carries_proof(
+    database_url: str, tmp_path: Path
+) -> None:
+    async def seed() -> int:
+        await make_incident(3)
+        campaign = await campaigns.create(
+            incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+        )
+        await campaigns.start(
+            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+        )
+        await Delivery.filter(recipient_ref="S-1").update(
+            status="sent", smtp_reply="=HYPERLINK(\"http://evil\")", message_id="<m1@example.com>",
+            content_hash="ab" * 32, sent_at=utcnow(),
+        )  # fmt: skip
+        return campaign.id
+
+    campaign_id = in_db(database_url, seed)
+    out = cli(
+        database_url,
+        "bob",
+        "campaign",
+        "ledger",
+        str(campaign_id),
+        "--export",
+        str(tmp_path / "proof.csv"),
+        "--json",
+    )
+    assert json.loads(out.out)["rows"] == 3
+    with (tmp_path / "proof.csv").open(newline="", encoding="utf-8") as handle:
+        rows = {r["recipient_ref"]: r for r in csv.DictReader(handle)}
+    assert rows["S-1"]["smtp_reply"] == '\'=HYPERLINK("http://evil")'
+    assert rows["S-1"]["content_sha256"] == "ab" * 32
+    assert rows["S-0"]["status"] == "pending"
+    cli(
+        database_url,
+        "bob",
+        "campaign",
+        "ledger",
+        str(campaign_id),
+        "--export",
+        str(tmp_path / "proof.jsonl"),
+    )
+    lines = [json.loads(line) for line in (tmp_path / "proof.jsonl").read_text().splitlines()]
+    sent = [line for line in lines if line["status"] == "sent"]
+    assert sent[0]["message_id"] == "<m1@example.com>" and sent[0]["smtp_reply"].startswith(
+        "=HYPER"
+    )
+    bad = cli(
+        database_url,
+        "bob",
+        "campaign",
+        "ledger",
+        str(campaign_id),
+        "--export",
+        str(tmp_path / "proof.txt"),
+    )
+    assert bad.code == 5 and "proof.txt" in bad.out

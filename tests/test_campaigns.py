@@ -1,0 +1,185 @@
+"""Campaign lifecycle in a real database: four eyes, schedule, hold, cancel, start_due."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
+from incident_svc.domain.times import utcnow
+from incident_svc.errors import ConflictError, NotFoundError, ValidationError
+from incident_svc.models import AuditEvent, Campaign, Delivery
+from incident_svc.services import campaign_views, campaigns
+from tests.support.people import make_incident
+
+
+async def draft(kind: str = "subject_notice", **options: Any) -> Campaign:
+    return await campaigns.create(
+        incident_ref="INC-2026-0001", kind=kind, at=None, actor="alice", key=None, **options
+    )
+
+
+async def test_create_counts_the_audience_and_audits(db_conn: str) -> None:
+    await make_incident(7, accounts=3)
+    campaign = await draft()
+    holders = await draft(kind="account_holder_notice")
+    assert (campaign.audience_count, holders.audience_count) == (7, 3)
+    assert campaign.status is CampaignStatus.DRAFT
+    event = await AuditEvent.filter(action="campaign.created").first()
+    assert event is not None and json.loads(event.details)["incident"] == "INC-2026-0001"
+
+
+@pytest.mark.parametrize(
+    ("kind", "channels", "field"),
+    [
+        ("banner", ["email"], "kind"),
+        ("nonsense", ["email"], "kind"),
+        ("subject_notice", ["sms"], "channels"),
+    ],
+)
+async def test_bad_input_names_the_field_and_changes_nothing(
+    db_conn: str, kind: str, channels: list[str], field: str
+) -> None:
+    await make_incident(2)
+    with pytest.raises(ValidationError) as info:
+        await campaigns.create(
+            incident_ref="INC-2026-0001", kind=kind, channels=channels, at=None, actor="a", key=None
+        )
+    assert info.value.field == field
+    assert await Campaign.all().count() == 0
+
+
+async def test_unknown_incident(db_conn: str) -> None:
+    with pytest.raises(NotFoundError, match="INC-2099-0001"):
+        await campaigns.create(
+            incident_ref="INC-2099-0001", kind="subject_notice", at=None, actor="a", key=None
+        )
+
+
+async def test_four_eyes(db_conn: str, settings: Any) -> None:
+    await make_incident(2)
+    campaign = await draft()
+    with pytest.raises(ConflictError, match="different person"):
+        await campaigns.approve(campaign_id=campaign.id, actor="alice", key=None, settings=settings)
+    with pytest.raises(ConflictError, match="not approved"):
+        await campaigns.start(campaign_id=campaign.id, now=utcnow(), actor="alice", key=None)
+    assert await Delivery.all().count() == 0
+    approved = await campaigns.approve(
+        campaign_id=campaign.id, actor="bob", key=None, settings=settings
+    )
+    assert (approved.status, approved.approved_by) == (CampaignStatus.APPROVED, "bob")
+    with pytest.raises(ConflictError):
+        await campaigns.approve(campaign_id=campaign.id, actor="carol", key=None, settings=settings)
+
+
+async def test_without_four_eyes_the_creator_may_approve(db_conn: str, settings_for: Any) -> None:
+    settings = settings_for(db_conn, approval={"required": False})
+    await make_incident(2)
+    campaign = await draft()
+    approved = await campaigns.approve(
+        campaign_id=campaign.id, actor="alice", key=None, settings=settings
+    )
+    assert approved.status is CampaignStatus.APPROVED
+
+
+async def test_start_due_starts_each_due_campaign_once_and_records_lateness(
+    db_conn: str, settings: Any
+) -> None:
+    await make_incident(5)
+    now = utcnow()
+    due, later, held = await draft(), await draft(), await draft()
+    for campaign, at in (
+        (due, now - timedelta(minutes=3)),
+        (later, now + timedelta(hours=1)),
+        (held, now),
+    ):
+        await campaigns.approve(campaign_id=campaign.id, actor="bob", key=None, settings=settings)
+        await campaigns.schedule(
+            campaign_id=campaign.id, at=at, actor="bob", key=None, settings=settings
+        )
+    await campaigns.hold(
+        campaign_id=held.id,
+        until=now + timedelta(hours=2),
+        reason="police request 17",
+        actor="bob",
+        key=None,
+    )
+    assert await campaigns.start_due(now=now, actor="scheduler") == [due.id]
+    assert await campaigns.start_due(now=now, actor="scheduler") == []  # idempotent
+    assert await Delivery.filter(campaign_id=due.id).count() == 5
+    assert await Delivery.filter(campaign_id__in=[later.id, held.id]).count() == 0
+    started = await AuditEvent.get(action="campaign.started")
+    assert json.loads(started.details)["lateness_seconds"] == pytest.approx(180.0, abs=1.0)
+    await campaigns.release(campaign_id=held.id, actor="bob", key=None)
+    assert await campaigns.start_due(now=now, actor="scheduler") == [held.id]
+
+
+async def test_start_twice_plans_once(db_conn: str, settings_for: Any) -> None:
+    await make_incident(4)
+    campaign = await draft()
+    assert await campaigns.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    )
+    assert not await campaigns.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    )
+    assert await Delivery.filter(campaign_id=campaign.id).count() == 4
+
+
+async def test_account_holder_notice_goes_to_each_affected_account_once(db_conn: str) -> None:
+    await make_incident(10, accounts=3)
+    campaign = await draft(kind="account_holder_notice")
+    await campaigns.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    )
+    rows = (
+        await Delivery.filter(campaign_id=campaign.id)
+        .order_by("recipient_ref")
+        .values_list("recipient_ref", "address")
+    )
+    assert rows == [(f"ACC-{a}", f"holder{a}@customer.example") for a in range(3)]
+
+
+async def test_hold_needs_a_reason_and_a_future_time(db_conn: str) -> None:
+    await make_incident(1)
+    campaign = await draft()
+    with pytest.raises(ValidationError, match="reason"):
+        await campaigns.hold(
+            campaign_id=campaign.id,
+            until=utcnow() + timedelta(hours=1),
+            reason=" ",
+            actor="a",
+            key=None,
+        )
+    with pytest.raises(ValidationError, match="future"):
+        await campaigns.hold(
+            campaign_id=campaign.id,
+            until=utcnow() - timedelta(hours=1),
+            reason="x",
+            actor="a",
+            key=None,
+        )
+    with pytest.raises(ConflictError, match="not on hold"):
+        await campaigns.release(campaign_id=campaign.id, actor="a", key=None)
+
+
+async def test_cancel_stops_pending_work_and_keeps_proof(db_conn: str) -> None:
+    await make_incident(6)
+    campaign = await draft()
+    await campaigns.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    )
+    await Delivery.filter(campaign_id=campaign.id, recipient_ref="S-0").update(
+        status=DeliveryStatus.SENT
+    )
+    cancelled = await campaigns.cancel(campaign_id=campaign.id, actor="bob", key=None)
+    assert cancelled.status is CampaignStatus.CANCELLED
+    counts = await campaigns.delivery_counts(campaign.id)
+    assert (counts["sent"], counts["cancelled"], counts["pending"]) == (1, 5, 0)
+    with pytest.raises(ConflictError):
+        await campaigns.cancel(campaign_id=campaign.id, actor="bob", key=None)
+    status = await campaign_views.status(campaign.id)
+    assert status["counts"]["cancelled"] == 5 and status["eta_seconds"] is None
