@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -142,4 +143,19 @@ async def test_bounced_people_get_one_personal_banner(db_conn: str, settings: Se
     assert await banners.publish_bounce_banners(settings=settings, key=None, texts=source) == []
     [card] = await banners.load_cards(now=utcnow())
     assert card.subject_refs == {world.affected.external_ref}
+    assert await _actions() == ["banner.personal_published"]
+
+
+async def test_concurrent_bounce_runs_create_each_personal_banner_once(
+    db_conn: str, settings: Settings
+) -> None:
+    world = await make_world()
+    await Subject.filter(id=world.affected.id).update(email_status=EmailStatus.BOUNCED)
+    runs = [
+        banners.publish_bounce_banners(settings=settings, key=None, texts=text_source())
+        for _ in range(3)
+    ]
+    created = await asyncio.gather(*runs)
+    assert sorted(len(c) for c in created) == [0, 0, 1]
+    assert await Banner.filter(subject_id=world.affected.id).count() == 1
     assert await _actions() == ["banner.personal_published"]

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from tortoise.expressions import F
 
 from incident_svc.config import Settings
-from incident_svc.db import write_transaction
+from incident_svc.db import dialect, write_transaction
 from incident_svc.domain.banner_rules import BannerCard
 from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatus
 from incident_svc.domain.times import utcnow
@@ -27,6 +27,8 @@ from incident_svc.services import audit
 from incident_svc.services.banner_audience import audience_refs
 
 Texts = dict[str, dict[str, str]]
+# names the advisory lock under which personal banners are created (PostgreSQL)
+_PG_BOUNCE_LOCK = 0x1AC1B0CE
 
 
 class RenderTexts(Protocol):
@@ -299,13 +301,13 @@ async def publish_bounce_banners(
     return await _create_personal(pending, rendered, source, key)
 
 
-async def _bounced_without_banner() -> list[tuple[int, int]]:
-    pairs = await Exposure.filter(subject__email_status=EmailStatus.BOUNCED).values_list(
-        "incident_id", "subject_id"
-    )
-    existing = set(
-        await Banner.filter(subject_id__isnull=False).values_list("incident_id", "subject_id")
-    )
+async def _bounced_without_banner(conn: Any = None) -> list[tuple[int, int]]:
+    bounced = Exposure.filter(subject__email_status=EmailStatus.BOUNCED)
+    personal = Banner.filter(subject_id__isnull=False)
+    if conn is not None:
+        bounced, personal = bounced.using_db(conn), personal.using_db(conn)
+    pairs = await bounced.values_list("incident_id", "subject_id")
+    existing = set(await personal.values_list("incident_id", "subject_id"))
     return sorted({(int(i), int(s)) for i, s in pairs} - {(i, s) for i, s in existing})
 
 
@@ -318,8 +320,14 @@ async def _create_personal(
     refs = dict(await Incident.filter(id__in=list(rendered)).values_list("id", "ref"))
     created: list[int] = []
     async with write_transaction() as conn:
+        # several service processes may look at once: decide again under one lock
+        if dialect(conn) == "postgres":
+            await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_PG_BOUNCE_LOCK])
+        still = set(await _bounced_without_banner(conn))
         for incident_id in sorted(rendered):
-            subjects = [s for i, s in pending if i == incident_id]
+            subjects = [s for i, s in pending if i == incident_id and (i, s) in still]
+            if not subjects:
+                continue
             ids = [
                 await _personal(conn, incident_id, s, rendered[incident_id], source)
                 for s in subjects
