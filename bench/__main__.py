@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS: list[str] = ["feed_bench", "serve", "delivery_bench"]
+BENCHMARKS: list[str] = ["feed_bench", "serve", "delivery_bench", "mime_bench"]
 
 
 def main(argv: list[str]) -> int:

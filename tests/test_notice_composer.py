@@ -15,6 +15,7 @@ from incident_svc.domain.enums import NoticeKind
 from incident_svc.errors import NotFoundError, ValidationError
 from incident_svc.models import Subject
 from incident_svc.notices.composer import ComposeItem, Composer, OutgoingMessage, load_composer
+from incident_svc.notices.errors import ComposeItemError
 from tests.notice_data import EN_TEXTS, ZH_TEXTS, make_account, make_incident, make_subject
 
 
@@ -206,10 +207,15 @@ async def test_items_that_do_not_fit_are_refused(db_conn: str, settings: Setting
         external_ref="OUT", email="out@example.net", name="Out", jurisdiction="GB"
     )
     composer = await subject_composer(settings, incident.id)
-    with pytest.raises(NotFoundError, match="not affected"):
+    with pytest.raises(ComposeItemError, match=r"delivery 1: subject .* not affected"):
         await composer.compose_batch([item(outsider)])
-    with pytest.raises(ValidationError, match="Message-ID"):
-        await composer.compose_batch([item(affected, message_id="no-brackets")])
+    with pytest.raises(ComposeItemError, match="Message-ID") as caught:
+        await composer.compose_batch([item(affected, 1), item(affected, 2, message_id="bad")])
+    assert caught.value.delivery_id == 2
+    assert isinstance(caught.value.__cause__, ValidationError)
+    with pytest.raises(ComposeItemError, match="not an address") as caught:
+        await composer.compose_batch([item(affected, 3, address="two words@example.net")])
+    assert caught.value.delivery_id == 3
     with pytest.raises(ValidationError, match="field 'kind'"):
         await load_composer(incident_id=incident.id, kind=NoticeKind.BANNER, settings=settings)
     with pytest.raises(NotFoundError):

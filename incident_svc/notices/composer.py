@@ -17,12 +17,13 @@ from typing import Any
 from incident_svc.config import OrgSettings, Settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.times import utcnow
-from incident_svc.errors import NotFoundError, ValidationError
+from incident_svc.errors import TemplateError, ValidationError
 from incident_svc.mail import mime
 from incident_svc.mail.dkim import DkimSigner, load_signer
 from incident_svc.notices import context as ctx
 from incident_svc.notices import loading
 from incident_svc.notices.catalog import LABELS_DIR, SHARED_DIR, TemplateCatalog
+from incident_svc.notices.errors import ComposeItemError
 from incident_svc.notices.rendering import RenderedNotice, render_email
 
 EMAIL_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
@@ -83,9 +84,19 @@ class Composer:
         self._bases: dict[str, dict[str, Any]] = {}
 
     async def compose_batch(self, items: Sequence[ComposeItem]) -> list[OutgoingMessage]:
-        """Render and assemble every item; one failure raises (a template error hits all)."""
+        """Render and assemble every item.
+
+        One item that cannot be composed raises :class:`ComposeItemError` naming its
+        ``delivery_id`` (the cause is chained), so the caller can set that one aside.
+        """
         date = format_datetime(utcnow())
-        return [self.assemble(p, self.render(p), date) for p in await self.prepare(items)]
+        messages = []
+        for prepared in await self.prepare(items):
+            try:
+                messages.append(self.assemble(prepared, self.render(prepared), date))
+            except (TemplateError, ValidationError) as exc:
+                raise ComposeItemError(prepared.item.delivery_id, str(exc)) from exc
+        return messages
 
     async def prepare(self, items: Sequence[ComposeItem]) -> list[Prepared]:
         if self.kind == NoticeKind.SUBJECT_NOTICE:
@@ -99,8 +110,9 @@ class Composer:
         for item, subject_id in zip(items, ids, strict=True):
             person = people.get(subject_id)
             if person is None:
-                raise NotFoundError(
-                    f"subject {subject_id} is not affected by incident {self.incident.ref}"
+                raise ComposeItemError(
+                    item.delivery_id,
+                    f"subject {subject_id} is not affected by incident {self.incident.ref}",
                 )
             labels = self.catalog.labels(item.locale)
             context = ctx.subject_context(self._base(item.locale), person, labels)
@@ -114,7 +126,7 @@ class Composer:
         for item, account_id in zip(items, ids, strict=True):
             account = accounts.get(account_id)
             if account is None:
-                raise NotFoundError(f"no account with id {account_id}")
+                raise ComposeItemError(item.delivery_id, f"no account with id {account_id}")
             labels = self.catalog.labels(item.locale)
             zone = loading.region_zone(account.region)
             context = ctx.account_context(self._base(item.locale), account, labels, zone)
@@ -159,7 +171,7 @@ class Composer:
 
 def _required(value: int | None, name: str, item: ComposeItem) -> int:
     if value is None:
-        raise ValidationError(f"delivery {item.delivery_id} has no {name}", field=name)
+        raise ComposeItemError(item.delivery_id, f"no {name} for a {name[:-3]} notice")
     return value
 
 

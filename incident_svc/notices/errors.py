@@ -9,7 +9,7 @@ from typing import Protocol
 import jinja2
 from jinja2.exceptions import SecurityError
 
-from incident_svc.errors import TemplateError
+from incident_svc.errors import IncidentSvcError, TemplateError
 
 
 class _HasOrigin(Protocol):
@@ -26,6 +26,15 @@ class TemplateRenderError(TemplateError):
         self.line = line
         place = ":".join(str(p) for p in (file, line) if p is not None)
         super().__init__(f"{place}: {reason}" if place else reason)
+
+
+class ComposeItemError(IncidentSvcError):
+    """One delivery of a batch could not be composed; ``delivery_id`` says which."""
+
+    def __init__(self, delivery_id: int, reason: str) -> None:
+        self.delivery_id = delivery_id
+        self.reason = reason
+        super().__init__(f"delivery {delivery_id}: {reason}")
 
 
 def located(exc: Exception, catalog: _HasOrigin, name: str | None = None) -> TemplateRenderError:

@@ -21,7 +21,7 @@ from incident_svc.models import Account, Subject
 from incident_svc.notices import loading, sampling
 from incident_svc.notices.checks import Finding, check_notice
 from incident_svc.notices.composer import ComposeItem, Composer, Prepared, load_composer
-from incident_svc.notices.errors import TemplateRenderError
+from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.locales import canonical
 from incident_svc.notices.rendering import RenderedNotice
 
@@ -57,7 +57,12 @@ async def preview_notice(
     composer = await load_composer(incident_id=incident.id, kind=kind, settings=settings)
     recipient = subject_ref or account_ref or ""
     item = await _preview_item(kind, recipient, locale, incident_ref)
-    [prepared] = await composer.prepare([item])
+    try:
+        [prepared] = await composer.prepare([item])
+    except ComposeItemError as exc:
+        raise ValidationError(
+            exc.reason, field="--subject" if subject_ref else "--account"
+        ) from None
     rendered = composer.render(prepared)
     message = composer.assemble(prepared, rendered, format_datetime(utcnow()))
     parsed = BytesParser(policy=policy.default).parsebytes(message.data)

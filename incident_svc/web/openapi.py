@@ -57,13 +57,6 @@ _LOCALE = {
     "description": "Preferred language (BCP 47, e.g. zh-Hant-HK); wins over Accept-Language.",
     "schema": {"type": "string"},
 }
-_TOKEN = {
-    "name": "token",
-    "in": "query",
-    "required": False,
-    "description": "A feed token (same as the bearer token); invalid tokens count as none.",
-    "schema": {"type": "string"},
-}
 _HEADERS = [
     {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"}},
     {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
@@ -74,11 +67,13 @@ _CACHE_HEADERS = {
 }
 
 
-def _feed_operation(summary: str, media: str, schema: dict[str, Any]) -> dict[str, Any]:
+def _feed_operation(
+    summary: str, media: str, schema: dict[str, Any], *, targeted: bool
+) -> dict[str, Any]:
     return {
         "summary": summary,
-        "parameters": [_LOCALE, _TOKEN, *_HEADERS],
-        "security": [{}, {"feedToken": []}],
+        "parameters": [_LOCALE, *_HEADERS],
+        "security": [{}, {"feedToken": []}] if targeted else [{}],
         "responses": {
             "200": {
                 "description": "The banners active now.",
@@ -125,12 +120,15 @@ def openapi_document(public_url: str) -> dict[str, Any]:
         "paths": {
             "/v1/banners": {
                 "get": _feed_operation(
-                    "Banners active now, as JSON.", "application/json", json_schema
+                    "Banners active now, as JSON.", "application/json", json_schema, targeted=True
                 )
             },
             "/v1/banners.atom": {
                 "get": _feed_operation(
-                    "Public banners as an Atom feed.", "application/atom+xml", {"type": "string"}
+                    "Public banners as an Atom feed (tokens are ignored).",
+                    "application/atom+xml",
+                    {"type": "string"},
+                    targeted=False,
                 )
             },
             "/openapi.json": {

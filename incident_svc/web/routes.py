@@ -40,10 +40,11 @@ def _state(request: Request) -> FeedState:
 
 
 def _token(request: Request) -> str | None:
+    """The bearer token; never from the query string, which access logs would keep."""
     header = request.headers.get("authorization")
     if header and header[:7].lower() == "bearer ":
         return header[7:].strip()
-    return request.query_params.get("token")
+    return None
 
 
 def wanted_locales(request: Request) -> list[str]:
@@ -63,7 +64,9 @@ def _accept_language(header: str | None) -> tuple[str, ...]:
 def _answer(request: Request, kind: str) -> tuple[FeedState, Answer, datetime]:
     state = _state(request)
     now = datetime.now(UTC)
-    viewer = verify(_token(request), secret=state.token_secret, now=time.time())
+    # the Atom feed is for feed readers and status pages: public banners only, token or not
+    token = _token(request) if kind == "json" else None
+    viewer = verify(token, secret=state.token_secret, now=time.time())
     snapshot = state.store.current
     chosen = state.view.choose(snapshot.cards, viewer, wanted_locales(request), now)
     answer = state.view.json_answer(chosen) if kind == "json" else state.view.atom_answer(chosen)

@@ -30,7 +30,7 @@ def _url(server: uvicorn.Server) -> str:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: ASGIApp, *, timeout: float = 10.0) -> AsyncIterator[str]:
+async def serving(app: ASGIApp, *, timeout: float = 60.0) -> AsyncIterator[str]:
     """Yield the base URL while uvicorn serves ``app`` in this loop."""
     server = _server(app)
     task = asyncio.create_task(server.serve())
@@ -48,7 +48,7 @@ async def serving(app: ASGIApp, *, timeout: float = 10.0) -> AsyncIterator[str]:
 
 
 @contextlib.contextmanager
-def serving_in_thread(app: ASGIApp, *, timeout: float = 20.0) -> Iterator[str]:
+def serving_in_thread(app: ASGIApp, *, timeout: float = 60.0) -> Iterator[str]:
     """Yield the base URL while uvicorn serves ``app`` in a thread of its own."""
     server = _server(app)
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
