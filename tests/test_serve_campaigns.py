@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from incident_svc.config import Settings
@@ -165,3 +166,23 @@ async def test_two_services_on_one_database_start_a_campaign_once(
     assert len(catcher.messages) == 30
     assert len(set(message_ids(catcher))) == 30
     assert "started campaign(s)" in one.log() + two.log()
+
+
+async def test_a_campaign_that_cannot_be_sent_stops_nothing_else(
+    env: dict[str, str], config: Settings, catcher: Catcher
+) -> None:
+    # approved against templates that have changed since: the dispatcher refuses to send it
+    bad = await scheduled_campaign(config, subjects=3, at=utcnow())
+    await Campaign.filter(id=bad.id).update(template_hash="0" * 64)
+    async with service(env) as svc, httpx.AsyncClient() as client:
+        await svc.wait_for_log(f"campaign {bad.id} cannot be sent now")
+        good = await scheduled_campaign(
+            config, subjects=4, at=utcnow(), ref="INC-2026-0002", first=100
+        )
+        await wait_for_status(good.id, CampaignStatus.COMPLETED)
+        health = await client.get(f"{svc.url}/healthz")
+        feed = await client.get(f"{svc.url}/v1/banners")
+        assert await svc.terminate() == 0
+    assert health.status_code == 200 and feed.status_code == 200
+    assert len(catcher.messages) == 4
+    assert (await Campaign.get(id=bad.id)).status is CampaignStatus.SENDING

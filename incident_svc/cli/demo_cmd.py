@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json
 from incident_svc.cli.runtime import state
 from incident_svc.demo.run import run_demo
-from incident_svc.demo.story import DemoSummary
+from incident_svc.demo.story import DemoSummary, no_bar
+from incident_svc.services.outbox import BatchSummary
 
 
 def demo_command(
@@ -52,6 +56,7 @@ def demo_command(
     """
     settings = state(ctx).settings
     report = (lambda line: None) if json_output else _progress
+    on_terminal = console.is_terminal and not json_output
     summary = asyncio.run(
         run_demo(
             settings,
@@ -60,6 +65,7 @@ def demo_command(
             subjects=subjects,
             report=report,
             database_url=database_url,
+            bar=_bar if on_terminal else no_bar,
         )
     )
     if json_output:
@@ -68,6 +74,14 @@ def demo_command(
         _print_summary(summary)
     if not summary.audit_ok:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _bar(description: str, total: int) -> Iterator[Callable[[BatchSummary], None]]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=total or None)
+        yield lambda summary: bar.advance(task, summary.sent + summary.failed)
 
 
 def _progress(line: str) -> None:

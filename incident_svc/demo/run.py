@@ -14,7 +14,7 @@ from pathlib import Path
 from incident_svc.config import Settings
 from incident_svc.db import database, redact_url, upgrade
 from incident_svc.demo import story
-from incident_svc.demo.story import Demo, DemoSummary, Report
+from incident_svc.demo.story import Bar, Demo, DemoSummary, Report, no_bar
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.errors import ConfigError
 from incident_svc.mail import sink
@@ -41,6 +41,7 @@ async def run_demo(
     subjects: int,
     report: Report,
     database_url: str | None = None,
+    bar: Bar = no_bar,
 ) -> DemoSummary:
     """The whole story; returns what a person wants to know at the end."""
     started = time.perf_counter()
@@ -53,7 +54,7 @@ async def run_demo(
             applied = await upgrade()
             if applied:
                 report(f"database {summary.database}: applied {', '.join(applied)}")
-            demo = Demo(demo_settings, folder, subjects, _key(settings), report)
+            demo = Demo(demo_settings, folder, subjects, _key(settings), report, bar)
             await _story(demo, summary)
     summary.emails_in_maildir = len(sink.message_ids(maildir))
     summary.seconds = round(time.perf_counter() - started, 1)

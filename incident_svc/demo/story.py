@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -32,10 +33,17 @@ from incident_svc.notices import review
 from incident_svc.services import affected, audit, banners, campaigns, incidents
 from incident_svc.services.composing import load_default_composer
 from incident_svc.services.inventory.importer import import_file
+from incident_svc.services.outbox import BatchSummary
 
 ANALYST = "demo:analyst"  # records the incident and creates the campaigns
 APPROVER = "demo:approver"  # the second pair of eyes
 Report = Callable[[str], None]
+# (description, total) -> a context manager giving the callback that send_now reports batches to
+Bar = Callable[[str, int], AbstractContextManager[Callable[[BatchSummary], None] | None]]
+
+
+def no_bar(description: str, total: int) -> AbstractContextManager[None]:
+    return nullcontext()
 
 
 @dataclass
@@ -67,6 +75,7 @@ class Demo:
     subjects: int
     key: bytes | None
     report: Report
+    bar: Bar = no_bar
 
 
 async def import_inventory(demo: Demo, summary: DemoSummary) -> None:
@@ -168,9 +177,14 @@ async def send_campaign(
         demo.report(f"campaign {campaign.id} ({kind}) was sent before: not sent again")
     else:
         before = await Delivery.filter(campaign_id=campaign.id, status="sent").count()
-        await campaigns.send_now(
-            campaign_id=campaign.id, settings=demo.settings, actor=ANALYST, key=demo.key
-        )
+        with demo.bar(f"campaign {campaign.id} ({kind})", campaign.audience_count) as advance:
+            await campaigns.send_now(
+                campaign_id=campaign.id,
+                settings=demo.settings,
+                actor=ANALYST,
+                key=demo.key,
+                progress=advance,
+            )
         after = await Delivery.filter(campaign_id=campaign.id, status="sent").count()
         summary.emails_accepted_this_run += after - before
         demo.report(f"campaign {campaign.id} ({kind}): {after - before} emails accepted")

@@ -9,8 +9,9 @@ of that within ``scheduler.shutdown_grace_seconds``, after which what is left is
 (claims then return to the pool when their lease expires). Then SMTP and the database are
 closed and the process exits 0. A second signal cuts the wait short.
 
-A part that dies on its own (a worker that raised, a port already in use) stops the whole
-process with an error, so that a supervisor restarts it instead of it limping on.
+A dispatcher worker that fails is started again after a pause (runtime/supervision.py) while
+/healthz answers 503; the HTTP server ending on its own (a port already in use) stops the
+whole process with an error, so that its supervisor restarts it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from incident_svc.config import Settings
 from incident_svc.db import database
 from incident_svc.domain.times import utcnow
 from incident_svc.runtime.status import ServiceStatus
+from incident_svc.runtime.supervision import supervise
 from incident_svc.runtime.wiring import Dispatcher, Parts, open_parts
 from incident_svc.scheduling import ServiceScheduler
 
@@ -97,7 +99,7 @@ async def _start(settings: Settings, options: ServeOptions, parts: Parts) -> _Ru
         status.scheduler = running.scheduler
         await running.scheduler.start()
     if options.dispatch:
-        status.workers = _start_workers(settings, parts.dispatcher, running.dispatch_stop)
+        status.workers = _start_workers(settings, parts.dispatcher, running.dispatch_stop, status)
     app = parts.web_app(status, options.feed)
     running.server = _Server(
         uvicorn.Config(app, host=options.host, port=options.port, log_config=None, access_log=False)
@@ -113,16 +115,19 @@ async def _start(settings: Settings, options: ServeOptions, parts: Parts) -> _Ru
 
 
 def _start_workers(
-    settings: Settings, dispatcher: Dispatcher, stop: asyncio.Event
+    settings: Settings, dispatcher: Dispatcher, stop: asyncio.Event, status: ServiceStatus
 ) -> list[asyncio.Task[None]]:
     prefix = f"{socket.gethostname()}:{os.getpid()}"
-    return [
-        asyncio.create_task(
-            dispatcher(settings=settings, stop=stop, worker_id=f"{prefix}:{n}"),
-            name=f"dispatcher-{n}",
-        )
-        for n in range(settings.delivery.workers)
-    ]
+
+    def worker(n: int) -> asyncio.Task[None]:
+        name = f"dispatcher-{n}"
+
+        def run() -> Coroutine[Any, Any, None]:
+            return dispatcher(settings=settings, stop=stop, worker_id=f"{prefix}:{n}")
+
+        return asyncio.create_task(supervise(name, run, stop=stop, status=status), name=name)
+
+    return [worker(n) for n in range(settings.delivery.workers)]
 
 
 async def _wait_for_stop(

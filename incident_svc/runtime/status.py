@@ -20,6 +20,8 @@ class ServiceStatus:
     poll_seconds: float = 2.0
     dispatch_enabled: bool = False
     workers: list[asyncio.Task[None]] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)  # workers waiting to be started again
+    restarts: int = 0
     started_at: datetime | None = None
 
     def scheduler_state(self, now: datetime) -> str:
@@ -33,11 +35,12 @@ class ServiceStatus:
         return "stale" if last is None or now - last > limit else "running"
 
     def dispatcher_state(self) -> str:
-        """disabled, alive (every worker task running) or dead."""
+        """disabled, alive (every worker running), restarting (one failed) or dead."""
         if not self.dispatch_enabled:
             return "disabled"
-        alive = self.workers and all(not task.done() for task in self.workers)
-        return "alive" if alive else "dead"
+        if not self.workers or any(task.done() for task in self.workers):
+            return "dead"
+        return "restarting" if self.failing else "alive"
 
     def alive_workers(self) -> int:
-        return sum(1 for task in self.workers if not task.done())
+        return sum(1 for task in self.workers if not task.done()) - len(self.failing)

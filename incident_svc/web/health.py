@@ -64,6 +64,11 @@ def render_metrics(numbers: DeliveryMetrics, status: ServiceStatus) -> str:
         ),
         ("incident_svc_dispatcher_workers", "Dispatcher tasks running.", status.alive_workers()),
         (
+            "incident_svc_dispatcher_restarts",
+            "Dispatcher workers started again after a failure since this process started.",
+            status.restarts,
+        ),
+        (
             "incident_svc_scheduler_running",
             "1 when the scheduler polls the database.",
             int(status.scheduler_state(utcnow()) == "running"),

@@ -32,10 +32,15 @@ TEXTS = {
 
 
 async def scheduled_campaign(
-    settings: Settings, *, subjects: int, at: datetime | None, ref: str = "INC-2026-0001"
+    settings: Settings,
+    *,
+    subjects: int,
+    at: datetime | None,
+    ref: str = "INC-2026-0001",
+    first: int = 0,
 ) -> Campaign:
     """``subjects`` affected people, and their notice approved; scheduled for ``at`` if given."""
-    incident = await people.make_incident(subjects, ref=ref)
+    incident = await people.make_incident(subjects, ref=ref, first=first)
     await Incident.filter(id=incident.id).update(texts=TEXTS, categories=["contact"])
     campaign = await campaigns.create(
         incident_ref=ref, kind="subject_notice", at=None, actor="alice", key=None

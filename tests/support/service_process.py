@@ -76,11 +76,14 @@ class Service:
                     raise AssertionError(f"service exited before logging {text!r}:\n{self.log()}")
                 await asyncio.sleep(0.05)
 
-    async def wait_healthy(self, timeout: float = 20.0) -> None:
+    async def wait_healthy(
+        self, timeout: float = 20.0, *, statuses: tuple[int, ...] = (200,)
+    ) -> None:
+        """Wait until /healthz answers with one of ``statuses``."""
         async with asyncio.timeout(timeout), httpx.AsyncClient() as client:
             while True:
                 with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"{self.url}/healthz")).status_code == 200:
+                    if (await client.get(f"{self.url}/healthz")).status_code in statuses:
                         return
                 if self.process.returncode is not None:
                     raise AssertionError(f"service exited at start:\n{self.log()}")
