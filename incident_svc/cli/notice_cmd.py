@@ -138,6 +138,9 @@ def check(
     sample: int = typer.Option(
         3, "--sample", min=1, max=1000, help="People rendered per locale in use."
     ),
+    online_links: bool = typer.Option(
+        False, "--online-links", help="Also fetch every http(s) link once (HEAD, then GET)."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Render the notice for a sample of affected people in every locale in use and check it.
@@ -146,18 +149,25 @@ def check(
     the reader's own data, likely consequences, measures, protective steps, contact point;
     the service-message statement), for US-CA readers the "Notice of Data Breach" title and
     its five headings, undefined variables, subject lines over 78 columns, and broken
-    links. Exits 1 when anything is found, so it can gate an approval in a script.
+    links (malformed ones always; with --online-links also those that do not answer 2xx or
+    3xx). Exits 1 when anything is found, so it can gate an approval in a script.
 
     Examples:
 
         incident-svc notice check INC-2026-0007
 
         incident-svc notice check INC-2026-0007 --kind account_holder_notice --json
+
+        incident-svc notice check INC-2026-0007 --online-links
     """
 
     async def work(settings: Settings) -> review.CheckReport:
         return await review.check_incident(
-            incident_ref=ref, kind=kind, settings=settings, per_locale=sample
+            incident_ref=ref,
+            kind=kind,
+            settings=settings,
+            per_locale=sample,
+            online_links=online_links,
         )
 
     report = with_db(ctx, work)

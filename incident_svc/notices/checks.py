@@ -13,6 +13,7 @@ HTML, so the checks hold for an operator's templates as much as for the built-in
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -208,7 +209,7 @@ def link_problem(link: str) -> str | None:
     parts = urlsplit(link)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
-        if not parts.hostname or not _HOST.fullmatch(parts.hostname):
+        if not parts.hostname or not (_HOST.fullmatch(parts.hostname) or _is_ip(parts.hostname)):
             return "no valid host name"
         return None
     if scheme == "mailto":
@@ -217,3 +218,11 @@ def link_problem(link: str) -> str | None:
     if scheme == "tel":
         return None if re.fullmatch(r"\+?[0-9().\- ]{3,}", parts.path) else "not a phone number"
     return f"scheme {scheme or '(none)'!r} is not http, https, mailto or tel"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

@@ -18,8 +18,8 @@ from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import TemplateError, ValidationError
 from incident_svc.models import Account, Subject
-from incident_svc.notices import loading, sampling
-from incident_svc.notices.checks import Finding, check_notice
+from incident_svc.notices import linkcheck, loading, sampling
+from incident_svc.notices.checks import Finding, check_notice, html_links, text_links
 from incident_svc.notices.composer import ComposeItem, Composer, Prepared, load_composer
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.locales import canonical
@@ -127,13 +127,22 @@ class CheckReport:
 
 
 async def check_incident(
-    *, incident_ref: str, kind: NoticeKind, settings: Settings, per_locale: int = 3
+    *,
+    incident_ref: str,
+    kind: NoticeKind,
+    settings: Settings,
+    per_locale: int = 3,
+    online_links: bool = False,
 ) -> CheckReport:
-    """Render the notice for a sample of affected people in each locale in use and check it."""
+    """Render the notice for a sample of affected people in each locale in use and check it.
+
+    With ``online_links`` every distinct http(s) link is also fetched once.
+    """
     incident = await loading.load_incident_by_ref(incident_ref)
     composer = await load_composer(incident_id=incident.id, kind=kind, settings=settings)
     samples = await sampling.sample(incident.id, kind, per_locale=per_locale)
     report = CheckReport(incident_ref, kind, composer.template_hash, {})
+    links: list[tuple[LocaleReport, str, str, str]] = []  # (entry, recipient, part, url)
     for n, sample in enumerate(samples, start=1):
         item = ComposeItem(
             n,
@@ -145,20 +154,43 @@ async def check_incident(
         )
         entry = report.locales.setdefault(canonical(sample.locale), LocaleReport(sample.locale))
         entry.samples.append(sample.ref)
-        entry.findings += [(sample.ref, f) for f in await _check_one(composer, item)]
+        findings, rendered = await _check_one(composer, item)
+        entry.findings += [(sample.ref, f) for f in findings]
+        if rendered is not None:
+            links += [(entry, sample.ref, part, url) for part, url in _links(rendered)]
+    if online_links:
+        await _follow(links)
     return report
 
 
-async def _check_one(composer: Composer, item: ComposeItem) -> list[Finding]:
+def _links(rendered: RenderedNotice) -> list[tuple[str, str]]:
+    return [("html", u) for u in html_links(rendered.html)] + [
+        ("text", u) for u in text_links(rendered.text)
+    ]
+
+
+async def _follow(links: list[tuple[LocaleReport, str, str, str]]) -> None:
+    dead = await linkcheck.unreachable(url for *_, url in links)
+    reported: set[tuple[int, str, str, str]] = set()
+    for entry, recipient, part, url in links:
+        key = (id(entry), recipient, part, url)
+        if url in dead and key not in reported:
+            reported.add(key)
+            entry.findings.append((recipient, Finding("broken_link", part, f"{url}: {dead[url]}")))
+
+
+async def _check_one(
+    composer: Composer, item: ComposeItem
+) -> tuple[list[Finding], RenderedNotice | None]:
     [prepared] = await composer.prepare([item])
     try:
         rendered = composer.render(prepared)
     except TemplateRenderError as exc:
-        return [Finding(_code(exc), exc.file or "template", str(exc))]
+        return [Finding(_code(exc), exc.file or "template", str(exc))], None
     except TemplateError as exc:
-        return [Finding("template_error", "template", str(exc))]
+        return [Finding("template_error", "template", str(exc))], None
     findings = check_notice(prepared.context, rendered)
-    return findings + _assembly_findings(composer, prepared, rendered)
+    return findings + _assembly_findings(composer, prepared, rendered), rendered
 
 
 def _code(exc: TemplateRenderError) -> str:
