@@ -159,3 +159,12 @@ async def test_concurrent_bounce_runs_create_each_personal_banner_once(
     assert sorted(len(c) for c in created) == [0, 0, 1]
     assert await Banner.filter(subject_id=world.affected.id).count() == 1
     assert await _actions() == ["banner.personal_published"]
+
+
+async def test_locales_in_use_are_everyones_not_only_the_affected(
+    db_conn: str, settings: Settings
+) -> None:
+    world = await make_world()
+    await Subject.filter(id=world.stranger.id).update(locale="zh-Hans")  # not affected
+    banner = await _publish(settings)
+    assert sorted(banner.texts) == ["en", "zh-Hans", "zh-Hant"]

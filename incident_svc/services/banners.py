@@ -22,7 +22,7 @@ from incident_svc.domain.banner_rules import BannerCard
 from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
-from incident_svc.models import Banner, Exposure, Incident
+from incident_svc.models import Banner, Exposure, Incident, Subject
 from incident_svc.services import audit
 from incident_svc.services.banner_audience import audience_refs
 
@@ -146,12 +146,12 @@ async def _incident(ref: str) -> Incident:
 
 
 async def locales_in_use(incident: Incident, settings: Settings) -> list[str]:
-    """The locales of the incident's affected people and texts, and the default locale."""
-    people = await (
-        Exposure.filter(incident_id=incident.id)
-        .distinct()
-        .values_list("subject__locale", flat=True)
-    )
+    """The locales of everyone we hold data about, of the incident's texts, and the default.
+
+    Everyone, not only the affected: the website's readers are all of them, and a targeted
+    banner's readers include colleagues of the affected.
+    """
+    people = await Subject.all().distinct().values_list("locale", flat=True)
     found = {settings.banners.default_locale, *incident.texts, *(str(p) for p in people)}
     return sorted(found)
 
