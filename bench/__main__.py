@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS: list[str] = ["feed_bench", "serve", "delivery_bench", "mime_bench"]
+BENCHMARKS: list[str] = [
+    "feed_bench",
+    "serve",
+    "delivery_bench",
+    "mime_bench",
+    "import_bench",
+    "resolve_bench",
+]
 
 
 def main(argv: list[str]) -> int:

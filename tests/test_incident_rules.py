@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from incident_svc.domain.enums import IncidentStatus as S
 from incident_svc.domain.incident_fields import merge_texts
 from incident_svc.domain.inventory_rows import RowProblem, validate_row
 from incident_svc.domain.lifecycle import TRANSITIONS, check_transition, next_ref
-from incident_svc.domain.scope import ListHasher, covers, jurisdiction_filter
+from incident_svc.domain.scope import covers, jurisdiction_filter, list_hash, list_line
 from incident_svc.errors import ConflictError
 
 
@@ -44,17 +46,13 @@ def test_jurisdiction_cover(codes: list[str], jurisdiction: str, expected: bool)
     assert covers(jurisdiction_filter(codes), jurisdiction) is expected
 
 
-def test_list_hash_depends_on_refs_and_categories() -> None:
-    def digest(rows: list[tuple[str, list[str]]]) -> str:
-        hasher = ListHasher()
-        for ref, cats in rows:
-            hasher.add(ref, cats)
-        return hasher.hexdigest()
-
-    base = digest([("A", ["contact", "billing_address"]), ("B", ["contact"])])
-    assert base == digest([("A", ["billing_address", "contact"]), ("B", ["contact"])])
-    assert base != digest([("A", ["contact"]), ("B", ["contact"])])
-    assert base != digest([("A", ["contact", "billing_address"])])
+def test_list_hash_is_over_sorted_lines() -> None:
+    lines = [list_line("B", ["contact"]), list_line("A", ["contact", "billing_address"])]
+    assert lines == ["B:contact", "A:billing_address,contact"]
+    expected = hashlib.sha256(b"A:billing_address,contact\nB:contact\n").hexdigest()
+    assert list_hash(lines) == expected
+    assert list_hash(reversed(lines)) == expected
+    assert list_hash(lines[:1]) != expected
 
 
 def test_merge_texts_removes_empty() -> None:

@@ -34,19 +34,18 @@ def covers(rule: JurisdictionFilter, jurisdiction: str) -> bool:
 
 
 def list_line(external_ref: str, categories: Iterable[str]) -> str:
-    return f"{external_ref}:{','.join(sorted(categories))}\n"
+    """One line of the affected list as hashed: ``external_ref:cat1,cat2`` (categories sorted)."""
+    return f"{external_ref}:{','.join(sorted(categories))}"
 
 
-class ListHasher:
-    """SHA-256 over ``external_ref:cat1,cat2`` lines in reference order (fed in that order)."""
+def list_hash(lines: Iterable[str]) -> str:
+    """SHA-256 of the lines sorted in code-point order, each ending in a newline.
 
-    def __init__(self) -> None:
-        self._hash = hashlib.sha256()
-        self.count = 0
-
-    def add(self, external_ref: str, categories: Iterable[str]) -> None:
-        self._hash.update(list_line(external_ref, categories).encode("utf-8"))
-        self.count += 1
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
+    The same bytes as ``sort`` with LC_ALL=C over the lines, so anyone can recompute it from
+    an export; one subject's line never depends on another's.
+    """
+    digest = hashlib.sha256()
+    for line in sorted(lines):
+        digest.update(line.encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,13 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.db import dialect, write_transaction
-from incident_svc.domain.scope import ListHasher, jurisdiction_filter
+from incident_svc.domain.scope import jurisdiction_filter
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
-from incident_svc.models import Incident
+from incident_svc.models import Account, Incident
 from incident_svc.services import affected_sql as q
 from incident_svc.services import audit, incidents
+from incident_svc.services.affected_scan import Scan, scan_stage
 from incident_svc.services.inventory.sql import db_time, params, temp_table, time_param
 
 SAMPLE = 20
@@ -113,12 +114,18 @@ async def resolve(
         incident = await incidents.locked(conn, ref)
         await _load_lists(conn, d, [x for x in (include, exclude) if x])
         await _stage(conn, d, incident, include, exclude)
-        result = await _compare(conn, d, incident)
-        await _write(conn, d, incident.id)
-        result.hash = await _hash(conn, d)
-        result.by_jurisdiction, result.by_account, result.by_category = await _counts(
-            conn, d, incident.categories
+        first = not await _rows(
+            conn, d, "SELECT 1 AS x FROM exposure WHERE incident_id = ? LIMIT 1", [incident.id]
         )
+        scan = await scan_stage(conn, d, incident.categories)
+        result = _first(incident, scan) if first else await _compare(conn, d, incident)
+        result.hash, result.by_jurisdiction, result.by_category = (
+            scan.hash,
+            scan.by_jurisdiction,
+            scan.by_category,
+        )
+        result.by_account = await _account_names(conn, scan.by_account_id)
+        await _write(conn, d, incident.id, first=first)
         await _finish(conn, incident, result)
         await audit.record(
             conn,
@@ -218,25 +225,46 @@ async def _stage(
         await _execute(conn, d, *q.included(d, scope, include.path.name))
 
 
-async def _compare(conn: BaseDBAsyncClient, d: str, incident: Incident) -> Resolution:
-    new = f"FROM {q.STAGE} a WHERE NOT EXISTS (SELECT 1 FROM exposure e WHERE e.incident_id = ? AND e.subject_id = a.subject_id)"
-    gone = f"FROM exposure e WHERE e.incident_id = ? AND NOT EXISTS (SELECT 1 FROM {q.STAGE} a WHERE a.subject_id = e.subject_id)"
-    changed = (
-        f"SELECT COUNT(*) AS n FROM {q.STAGE} a JOIN exposure e ON e.subject_id = a.subject_id "
-        f"AND e.incident_id = ? WHERE e.categories <> {q.json_from_csv(d, 'a.cats')}"
-    )
-    args = [incident.id]
+def _first(incident: Incident, scan: Scan) -> Resolution:
+    """Nothing stored yet: everyone on the new list is added."""
     return Resolution(
         incident=incident.ref,
-        total=await _count(conn, d, f"SELECT COUNT(*) AS n FROM {q.STAGE}", []),
-        added=await _count(conn, d, f"SELECT COUNT(*) AS n {new}", args),
-        removed=await _count(conn, d, f"SELECT COUNT(*) AS n {gone}", args),
-        changed=await _count(conn, d, changed, args),
+        total=scan.total,
+        added=scan.total,
+        removed=0,
+        changed=0,
         hash="",
         previous_hash=incident.affected_hash,
-        added_sample=await _sample(conn, d, f"a.subject_id AS id {new}", args),
-        removed_sample=await _sample(conn, d, f"e.subject_id AS id {gone}", args),
+        added_sample=scan.first_refs,
     )
+
+
+async def _compare(conn: BaseDBAsyncClient, d: str, incident: Incident) -> Resolution:
+    """How the new list (the stage) differs from the stored exposures."""
+    new = (
+        f"FROM {q.STAGE} a WHERE NOT EXISTS (SELECT 1 FROM exposure e "
+        "WHERE e.incident_id = ? AND e.subject_id = a.subject_id)"
+    )
+    gone = (
+        f"FROM exposure e WHERE e.incident_id = ? AND NOT EXISTS "
+        f"(SELECT 1 FROM {q.STAGE} a WHERE a.subject_id = e.subject_id)"
+    )
+    args = [incident.id]
+    counts = (await _rows(conn, d, q.compare_counts(d), args))[0]
+    result = Resolution(
+        incident=incident.ref,
+        total=int(counts["total"] or 0),
+        added=int(counts["added"] or 0),
+        removed=await _count(conn, d, f"SELECT COUNT(*) AS n {gone}", args),
+        changed=int(counts["changed"] or 0),
+        hash="",
+        previous_hash=incident.affected_hash,
+    )
+    if result.added:
+        result.added_sample = await _sample(conn, d, f"a.subject_id AS id {new}", args)
+    if result.removed:
+        result.removed_sample = await _sample(conn, d, f"e.subject_id AS id {gone}", args)
+    return result
 
 
 async def _count(conn: BaseDBAsyncClient, d: str, sql: str, args: list[Any]) -> int:
@@ -251,7 +279,7 @@ async def _sample(conn: BaseDBAsyncClient, d: str, body: str, args: list[Any]) -
     return [str(row["ref"]) for row in await _rows(conn, d, sql, args)]
 
 
-async def _write(conn: BaseDBAsyncClient, d: str, incident_id: int) -> None:
+async def _write(conn: BaseDBAsyncClient, d: str, incident_id: int, *, first: bool) -> None:
     """Keep exposures whose categories and reasons are unchanged; replace the rest."""
     categories = q.json_from_csv(d, "a.cats")
     same = (
@@ -259,69 +287,36 @@ async def _write(conn: BaseDBAsyncClient, d: str, incident_id: int) -> None:
         f"AND exposure.categories = {categories} AND exposure.reasons = a.reasons "
         "AND exposure.source = a.source"
     )
-    await _execute(
-        conn,
-        d,
-        f"DELETE FROM exposure WHERE incident_id = ? AND NOT EXISTS ({same})",
-        [incident_id],
-    )
+    args: list[Any] = [incident_id, db_time(d, utcnow())]
+    absent = ""
+    if not first:
+        await _execute(
+            conn,
+            d,
+            f"DELETE FROM exposure WHERE incident_id = ? AND NOT EXISTS ({same})",
+            [incident_id],
+        )
+        absent = (
+            "WHERE NOT EXISTS (SELECT 1 FROM exposure e "
+            "WHERE e.incident_id = ? AND e.subject_id = a.subject_id)"
+        )
+        args.append(incident_id)
     await _execute(
         conn,
         d,
         "INSERT INTO exposure (incident_id, subject_id, categories, reasons, source, created_at) "
         f"SELECT ?, a.subject_id, {categories}, a.reasons, a.source, {time_param(d)} "
-        f"FROM {q.STAGE} a WHERE NOT EXISTS (SELECT 1 FROM exposure e "
-        "WHERE e.incident_id = ? AND e.subject_id = a.subject_id)",
-        [incident_id, db_time(d, utcnow()), incident_id],
+        f"FROM {q.STAGE} a {absent}",
+        args,
     )
 
 
-async def _hash(conn: BaseDBAsyncClient, d: str) -> str:
-    """SHA-256 over ``external_ref:categories`` lines sorted by reference (code point order)."""
-    lines: list[tuple[str, str]] = []
-    last = -1
-    while True:
-        page = await _rows(
-            conn,
-            d,
-            f"SELECT a.subject_id AS id, s.external_ref AS ref, a.cats AS cats FROM {q.STAGE} a "
-            "JOIN subject s ON s.id = a.subject_id WHERE a.subject_id > ? "
-            f"ORDER BY a.subject_id LIMIT {PAGE}",
-            [last],
-        )
-        if not page:
-            break
-        lines.extend((str(row["ref"]), str(row["cats"])) for row in page)
-        last = int(page[-1]["id"])
-    lines.sort()
-    hasher = ListHasher()
-    for external_ref, cats in lines:
-        hasher.add(external_ref, cats.split(","))
-    return hasher.hexdigest()
-
-
-async def _counts(
-    conn: BaseDBAsyncClient, d: str, categories: Iterable[str]
-) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    by_jurisdiction = await _rows(
-        conn,
-        d,
-        f"SELECT s.jurisdiction AS k, COUNT(*) AS n FROM {q.STAGE} a "
-        "JOIN subject s ON s.id = a.subject_id GROUP BY s.jurisdiction ORDER BY s.jurisdiction",
-    )
-    by_account = await _rows(
-        conn,
-        d,
-        f"SELECT COALESCE(c.account_ref, '-') AS k, COUNT(*) AS n FROM {q.STAGE} a "
-        "JOIN subject s ON s.id = a.subject_id LEFT JOIN account c ON c.id = s.account_id "
-        "GROUP BY c.account_ref ORDER BY c.account_ref",
-    )
-    by_category = (await _rows(conn, d, q.category_counts(list(categories))))[0]
-    return (
-        {str(r["k"]): int(r["n"]) for r in by_jurisdiction},
-        {str(r["k"]): int(r["n"]) for r in by_account},
-        {str(k): int(v or 0) for k, v in by_category.items()},
-    )
+async def _account_names(conn: BaseDBAsyncClient, by_id: dict[int | None, int]) -> dict[str, int]:
+    ids = [i for i in by_id if i is not None]
+    rows = await Account.filter(id__in=ids).using_db(conn).values_list("id", "account_ref")
+    names = {int(i): str(ref) for i, ref in rows}
+    named = {names.get(i, "-") if i is not None else "-": n for i, n in by_id.items()}
+    return dict(sorted(named.items()))
 
 
 async def _finish(conn: BaseDBAsyncClient, incident: Incident, result: Resolution) -> None:

@@ -132,9 +132,29 @@ def included(dialect: str, scope: Scope, file_name: str) -> tuple[str, list[obje
     return sql, [file_name, *scope.categories]
 
 
-def category_counts(categories: Sequence[str]) -> str:
-    sums = ", ".join(
-        f"SUM(CASE WHEN ',' || cats || ',' LIKE '%,{_literal(c)},%' THEN 1 ELSE 0 END) AS {c}"
-        for c in sorted(categories)
+def compare_counts(dialect: str) -> str:
+    """Size of the new list, how many are new, and how many kept with other categories."""
+    return (
+        "SELECT COUNT(*) AS total, "
+        "SUM(CASE WHEN e.subject_id IS NULL THEN 1 ELSE 0 END) AS added, "
+        f"SUM(CASE WHEN e.categories <> {json_from_csv(dialect, 'a.cats')} THEN 1 ELSE 0 END) "
+        f"AS changed FROM {STAGE} a LEFT JOIN exposure e "
+        "ON e.incident_id = ? AND e.subject_id = a.subject_id"
     )
-    return f"SELECT {sums} FROM {STAGE}"
+
+
+def scan_page(dialect: str, size: int) -> str:
+    """One page of the list as three texts: ``external_ref:cats`` lines, ``jurisdiction|account``
+    keys and category lists, with the page's last subject id and size."""
+    if dialect == "postgres":
+        concat, account = "string_agg({}, chr(10))", "COALESCE(CAST(s.account_id AS TEXT), '')"
+    else:
+        concat, account = "group_concat({}, char(10))", "COALESCE(s.account_id, '')"
+    return (
+        f"SELECT {concat.format('line')} AS lines, {concat.format('k')} AS keys, "
+        f"{concat.format('cats')} AS cats, MAX(id) AS last, COUNT(*) AS n FROM ("
+        f"SELECT a.subject_id AS id, s.external_ref || ':' || a.cats AS line, "
+        f"s.jurisdiction || '|' || {account} AS k, a.cats AS cats FROM {STAGE} a "
+        f"JOIN subject s ON s.id = a.subject_id WHERE a.subject_id > ? "
+        f"ORDER BY a.subject_id LIMIT {size}) page"
+    )
