@@ -92,10 +92,10 @@ async def run(url: str, subjects: int, repeat: int) -> None:
         started = time.perf_counter()
         for statement in fill_sql(db.dialect(conn), subjects, 5000):
             await conn.execute_script(statement)
-        if db.dialect(conn) == "postgres":
-            await conn.execute_script("ANALYZE")
-        else:
-            await conn.execute_script("ANALYZE")
+        await conn.execute_script("ANALYZE")
+        # a fresh connection after the bulk load (asyncpg otherwise failed the next insert)
+        await db.close_database()
+        await db.open_database(url)
         print(
             f"  generated {subjects:,} subjects, {3 * subjects:,} holdings in {time.perf_counter() - started:.1f} s"
         )

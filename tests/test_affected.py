@@ -219,3 +219,7 @@ async def test_export_csv_escapes_formulas_and_jsonl_round_trips(
     records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     assert records[0]["categories"] == ["payment_card"]
     assert records[3]["name"] == "=HYPERLINK(1)"
+    # the recipe in docs/incidents.md recomputes the stored hash from the export
+    lines = sorted(r["external_ref"] + ":" + ",".join(sorted(r["categories"])) for r in records)
+    recomputed = hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
+    assert recomputed == (await Incident.get(ref=ref)).affected_hash

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -241,3 +242,41 @@ async def test_template_hash_is_stable_and_follows_the_files(
     assert str(parse(message)["Subject"]) == "Important: INC-2026-0001"
     text, _ = bodies(message)
     assert "What You Can Do" in text  # the other files are still the built-in ones
+
+
+class _Queries(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.statements.append(record.getMessage())
+
+
+async def test_a_batch_costs_a_few_queries_not_one_per_row(
+    db_conn: str, settings: Settings
+) -> None:
+    incident = await make_incident()
+    acme = await make_account("ACME")
+    people = [await make_subject(incident, f"Q{n}", account=acme) for n in range(40)]
+    composer = await subject_composer(settings, incident.id)
+    holders = await load_composer(
+        incident_id=incident.id, kind=NoticeKind.ACCOUNT_HOLDER_NOTICE, settings=settings
+    )
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = _Queries(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        messages = await composer.compose_batch([item(p, n) for n, p in enumerate(people)])
+        subject_queries = len(handler.statements)
+        holder_item = ComposeItem(99, None, acme.id, acme.holder_email, "en", "<h@example.com>")
+        [holder] = await holders.compose_batch([holder_item])
+        holder_queries = len(handler.statements) - subject_queries
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert len(messages) == 40
+    assert subject_queries == 1, handler.statements
+    assert holder_queries == 2, handler.statements
+    assert "Person Q39" in bodies(holder)[0]

@@ -186,3 +186,27 @@ async def test_a_campaign_that_cannot_be_sent_stops_nothing_else(
     assert health.status_code == 200 and feed.status_code == 200
     assert len(catcher.messages) == 4
     assert (await Campaign.get(id=bad.id)).status is CampaignStatus.SENDING
+
+
+async def test_a_retry_comes_due_on_time(
+    db_conn: str, config: Settings, catcher: Catcher, tmp_path: Path
+) -> None:
+    env = service_env(
+        db_conn,
+        smtp_port=catcher.port,
+        var_dir=tmp_path / "var",
+        INCIDENT_SVC_DELIVERY__RETRY_BASE_SECONDS="2",  # the first retry waits 1 to 2 s
+        INCIDENT_SVC_DELIVERY__RETRY_MAX_SECONDS="2",
+    )
+    catcher.refuse.append("451 4.3.0 try again later")
+    campaign = await scheduled_campaign(config, subjects=3, at=utcnow())
+    async with service(env) as svc:
+        await wait_for_status(campaign.id, CampaignStatus.COMPLETED)
+        assert await svc.terminate() == 0
+    [(refused_at, [address])] = catcher.refused
+    [retried_at] = [
+        at for at, (rcpts, _) in zip(catcher.accepted_at, catcher.messages, strict=True)
+        if address in rcpts
+    ]  # fmt: skip
+    assert 1.0 <= retried_at - refused_at < 2.0 + 0.3 + 1.0  # delay + one poll + slack
+    assert len(catcher.messages) == 3

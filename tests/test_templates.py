@@ -184,3 +184,9 @@ def test_bad_operator_folder_and_labels_are_clear_errors(tmp_path: Path) -> None
         catalog.labels("en")
     with pytest.raises(TemplateError, match="no template"):
         catalog.resolve("email/nothing", "subject.j2", "en")
+
+
+def test_free_texts_are_found_whatever_the_spelling_of_their_locale() -> None:
+    texts = {"EN": {"measures": "en measures"}, "zh_hant": {"measures": "中文措施"}}
+    assert ctx.localised_texts(texts, "zh-Hant-HK") == {"measures": "中文措施"}
+    assert ctx.localised_texts(texts, "fr") == {"measures": "en measures"}

@@ -56,6 +56,7 @@ class TemplateCatalog:
         self.search_path = [p for p in (operator_dir, builtin_templates_dir()) if p]
         self.env = build_environment(self.search_path)
         self._labels: dict[str, dict[str, Any]] = {}
+        self._resolved: dict[tuple[str, str, str], str] = {}
 
     def origin(self, name: str) -> Path | None:
         """The file that ``name`` is read from (the operator's if it has one)."""
@@ -66,7 +67,15 @@ class TemplateCatalog:
         return None
 
     def resolve(self, folder: str, part: str, locale: str) -> str:
-        """The template name for ``folder/<locale>/part`` along the locale's fallback chain."""
+        """The template name for ``folder/<locale>/part`` along the locale's fallback chain.
+
+        Remembered for the catalog's life: a composer uses one version of the files."""
+        key = (folder, part, locale)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(folder, part, locale)
+        return self._resolved[key]
+
+    def _resolve(self, folder: str, part: str, locale: str) -> str:
         for candidate in fallback_chain(locale):
             name = f"{folder}/{candidate}/{part}"
             if self.origin(name) is not None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from incident_svc.config import OrgSettings
-from incident_svc.notices.locales import fallback_chain
+from incident_svc.notices.locales import canonical, fallback_chain
 from incident_svc.notices.text import single_line
 
 FREE_TEXTS = ("what_happened", "consequences", "measures", "protective_steps", "contact")
@@ -60,10 +60,11 @@ class AccountFacts:
 
 def localised_texts(texts: Mapping[str, Mapping[str, str]], locale: str) -> dict[str, str]:
     """Each free text from the first locale along the chain that has it (``en`` last)."""
+    by_tag = {canonical(tag): values for tag, values in texts.items()}  # zh_hk -> zh-HK
     out: dict[str, str] = {}
     for key in FREE_TEXTS:
         for candidate in fallback_chain(locale):
-            value = texts.get(candidate, {}).get(key, "")
+            value = by_tag.get(candidate, {}).get(key, "")
             if value.strip():
                 out[key] = value.strip()
                 break

@@ -21,11 +21,16 @@ class Catcher:
     port: int = 0
     messages: list[tuple[list[str], Message]] = field(default_factory=list)
     refuse: list[str] = field(default_factory=list)
+    refused: list[tuple[float, list[str]]] = field(default_factory=list)  # (loop time, rcpts)
+    accepted_at: list[float] = field(default_factory=list)  # loop time of each message
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        now = asyncio.get_running_loop().time()
         if self.refuse:
+            self.refused.append((now, list(envelope.rcpt_tos)))
             return self.refuse.pop(0)
+        self.accepted_at.append(now)
         raw = envelope.original_content or envelope.content or b""
         data = raw if isinstance(raw, bytes) else raw.encode()
         self.messages.append((list(envelope.rcpt_tos), message_from_bytes(data)))
