@@ -123,7 +123,9 @@ def plain_loop(port: int, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def end_to_end(url: str, port: int, count: int, pool: int) -> tuple[float, float]:
+async def end_to_end(
+    url: str, port: int, count: int, pool: int, composer: str = "real"
+) -> tuple[float, float]:
     """(planning seconds, messages per second end to end) for one campaign of ``count``."""
     await db.open_database(url)
     try:
@@ -148,8 +150,9 @@ async def end_to_end(url: str, port: int, count: int, pool: int) -> tuple[float,
         )
         planned = time.perf_counter() - started
         started = time.perf_counter()
+        loader = bench_loader if composer == "bench" else None  # None: the real notices composer
         counts = await campaigns.send_now(
-            campaign_id=campaign.id, settings=settings, actor="bench", loader=bench_loader
+            campaign_id=campaign.id, settings=settings, actor="bench", loader=loader
         )
         rate = count / (time.perf_counter() - started)
         assert counts["sent"] == count, counts
@@ -189,6 +192,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--plain-sample", type=int, default=2000, help="messages for the smtplib loop"
     )
     parser.add_argument(
+        "--composer",
+        choices=["real", "bench"],
+        default="real",
+        help="real: the notices composer (templates, MIME, HTML); bench: a minimal one",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each measurement; the median is reported"
     )
     return parser.parse_args(argv)
@@ -209,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         for n in range(args.repeat):
             ceiling = asyncio.run(raw_ceiling(port, args.recipients, args.pool))
             planned, end = asyncio.run(
-                end_to_end(sqlite_url(directory), port, args.recipients, args.pool)
+                end_to_end(sqlite_url(directory), port, args.recipients, args.pool, args.composer)
             )
             plain = plain_loop(port, min(args.plain_sample, args.recipients))
             runs.append((ceiling, end, plain, planned))
@@ -221,7 +230,8 @@ def main(argv: list[str] | None = None) -> None:
         of_ceiling = _median([r[1] / r[0] for r in runs])
         of_plain = _median([r[1] / r[2] for r in runs])
         print(
-            f"medians of {args.repeat} runs, {args.recipients} recipients, {args.pool} connections:"
+            f"medians of {args.repeat} runs, {args.recipients} recipients, {args.pool} connections, "
+            f"{args.composer} composer:"
         )
         print(f"  raw aiosmtplib ceiling   {ceiling:8.0f} msg/s")
         print(

@@ -152,3 +152,22 @@ def test_ledger_export_csv_escapes_formulas_and_jsonl_carries_proof(
         str(tmp_path / "proof.txt"),
     )
     assert bad.code == 5 and "proof.txt" in bad.out
+
+
+def test_status_watch_ends_when_the_campaign_ends(database_url: str) -> None:
+    async def seed() -> int:
+        await make_incident(2)
+        campaign = await campaigns.create(
+            incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+        )
+        await campaigns.start(
+            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+        )
+        await Delivery.filter(campaign_id=campaign.id).update(status="sent", sent_at=utcnow())
+        await campaigns.complete_if_done(campaign_id=campaign.id, now=utcnow(), actor="a", key=None)
+        return campaign.id
+
+    campaign_id = in_db(database_url, seed)
+    watched = cli(database_url, "bob", "campaign", "status", str(campaign_id), "--watch")
+    assert watched.code == 0, watched.out
+    assert "completed" in watched.out and "2/2" in watched.out

@@ -16,7 +16,7 @@ from incident_svc.errors import ConflictError
 from incident_svc.models import AuditEvent, Campaign, Delivery, DeliveryAttempt, Subject
 from incident_svc.services import campaigns, dispatcher
 from incident_svc.services.composing import load_default_composer
-from tests.support.composer import plain_loader
+from tests.support.composer import PlainComposer, plain_loader
 from tests.support.people import address, make_incident
 from tests.support.smtpd import Disconnect, Reply, SmtpServer, Stall, smtp_server
 
@@ -255,3 +255,38 @@ async def test_real_composer_end_to_end_hash_proves_the_bytes(
             hashlib.sha256(received.data).hexdigest() == d.content_hash
         )  # the proof is of these bytes
         assert b"multipart/alternative" in received.data
+
+
+class SlowComposer(PlainComposer):
+    async def compose_batch(self, items: Any) -> Any:
+        await asyncio.sleep(2.0)  # far longer than the lease below
+        return await super().compose_batch(items)
+
+
+async def slow_loader(incident_id: int, kind: NoticeKind, settings: Settings) -> SlowComposer:
+    return SlowComposer(kind)
+
+
+async def test_leases_are_renewed_while_a_slow_batch_is_in_flight(
+    db_conn: str, settings_for: Any
+) -> None:
+    async with smtp_server() as server:
+        settings = settings_for(
+            db_conn,
+            smtp={"host": server.host, "port": server.port, "timeout": 5.0},
+            delivery={"lease_seconds": 0.6, "batch_size": 10},
+            scheduler={"poll_seconds": 0.1},
+            approval={"required": False},
+        )
+        await make_incident(5)
+        campaign = await campaigns.create(
+            incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+        )
+        await campaigns.send_now(
+            campaign_id=campaign.id, settings=settings, actor="a", loader=slow_loader
+        )
+    assert sorted(m.recipient for m in server.received) == sorted(
+        address(n) for n in range(5)
+    )  # once each
+    assert {d.attempts for d in await Delivery.filter(campaign_id=campaign.id)} == {1}
+    assert all(b["stale"] == 0 for b in await batch_events())

@@ -154,3 +154,23 @@ def test_check_human_output(world: str) -> None:
     out = cli(world, "notice", "check", "INC-2026-0001")
     assert out.exit_code == 0
     assert "en: 3 sampled, ok" in out.stdout and "zh-Hant-HK: 1 sampled, ok" in out.stdout
+
+
+def test_check_reports_progress_per_sample(world: str) -> None:
+    from incident_svc.config import load_settings
+    from incident_svc.domain.enums import NoticeKind
+    from incident_svc.notices import review
+
+    seen: list[tuple[int, int]] = []
+
+    async def work() -> review.CheckReport:
+        return await review.check_incident(
+            incident_ref="INC-2026-0001",
+            kind=NoticeKind.SUBJECT_NOTICE,
+            settings=load_settings(overrides={"database_url": world}),
+            progress=lambda done, total: seen.append((done, total)),
+        )
+
+    report = in_db(world, work)
+    assert report.ok
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]

@@ -190,3 +190,12 @@ def test_free_texts_are_found_whatever_the_spelling_of_their_locale() -> None:
     texts = {"EN": {"measures": "en measures"}, "zh_hant": {"measures": "中文措施"}}
     assert ctx.localised_texts(texts, "zh-Hant-HK") == {"measures": "中文措施"}
     assert ctx.localised_texts(texts, "fr") == {"measures": "en measures"}
+
+
+def test_paragraphs_filter_escapes_and_keeps_line_breaks() -> None:
+    from incident_svc.notices.filters import paragraphs
+
+    html = paragraphs("one <script>x</script>\r\ntwo & three\n\n\n four")
+    assert (
+        str(html) == "<p>one &lt;script&gt;x&lt;/script&gt;<br>\ntwo &amp; three</p>\n<p>four</p>\n"
+    )

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from incident_svc.cli.output import JSON_OPTION, console, error, print_json, print_table
 from incident_svc.cli.runtime import with_db
@@ -161,14 +162,26 @@ def check(
         incident-svc notice check INC-2026-0007 --online-links
     """
 
+    show_bar = console.is_terminal and not json_output
+
     async def work(settings: Settings) -> review.CheckReport:
-        return await review.check_incident(
-            incident_ref=ref,
-            kind=kind,
-            settings=settings,
-            per_locale=sample,
-            online_links=online_links,
-        )
+        with Progress(
+            TextColumn("rendering samples"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+            disable=not show_bar,
+        ) as bar:
+            task = bar.add_task("check", total=None)
+            return await review.check_incident(
+                incident_ref=ref,
+                kind=kind,
+                settings=settings,
+                per_locale=sample,
+                online_links=online_links,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
 
     report = with_db(ctx, work)
     if json_output:

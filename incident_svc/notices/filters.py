@@ -65,10 +65,11 @@ def date_filter(context: Context, value: datetime | None) -> str:
 def paragraphs(value: str) -> Markup:
     """Plain text as escaped HTML paragraphs: blank lines split, single line breaks kept."""
     parts = [p.strip() for p in _BLANK_LINES.split(value.replace("\r\n", "\n")) if p.strip()]
-    return Markup("").join(
-        Markup("<p>{}</p>\n").format(Markup("<br>\n").join(escape(line) for line in p.split("\n")))
-        for p in parts
+    # plain string building on escaped text: Markup.format costs ~10x more per paragraph
+    html = "".join(
+        "<p>" + "<br>\n".join(str(escape(line)) for line in p.split("\n")) + "</p>\n" for p in parts
     )
+    return Markup(html)
 
 
 FILTERS: dict[str, Callable[..., Any]] = {

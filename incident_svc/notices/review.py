@@ -7,6 +7,7 @@ and Message-ID differ from the real send).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -133,10 +134,12 @@ async def check_incident(
     settings: Settings,
     per_locale: int = 3,
     online_links: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CheckReport:
     """Render the notice for a sample of affected people in each locale in use and check it.
 
-    With ``online_links`` every distinct http(s) link is also fetched once.
+    With ``online_links`` every distinct http(s) link is also fetched once; ``progress``
+    is told (done, total) after each sample.
     """
     incident = await loading.load_incident_by_ref(incident_ref)
     composer = await load_composer(incident_id=incident.id, kind=kind, settings=settings)
@@ -158,6 +161,8 @@ async def check_incident(
         entry.findings += [(sample.ref, f) for f in findings]
         if rendered is not None:
             links += [(entry, sample.ref, part, url) for part, url in _links(rendered)]
+        if progress is not None:
+            progress(n, len(samples))
     if online_links:
         await _follow(links)
     return report

@@ -99,12 +99,29 @@ class Engine:
             return False
         recorder = Recorder(lambda chunk: self._record(campaign, chunk))
         tried: set[int] = set()
+        renewing = asyncio.create_task(self._renew_leases([c.delivery_id for c in batch]))
         try:
             composer = await self.composer_for(campaign)
             await self._send_all(composer, batch, recorder, tried)
         finally:
+            renewing.cancel()
             await asyncio.shield(self._finish(recorder, batch, tried))
         return True
+
+    async def _renew_leases(self, delivery_ids: list[int]) -> None:
+        """Keep this batch's leases alive while it is in flight (a slow relay, a busy host).
+
+        Without it a batch that takes longer than the lease is taken over by another worker
+        while this one is still sending it: a duplicate with no crash at all.
+        """
+        lease = self.settings.delivery.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            await outbox.renew(
+                worker_id=self.worker_id,
+                delivery_ids=delivery_ids,
+                until=utcnow() + timedelta(seconds=lease),
+            )
 
     async def _send_all(
         self,

@@ -175,6 +175,20 @@ async def release(*, worker_id: str, delivery_ids: Sequence[int]) -> int:
     return len(rows)
 
 
+async def renew(*, worker_id: str, delivery_ids: Sequence[int], until: datetime) -> int:
+    """Extend the leases this worker still holds to ``until``; returns how many it holds."""
+    if not delivery_ids:
+        return 0
+    sql = (
+        "UPDATE delivery SET lease_expires_at = ? "
+        f"WHERE status = 'sending' AND lease_owner = ? AND id IN ({in_list(len(delivery_ids))}) "
+        "RETURNING id"
+    )
+    async with write_transaction() as conn:
+        rows = await query(conn, sql, [until, worker_id, *delivery_ids])
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one claimed delivery in this attempt."""
