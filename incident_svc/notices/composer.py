@@ -24,7 +24,7 @@ from incident_svc.notices import context as ctx
 from incident_svc.notices import loading
 from incident_svc.notices.catalog import LABELS_DIR, SHARED_DIR, TemplateCatalog
 from incident_svc.notices.errors import ComposeItemError
-from incident_svc.notices.rendering import RenderedNotice, render_email
+from incident_svc.notices.rendering import EmailStencils, RenderedNotice, render_email
 
 EMAIL_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
 
@@ -82,6 +82,7 @@ class Composer:
         self.skeleton = mime.build_skeleton(sender=sender, reply_to=reply_to)
         self.template_hash: str = catalog.content_hash(f"email/{kind}/", SHARED_DIR, LABELS_DIR)
         self._bases: dict[str, dict[str, Any]] = {}
+        self.stencils: EmailStencils | None = EmailStencils(catalog)  # None: all in full
 
     async def compose_batch(self, items: Sequence[ComposeItem]) -> list[OutgoingMessage]:
         """Render and assemble every item.
@@ -146,7 +147,15 @@ class Composer:
         return self._bases[locale]
 
     def render(self, prepared: Prepared) -> RenderedNotice:
-        return render_email(self.catalog, str(self.kind), prepared.item.locale, prepared.context)
+        locale = prepared.item.locale
+        return render_email(
+            self.catalog,
+            str(self.kind),
+            locale,
+            prepared.context,
+            stencils=self.stencils,
+            shared=self._base(locale),
+        )
 
     def assemble(self, prepared: Prepared, rendered: RenderedNotice, date: str) -> OutgoingMessage:
         item = prepared.item
