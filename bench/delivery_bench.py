@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any
 
 import aiosmtplib
@@ -38,6 +39,7 @@ from incident_svc import db
 from incident_svc.config import Settings, load_settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.times import utcnow
+from incident_svc.mail import mime
 from incident_svc.notices import context as notice_context
 from incident_svc.notices.catalog import TemplateCatalog
 from incident_svc.notices.context import IncidentFacts, PersonFacts
@@ -92,9 +94,44 @@ async def bench_loader(incident_id: int, kind: NoticeKind, settings: Settings) -
     return BenchComposer()
 
 
-async def raw_ceiling(port: int, count: int, pool: int) -> float:
+CEILING_SAMPLE = 2000  # distinct pre-built messages, sent round-robin
+
+
+def ceiling_messages(composer: str) -> list[bytes]:
+    """The bytes the ceiling sends: what the end-to-end run sends, built before the clock starts.
+
+    ``real``: the notices of the seeded campaign (multipart text + HTML, about 7 KB);
+    ``bench``: the minimal composer's single-part message (about 1 KB).
+    """
+    if composer == "bench":
+        return [
+            build(n, f"p{n}@bench.example", f"<raw{n}@example.com>") for n in range(CEILING_SAMPLE)
+        ]
+    notice = _plain_notices()
+    skeleton = mime.build_skeleton(
+        sender=mime.parse_mailbox("mail_from", load_settings().mail_from)
+    )
+    date = format_datetime(utcnow())
+    out = []
+    for n in range(1, CEILING_SAMPLE + 1):
+        address, subject, text, html, name = notice(n)
+        out.append(
+            mime.assemble(
+                skeleton,
+                to=mime.Mailbox(name, address),
+                subject=subject,
+                date=date,
+                message_id=f"<raw{n}@example.com>",
+                text=text,
+                html=html,
+            )
+        )
+    return out
+
+
+async def raw_ceiling(port: int, sample: list[bytes], count: int, pool: int) -> float:
     """Messages per second: aiosmtplib, pre-built bytes, ``pool`` connections."""
-    messages = [build(n, f"p{n}@bench.example", f"<raw{n}@example.com>") for n in range(count)]
+    messages = [sample[n % len(sample)] for n in range(count)]
 
     async def connection(share: list[bytes]) -> None:
         client = aiosmtplib.SMTP(
@@ -265,10 +302,13 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (machine shared: read ratios, not absolutes)"
     )
+    sample = ceiling_messages(args.composer)
+    size = sum(map(len, sample)) // len(sample)
+    print(f"ceiling and end to end send {args.composer} composer messages, {size} bytes on average")
     with tempfile.TemporaryDirectory() as directory, running() as port:
         runs = []
         for n in range(args.repeat):
-            ceiling = asyncio.run(raw_ceiling(port, args.recipients, args.pool))
+            ceiling = asyncio.run(raw_ceiling(port, sample, args.recipients, args.pool))
             planned, end = asyncio.run(
                 end_to_end(sqlite_url(directory), port, args.recipients, args.pool, args.composer)
             )
