@@ -38,6 +38,7 @@ from incident_svc.models import Campaign
 from incident_svc.services import campaigns, outbox
 from incident_svc.services.composing import (
     ComposeItem,
+    ComposeItemError,
     Composer,
     ComposerLoader,
     Outgoing,
@@ -141,7 +142,10 @@ class Engine:
             )
             for c in batch
         ]
-        messages = await composer.compose_batch(items)
+        messages, not_composed = await compose_each(composer, items)
+        for failure in not_composed:
+            tried.add(failure.delivery_id)
+            recorder.add(failure)
         by_id = {c.delivery_id: c for c in batch}
         sender = campaigns.sender_address(self.settings)
 
@@ -235,6 +239,36 @@ class Engine:
         self._composers.pop(campaign.id, None)
         pause = timedelta(seconds=self.settings.scheduler.poll_seconds * 5)
         self._benched[campaign.id] = utcnow() + pause
+
+
+async def compose_each(
+    composer: Composer, items: Sequence[ComposeItem]
+) -> tuple[Sequence[Outgoing], list[outbox.Outcome]]:
+    """The batch's messages, and a permanent failure for each item that cannot be composed.
+
+    The batch is composed in one go; only when one item spoils it (a person no longer
+    affected, a template that fails on one person's data, an address MIME refuses) is it
+    composed again item by item, so the others are still sent. Anything else the composer
+    raises (a template that does not compile, ...) concerns the whole campaign and goes up.
+    """
+    try:
+        return await composer.compose_batch(items), []
+    except ComposeItemError:
+        pass
+    messages: list[Outgoing] = []
+    failures: list[outbox.Outcome] = []
+    for item in items:
+        try:
+            messages.extend(await composer.compose_batch([item]))
+        except ComposeItemError as exc:
+            log.warning("delivery %s not composed: %s", item.delivery_id, exc.reason)
+            failures.append(not_composed(item.delivery_id, exc.reason))
+    return messages, failures
+
+
+def not_composed(delivery_id: int, reason: str) -> outbox.Outcome:
+    """A permanent failure that is nobody's address fault: no subject is marked bounced."""
+    return outbox.Outcome(delivery_id, AttemptOutcome.PERMANENT, None, f"not composed: {reason}")
 
 
 async def _lane(
