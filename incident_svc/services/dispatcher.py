@@ -154,7 +154,15 @@ class Engine:
             tried.add(outcome.delivery_id)
             recorder.add(outcome)
 
-        await asyncio.gather(*(one(m) for m in messages if m.delivery_id in by_id))
+        # every send ends before the batch is finished, even when one raised (a relay that
+        # refuses our login): a send still running then would be recorded after its row
+        # was released, and sent a second time
+        results = await asyncio.gather(
+            *(one(m) for m in messages if m.delivery_id in by_id), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _send_one(
         self, sender: str, claimed: outbox.Claimed, message: Outgoing
@@ -321,17 +329,24 @@ async def drain(
         )
 
         async def lane() -> None:
-            while not stop.is_set():
-                if await engine.pass_once(campaign_id):
-                    continue
-                pause = await _pause_before_next(campaign_id, settings.scheduler.poll_seconds)
-                if pause is None:
-                    stop.set()
-                    return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
+            try:
+                while not stop.is_set():
+                    if await engine.pass_once(campaign_id):
+                        continue
+                    pause = await _pause_before_next(campaign_id, settings.scheduler.poll_seconds)
+                    if pause is None:
+                        return
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=pause)
+            finally:
+                stop.set()  # done or failed: the other lanes finish their batch and stop
 
-        await asyncio.gather(*(lane() for _ in range(LANES)))
+        # wait for every lane, even after one failed: a lane still sending when the pool
+        # closes would have its batch's outcomes cut short
+        results = await asyncio.gather(*(lane() for _ in range(LANES)), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
 
 async def _pause_before_next(campaign_id: int, poll: float) -> float | None:
