@@ -18,10 +18,11 @@ import pytest
 
 from incident_svc.config import Settings, SmtpSettings
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, EmailStatus
+from incident_svc.domain.times import utcnow
 from incident_svc.errors import RelaySetupError
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Campaign, Delivery, DeliveryAttempt, Subject
-from incident_svc.services import campaigns
+from incident_svc.services import campaigns, dispatcher
 from tests.support.composer import plain_loader
 from tests.support.people import address, make_incident
 from tests.support.smtpd import SmtpServer, smtp_server
@@ -141,7 +142,7 @@ async def test_a_wrong_password_is_one_clear_error_and_never_shown(
 
 
 def delivery_settings(
-    settings_for: Any, url: str, server: SmtpServer, pki: Pki, password: str
+    settings_for: Any, url: str, server: SmtpServer, pki: Pki, password: str, **extra: Any
 ) -> Settings:
     return settings_for(  # type: ignore[no-any-return]
         url,
@@ -149,6 +150,7 @@ def delivery_settings(
                     password=password, pool_size=2),
         delivery={"batch_size": 4, "retry_base_seconds": 0.05},
         approval={"required": False},
+        **extra,
     )  # fmt: skip
 
 
@@ -181,3 +183,38 @@ async def test_send_now_with_a_wrong_password_fails_nobody_and_resumes_when_fixe
     assert counts["sent"] == 6
     assert (await Campaign.get(id=campaign.id)).status is CampaignStatus.COMPLETED
     assert sorted(m.recipient for m in server.received) == sorted(address(n) for n in range(6))
+
+
+async def test_service_sets_a_campaign_aside_while_the_relay_refuses_the_login(
+    db_conn: str, settings_for: Any, pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    await make_incident(6)
+    campaign = await campaigns.create(
+        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+    )
+    await campaigns.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    )
+    async with tls_server("starttls", pki) as server:
+        settings = delivery_settings(
+            settings_for, db_conn, server, pki, WRONG, scheduler={"poll_seconds": 0.1}
+        )
+        stop = asyncio.Event()
+        worker = asyncio.create_task(
+            dispatcher.run_dispatcher(
+                settings=settings, stop=stop, worker_id="svc-1", loader=plain_loader
+            )
+        )
+        for _ in range(200):
+            if "cannot be sent now" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # less than the five polls it is set aside for
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+    assert f"campaign {campaign.id} cannot be sent now" in caplog.text
+    assert "refused the login" in caplog.text and WRONG not in caplog.text
+    assert (await Campaign.get(id=campaign.id)).status is CampaignStatus.SENDING
+    deliveries = await Delivery.filter(campaign_id=campaign.id)
+    assert {(d.status, d.attempts) for d in deliveries} == {(DeliveryStatus.PENDING, 0)}
+    assert server.handler.sessions <= 2  # set aside: not one login per batch or per poll
