@@ -18,13 +18,13 @@ from typing import Any
 from incident_svc.config import OrgSettings, Settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.times import utcnow
-from incident_svc.errors import TemplateError, ValidationError
+from incident_svc.errors import ValidationError
 from incident_svc.mail import mime
 from incident_svc.mail.dkim import DkimSigner, load_signer
 from incident_svc.notices import context as ctx
 from incident_svc.notices import loading
 from incident_svc.notices.catalog import LABELS_DIR, SHARED_DIR, TemplateCatalog
-from incident_svc.notices.errors import ComposeItemError
+from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.rendering import EmailStencils, RenderedNotice, render_email
 
 EMAIL_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
@@ -92,14 +92,17 @@ class Composer:
         """Render and assemble every item.
 
         One item that cannot be composed raises :class:`ComposeItemError` naming its
-        ``delivery_id`` (the cause is chained), so the caller can set that one aside.
+        ``delivery_id`` (the cause is chained), so the caller can set that one aside. A
+        template that does not compile is no one item's fault: its error goes up as it is.
         """
         date = format_datetime(utcnow())
         messages = []
         for n, prepared in enumerate(await self.prepare(items), start=1):
             try:
                 messages.append(self.assemble(prepared, self.render(prepared), date))
-            except (TemplateError, ValidationError) as exc:
+            except (TemplateRenderError, ValidationError) as exc:
+                if isinstance(exc, TemplateRenderError) and exc.kind == "syntax":
+                    raise
                 raise ComposeItemError(prepared.item.delivery_id, str(exc)) from exc
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the batch in flight read its replies meanwhile
