@@ -269,3 +269,12 @@ def subject_item(subject: Subject, n: int) -> ComposeItem:
 
 def account_item(account: Account, n: int) -> ComposeItem:
     return ComposeItem(n, None, account.id, account.holder_email, "en", f"<a{n}@x.example>")
+
+
+def test_a_template_that_does_not_compile_gets_no_stencils(tmp_path: Path) -> None:
+    catalog = catalog_with(tmp_path, "<p>{{ recipient.name </p>")
+    names = tuple(
+        catalog.resolve("email/subject_notice", part, "en")
+        for part in ("subject.j2", "body.txt.j2", "body.html.j2")
+    )
+    assert taint(catalog.env, names) is None

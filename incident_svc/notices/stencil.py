@@ -112,6 +112,8 @@ def taint(env: jinja2.Environment, names: Sequence[str]) -> Taint | None:
     except _Unfit as exc:
         log.debug("no stencils: %s", exc)
         return None
+    except jinja2.TemplateError:  # a broken or missing file: the full rendering says where
+        return None
     return Taint(frozenset(whole), frozenset(attrs))
 
 
