@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -308,7 +308,17 @@ async def run_dispatcher(
             settings, pool, worker_id, actor, key, loader or load_default_composer, tolerate=True
         )
         poll = settings.scheduler.poll_seconds
-        await asyncio.gather(*(_lane(engine, stop, None, lambda: poll) for _ in range(LANES)))
+        lanes_stop = asyncio.Event()  # the service's stop, or one lane failing
+
+        async def follow_service() -> None:
+            await stop.wait()
+            lanes_stop.set()
+
+        following = asyncio.create_task(follow_service())
+        try:
+            await _run_lanes(lambda: _lane(engine, lanes_stop, None, lambda: poll), lanes_stop)
+        finally:
+            following.cancel()
 
 
 async def drain(
@@ -329,24 +339,35 @@ async def drain(
         )
 
         async def lane() -> None:
-            try:
-                while not stop.is_set():
-                    if await engine.pass_once(campaign_id):
-                        continue
-                    pause = await _pause_before_next(campaign_id, settings.scheduler.poll_seconds)
-                    if pause is None:
-                        return
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=pause)
-            finally:
-                stop.set()  # done or failed: the other lanes finish their batch and stop
+            while not stop.is_set():
+                if await engine.pass_once(campaign_id):
+                    continue
+                pause = await _pause_before_next(campaign_id, settings.scheduler.poll_seconds)
+                if pause is None:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
 
-        # wait for every lane, even after one failed: a lane still sending when the pool
-        # closes would have its batch's outcomes cut short
-        results = await asyncio.gather(*(lane() for _ in range(LANES)), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        await _run_lanes(lane, stop)
+
+
+async def _run_lanes(lane: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Run ``LANES`` copies of ``lane``; the first to end or fail sets ``stop``.
+
+    Every lane is awaited, even after one failed: a lane still sending when the pool closes
+    would have its batch's outcomes cut short, and one left running would outlive its pool.
+    """
+
+    async def guarded() -> None:
+        try:
+            await lane()
+        finally:
+            stop.set()  # done or failed: the other lanes finish their batch and stop
+
+    results = await asyncio.gather(*(guarded() for _ in range(LANES)), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def _pause_before_next(campaign_id: int, poll: float) -> float | None:
