@@ -130,3 +130,37 @@ async def test_release_gives_back_untried_rows(db_conn: str) -> None:
     assert await outbox.release(worker_id="w1", delivery_ids=[c.delivery_id for c in batch]) == 4
     assert len(await claim(campaign, "w2")) == 4
     assert await outbox.open_count(connections.get("default"), campaign.id) == 4
+
+
+async def test_a_group_larger_than_one_statement_records_each_row_its_own_result(
+    db_conn: str,
+) -> None:
+    """Rows are written a statement per ``_ROWS_PER_STATEMENT``: every row gets its own values."""
+    size = outbox._ROWS_PER_STATEMENT + 3
+    campaign = await started(size)
+    batch = await claim(campaign, "w1", limit=size)
+    kinds = [AttemptOutcome.ACCEPTED, AttemptOutcome.TRANSIENT, AttemptOutcome.PERMANENT]
+    outcomes = [
+        outbox.Outcome(c.delivery_id, kinds[n % 3], 250 + n, f"reply {n}", f"{n:064x}")
+        for n, c in enumerate(batch)
+    ]
+    now = utcnow()
+    summary = await outbox.record(context(campaign, "w1"), outcomes, now=now)
+    assert (summary.sent, summary.retried, summary.failed) == (168, 168, 167)
+    rows = {d.id: d for d in await Delivery.filter(campaign_id=campaign.id)}
+    attempts = {a.delivery_id: a for a in await DeliveryAttempt.all()}
+    assert len(rows) == len(attempts) == size
+    for n, o in enumerate(outcomes):
+        row, attempt = rows[o.delivery_id], attempts[o.delivery_id]
+        expected = [DeliveryStatus.SENT, DeliveryStatus.PENDING, DeliveryStatus.FAILED][n % 3]
+        assert (row.status, row.attempts, row.lease_owner) == (expected, 1, None)
+        assert row.content_hash == f"{n:064x}"
+        assert row.sent_at == (now if n % 3 == 0 else None)
+        assert row.smtp_reply == (None if n % 3 == 1 else f"reply {n}")
+        assert row.last_error == (None if n % 3 == 0 else f"reply {n}")
+        assert (attempt.number, attempt.outcome, attempt.code, attempt.reply) == (
+            1,
+            o.outcome,
+            250 + n,
+            f"reply {n}",
+        )

@@ -230,9 +230,10 @@ async def record(
         held = await _still_held(conn, context.worker_id, [o.delivery_id for o in outcomes])
         mine = [o for o in outcomes if o.delivery_id in held]
         rows = [_result_row(o, held[o.delivery_id] + 1, context.policy, now) for o in mine]
-        if rows:
-            await conn.execute_many(placeholders(_UPDATE_RESULT, conn), [r.update for r in rows])
-            await conn.execute_many(placeholders(_INSERT_ATTEMPT, conn), [r.attempt for r in rows])
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            await conn.execute_query(*_update_results(conn, chunk))
+            await conn.execute_query(*_insert_attempts(conn, chunk))
         await _mark_bounced(conn, [o.subject_id for o in mine if _is_bounce(o)], now)
         summary = _summary(rows, stale=len(outcomes) - len(mine))
         await audit.record(
@@ -274,26 +275,66 @@ async def _still_held(conn: BaseDBAsyncClient, worker_id: str, ids: list[int]) -
     return {int(row["id"]): int(row["attempts"]) for row in rows}
 
 
-_UPDATE_RESULT = """
-UPDATE delivery
-SET status = ?, attempts = ?, next_attempt_at = ?, sent_at = ?, smtp_reply = ?,
-    content_hash = COALESCE(?, content_hash), last_error = ?,
-    lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-WHERE id = ?
-"""
+# Each group commit writes its rows with two statements, whatever their number: one UPDATE
+# joined to the rows' new values and one multi-row INSERT, instead of a statement per row.
+# At most this many rows per statement (SQLite's limit of bound variables).
+_ROWS_PER_STATEMENT = 500
 
-_INSERT_ATTEMPT = """
-INSERT INTO delivery_attempt (delivery_id, number, at, outcome, code, reply)
-VALUES (?, ?, ?, ?, ?, ?)
+_UPDATE_RESULTS = """
+UPDATE delivery
+SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_at,
+    sent_at = v.sent_at, smtp_reply = v.smtp_reply,
+    content_hash = COALESCE(v.content_hash, delivery.content_hash), last_error = v.last_error,
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+FROM ({values}) AS v{columns}
+WHERE delivery.id = v.id
 """
+_COLUMNS = "id, status, attempts, next_attempt_at, sent_at, smtp_reply, content_hash, last_error"
+# SQLite names a VALUES table's columns column1, column2, ...: a first SELECT names them
+_SQLITE_FIRST = "SELECT " + ", ".join(f"? AS {c}" for c in _COLUMNS.split(", "))
+_SQLITE_ROW = "(?, ?, ?, ?, ?, ?, ?, ?)"
+# PostgreSQL types a VALUES list by its rows: every value says its column's type
+_POSTGRES_ROW = (
+    "(?::bigint, ?::varchar, ?::integer, ?::timestamptz, ?::timestamptz, ?::text, ?::varchar,"
+    " ?::text)"
+)
+
+
+def _update_results(conn: BaseDBAsyncClient, rows: Sequence[_Row]) -> tuple[str, list[Any]]:
+    """One UPDATE of every row's result (status, attempts, reply, ...) and its lease released."""
+    if dialect(conn) == "postgres":
+        values = "VALUES " + ", ".join([_POSTGRES_ROW] * len(rows))
+        sql = _UPDATE_RESULTS.format(values=values, columns=f"({_COLUMNS})")
+    else:
+        values = _SQLITE_FIRST
+        if len(rows) > 1:
+            values += " UNION ALL VALUES " + ", ".join([_SQLITE_ROW] * (len(rows) - 1))
+        sql = _UPDATE_RESULTS.format(values=values, columns="")
+    flat: list[Any] = [rows[0].now]
+    for row in rows:
+        flat.extend(row.update)
+    return placeholders(sql, conn), flat
+
+
+def _insert_attempts(conn: BaseDBAsyncClient, rows: Sequence[_Row]) -> tuple[str, list[Any]]:
+    """One multi-row INSERT of the rows' attempts."""
+    sql = (
+        "INSERT INTO delivery_attempt (delivery_id, number, at, outcome, code, reply) VALUES "
+        + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows))
+    )
+    flat: list[Any] = []
+    for row in rows:
+        flat.extend(row.attempt)
+    return placeholders(sql, conn), flat
 
 
 @dataclass(frozen=True)
 class _Row:
     delivery_id: int
     status: DeliveryStatus
+    now: datetime
     attempt: list[Any]
-    update: list[Any]
+    update: list[Any]  # in the order of _COLUMNS
     ledger_line: str
 
 
@@ -301,6 +342,7 @@ def _result_row(o: Outcome, number: int, policy: RetryPolicy, now: datetime) -> 
     status, next_at = _next_state(o.outcome, number, policy, now)
     accepted = o.outcome is AttemptOutcome.ACCEPTED
     update = [
+        o.delivery_id,
         status.value,
         number,
         next_at,
@@ -308,15 +350,13 @@ def _result_row(o: Outcome, number: int, policy: RetryPolicy, now: datetime) -> 
         o.reply if status is not DeliveryStatus.PENDING else None,
         o.content_sha256,
         None if accepted else o.reply,
-        now,
-        o.delivery_id,
     ]
     attempt = [o.delivery_id, number, now, o.outcome.value, o.code, o.reply]
     line = json.dumps(
         [o.delivery_id, number, status.value, o.code, o.reply, o.content_sha256],
         ensure_ascii=False,
     )
-    return _Row(o.delivery_id, status, attempt, update, line)
+    return _Row(o.delivery_id, status, now, attempt, update, line)
 
 
 def _next_state(
