@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import ValidationError as ORMValidationError
 from tortoise.expressions import Q
 
 from incident_svc.db import dialect
@@ -21,6 +22,7 @@ from incident_svc.domain.audit_chain import (
     verify_chain,
 )
 from incident_svc.models import AuditEvent
+from incident_svc.services.sqltext import in_list, placeholders
 
 # Any constant will do: it names the one advisory lock that serialises appends on PostgreSQL.
 _PG_AUDIT_LOCK = 0x1AC1DE47
@@ -46,9 +48,10 @@ async def record(
     """
     if dialect(conn) == "postgres":
         await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_PG_AUDIT_LOCK])
-    head = await AuditEvent.all().using_db(conn).order_by("-seq").first()
+    # raw SQL, not the ORM: this runs once per group commit of delivery outcomes
+    heads = await conn.execute_query_dict(_HEAD)
     link = next_link(
-        previous=_to_link(head) if head else None,
+        previous=Link(**heads[0]) if heads else None,
         at=datetime.now(UTC),
         actor=actor,
         action=action,
@@ -57,8 +60,33 @@ async def record(
         details=details or {},
         key=key,
     )
-    await AuditEvent.create(using_db=conn, **link.__dict__)
+    values = [getattr(link, f) for f in _FIELDS]
+    for field, value in zip(_FIELDS, values, strict=True):
+        limit = _LIMITS.get(field)
+        if limit is not None and len(value) > limit:  # as the ORM refused it, on either backend
+            raise ORMValidationError(f"{field}: Length of '{value}' {len(value)} > {limit}")
+    await conn.execute_query(placeholders(_APPEND, conn), values)
     return link
+
+
+_FIELDS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "details",
+    "prev_hash",
+    "hash",
+)
+_HEAD = f"SELECT {', '.join(_FIELDS)} FROM audit_event ORDER BY seq DESC LIMIT 1"
+_LIMITS = {
+    f: AuditEvent._meta.fields_map[f].max_length  # type: ignore[attr-defined]
+    for f in _FIELDS
+    if getattr(AuditEvent._meta.fields_map[f], "max_length", None)
+}
+_APPEND = f"INSERT INTO audit_event ({', '.join(_FIELDS)}) VALUES ({in_list(len(_FIELDS))})"
 
 
 def _to_link(event: AuditEvent) -> Link:
