@@ -6,7 +6,9 @@ import asyncio
 import sys
 import textwrap
 
+import pytest
 from tortoise import connections
+from tortoise.exceptions import ValidationError
 
 from incident_svc import db
 from incident_svc.models import AuditEvent
@@ -135,3 +137,15 @@ async def test_export_writes_every_event(db_conn: str, tmp_path) -> None:  # typ
     assert await audit.export(out) == 4
     links = [Link(**json.loads(line)) for line in out.read_text().splitlines()]
     assert verify_chain(links, KEY).intact
+
+
+async def test_a_value_longer_than_its_column_is_refused_and_nothing_is_appended(
+    db_conn: str,
+) -> None:
+    """The append is raw SQL: SQLite would store an over-long actor, so the length is checked."""
+    await append(1)
+    with pytest.raises(ValidationError, match="actor"):
+        await append(1, actor="a" * 129)
+    await append(1, actor="a" * 128)
+    assert [e.actor for e in await AuditEvent.all().order_by("seq")] == ["alice", "a" * 128]
+    assert (await audit.verify(key=None)).intact
