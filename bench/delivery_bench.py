@@ -3,7 +3,9 @@
 1. raw ceiling: aiosmtplib sending pre-built bytes over ``--pool`` connections;
 2. end to end: a campaign of ``--recipients`` sent by ``campaign send --now``'s code path
    (claim, compose, send, record) over the same number of connections;
-3. plain loop: smtplib with a Jinja ``render()`` and an ``EmailMessage`` per message;
+3. plain loop: smtplib, one connection; per message the same notice templates as the real
+   composer (subject, text, HTML) rendered with Jinja's ``render()``, the HTML's CSS inlined,
+   and an ``EmailMessage`` with the text part and the HTML alternative (see :func:`plain_loop`);
 4. planning ``--plan-rows`` deliveries in a fresh process: peak RSS.
 
 All sends go to bench/fast_sink.py in its own process. ``make bench`` runs a small size;
@@ -22,20 +24,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any
 
 import aiosmtplib
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from bench.delivery_seed import seed, sqlite_url
+from bench.delivery_seed import DISCOVERED_AT, TEXTS, seed, sqlite_url
 from bench.fast_sink import running
 from incident_svc import db
 from incident_svc.config import Settings, load_settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.times import utcnow
+from incident_svc.mail import mime
+from incident_svc.notices import context as notice_context
+from incident_svc.notices.catalog import TemplateCatalog
+from incident_svc.notices.context import IncidentFacts, PersonFacts
+from incident_svc.notices.rendering import inline_css
 from incident_svc.services import campaigns
 
 SENDER = "security@example.com"
@@ -86,9 +94,44 @@ async def bench_loader(incident_id: int, kind: NoticeKind, settings: Settings) -
     return BenchComposer()
 
 
-async def raw_ceiling(port: int, count: int, pool: int) -> float:
+CEILING_SAMPLE = 2000  # distinct pre-built messages, sent round-robin
+
+
+def ceiling_messages(composer: str) -> list[bytes]:
+    """The bytes the ceiling sends: what the end-to-end run sends, built before the clock starts.
+
+    ``real``: the notices of the seeded campaign (multipart text + HTML, about 7 KB);
+    ``bench``: the minimal composer's single-part message (about 1 KB).
+    """
+    if composer == "bench":
+        return [
+            build(n, f"p{n}@bench.example", f"<raw{n}@example.com>") for n in range(CEILING_SAMPLE)
+        ]
+    notice = _plain_notices()
+    skeleton = mime.build_skeleton(
+        sender=mime.parse_mailbox("mail_from", load_settings().mail_from)
+    )
+    date = format_datetime(utcnow())
+    out = []
+    for n in range(1, CEILING_SAMPLE + 1):
+        address, subject, text, html, name = notice(n)
+        out.append(
+            mime.assemble(
+                skeleton,
+                to=mime.Mailbox(name, address),
+                subject=subject,
+                date=date,
+                message_id=f"<raw{n}@example.com>",
+                text=text,
+                html=html,
+            )
+        )
+    return out
+
+
+async def raw_ceiling(port: int, sample: list[bytes], count: int, pool: int) -> float:
     """Messages per second: aiosmtplib, pre-built bytes, ``pool`` connections."""
-    messages = [build(n, f"p{n}@bench.example", f"<raw{n}@example.com>") for n in range(count)]
+    messages = [sample[n % len(sample)] for n in range(count)]
 
     async def connection(share: list[bytes]) -> None:
         client = aiosmtplib.SMTP(
@@ -106,19 +149,65 @@ async def raw_ceiling(port: int, count: int, pool: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+def _plain_notices() -> Callable[[int], tuple[str, str, str, str, str]]:
+    """(address, subject, text, html, name) of person ``n`` of the seeded campaign, rendered with
+    the real notice templates: Jinja's ``Template.render()`` three times, then the HTML's CSS
+    inlined, exactly as every notice the composer sends."""
+    settings = load_settings(overrides={"approval": {"required": False}})
+    catalog = TemplateCatalog(None)
+    incident = IncidentFacts(
+        id=1, ref="INC-2026-9999", title="Benchmark", severity="high", occurred_from=None,
+        occurred_to=None, discovered_at=DISCOVERED_AT, texts=TEXTS,
+    )  # fmt: skip
+    folder = "email/subject_notice"
+    bases = {
+        locale: notice_context.base_context(
+            incident=incident,
+            org=settings.org,
+            labels=catalog.labels(locale),
+            locale=locale,
+            date_locale=catalog.date_locale(folder, "body.txt.j2", locale),
+        )
+        for locale in ("en", "zh-Hant")
+    }
+
+    def notice(n: int) -> tuple[str, str, str, str, str]:
+        locale = "zh-Hant" if n % 3 == 0 else "en"
+        address = f"person{n}@bench.example"
+        person = PersonFacts(n, f"B-{n}", f"Person {n}", address, "GB", "UTC", ("contact",))
+        context = notice_context.subject_context(bases[locale], person, catalog.labels(locale))
+        subject, text, html = (
+            catalog.template(catalog.resolve(folder, part, locale)).render(context)
+            for part in ("subject.j2", "body.txt.j2", "body.html.j2")
+        )
+        return address, subject.strip(), text, inline_css(html), person.name
+
+    return notice
+
+
 def plain_loop(port: int, count: int) -> float:
-    """Messages per second: smtplib, one reused connection, render + EmailMessage per message."""
+    """Messages per second of the plain way, like for like with the real composer.
+
+    One smtplib connection, reused; per message: the subject, text and HTML notice templates
+    rendered with Jinja's ``render()`` from the person's context, the HTML's CSS inlined, an
+    ``EmailMessage`` with the text part and the HTML as its alternative (multipart/alternative,
+    as the composer sends), and ``send_message``. The people come from memory (no database,
+    no claim, no record), so the loop is, if anything, flattered.
+    """
+    notice = _plain_notices()
+    notice(1)  # templates compiled before the clock starts, as the composer's are
+    sender = load_settings().mail_from
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port, local_hostname="bench") as client:
-        for n in range(count):
+        for n in range(1, count + 1):
+            address, subject, text, html, name = notice(n)
             message = EmailMessage()
-            message["From"] = f"Example Security <{SENDER}>"
-            message["To"] = f"p{n}@bench.example"
-            message["Subject"] = "Security notice"
+            message["From"] = sender
+            message["To"] = f"{name} <{address}>"
+            message["Subject"] = subject
             message["Message-ID"] = f"<plain{n}@example.com>"
-            message.set_content(
-                BODY.render(name=f"p{n}", categories="contact details", ref="INC-2026-9999")
-            )
+            message.set_content(text)
+            message.add_alternative(html, subtype="html")
             client.send_message(message)
     return count / (time.perf_counter() - started)
 
@@ -213,10 +302,13 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (machine shared: read ratios, not absolutes)"
     )
+    sample = ceiling_messages(args.composer)
+    size = sum(map(len, sample)) // len(sample)
+    print(f"ceiling and end to end send {args.composer} composer messages, {size} bytes on average")
     with tempfile.TemporaryDirectory() as directory, running() as port:
         runs = []
         for n in range(args.repeat):
-            ceiling = asyncio.run(raw_ceiling(port, args.recipients, args.pool))
+            ceiling = asyncio.run(raw_ceiling(port, sample, args.recipients, args.pool))
             planned, end = asyncio.run(
                 end_to_end(sqlite_url(directory), port, args.recipients, args.pool, args.composer)
             )

@@ -29,6 +29,25 @@ _EXPOSURES = """INSERT INTO exposure (categories, reasons, source, created_at, i
 SELECT '["contact"]', '[]', 'holding', {now}, {incident}, s.id FROM subject s"""
 
 
+TEXTS = {
+    "en": {
+        "what_happened": "A storage bucket holding contact details was readable from the internet.",
+        "consequences": "Someone may use your contact details for convincing phishing.",
+        "measures": "We closed the bucket the same day and reviewed every other one.",
+        "protective_steps": "Be wary of messages asking for your password; we never ask.",
+        "contact": "privacy@example.com",
+    },
+    "zh-Hant": {
+        "what_happened": "一個儲存聯絡資料的儲存區曾可從互聯網讀取。",
+        "consequences": "有人可能利用你的聯絡資料發送釣魚訊息。",
+        "measures": "我們當日已關閉該儲存區，並檢查了所有其他儲存區。",
+        "protective_steps": "請提防要求你提供密碼的訊息；我們從不會這樣做。",
+        "contact": "privacy@example.com",
+    },
+}
+DISCOVERED_AT = datetime(2026, 11, 27, tzinfo=UTC)
+
+
 async def seed(subjects: int) -> int:
     """Write the incident, its people and their exposures; returns the incident id."""
     conn = connections.get("default")
@@ -40,24 +59,9 @@ async def seed(subjects: int) -> int:
         title="Benchmark",
         summary="Benchmark incident",
         severity="high",
-        discovered_at=datetime(2026, 11, 27, tzinfo=UTC),
+        discovered_at=DISCOVERED_AT,
         created_by="bench",
-        texts={
-            "en": {
-                "what_happened": "A storage bucket holding contact details was readable from the internet.",
-                "consequences": "Someone may use your contact details for convincing phishing.",
-                "measures": "We closed the bucket the same day and reviewed every other one.",
-                "protective_steps": "Be wary of messages asking for your password; we never ask.",
-                "contact": "privacy@example.com",
-            },
-            "zh-Hant": {
-                "what_happened": "一個儲存聯絡資料的儲存區曾可從互聯網讀取。",
-                "consequences": "有人可能利用你的聯絡資料發送釣魚訊息。",
-                "measures": "我們當日已關閉該儲存區，並檢查了所有其他儲存區。",
-                "protective_steps": "請提防要求你提供密碼的訊息；我們從不會這樣做。",
-                "contact": "privacy@example.com",
-            },
-        },
+        texts=TEXTS,
     )
     numbers = _NUMBERS[kind].format(n=subjects)
     await conn.execute_script(numbers + _SUBJECTS.format(now=now, opt_out=opt_out))

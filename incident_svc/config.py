@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,6 +52,7 @@ class SmtpSettings(_Section):
     password: SecretStr | None = None
     starttls: bool = False
     tls: bool = False
+    ca_file: FilePath | None = None  # PEM CA(s) the relay's certificate must chain to
     timeout: float = Field(default=30.0, gt=0)
     pool_size: int = Field(default=4, ge=1, le=256)
     rate_limit: float = Field(default=0.0, ge=0)  # messages per second over the pool; 0: none

@@ -7,16 +7,18 @@ on demand, WAL mode) or ``postgres://user:pass@host:port/db`` (asyncpg).
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.exceptions import ConfigurationError, DBConnectionError
+from tortoise.exceptions import BaseORMException, ConfigurationError, DBConnectionError
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.recorder import MigrationRecorder
 from tortoise.transactions import in_transaction
@@ -27,6 +29,14 @@ APP = "models"
 MIGRATIONS_MODULE = "incident_svc.migrations"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 UPGRADE_HINT = "run `incident-svc db upgrade`"
+
+# What a statement the database refuses raises: Tortoise translates some driver errors into
+# its own, not all (asyncpg's RaiseError from a trigger or a check comes through as it is).
+STATEMENT_ERRORS: tuple[type[Exception], ...] = (
+    BaseORMException,
+    asyncpg.PostgresError,
+    sqlite3.Error,
+)
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

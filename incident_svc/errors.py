@@ -2,6 +2,7 @@
 
     IncidentSvcError                 anything we expect and can explain in one line
     ├── ConfigError                  bad configuration (names the key)
+    │   └── RelaySetupError          the relay refuses our TLS or login: no message can go out
     ├── DatabaseError
     │   └── SchemaError              schema missing, behind or ahead of the code
     ├── NotFoundError                a reference that names nothing
@@ -31,6 +32,11 @@ class ConfigError(IncidentSvcError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class RelaySetupError(ConfigError):
+    """The SMTP relay refused the connection's setup (TLS, STARTTLS, AUTH): a configuration
+    mismatch that no retry of one message can fix; the password is never in the message."""
 
 
 class DatabaseError(IncidentSvcError):

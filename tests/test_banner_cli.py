@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -26,7 +25,6 @@ from incident_svc.services.banners import notices_text_source as text_source
 from tests.support.banner_data import make_world
 
 T = TypeVar("T")
-HAVE_NOTICES = importlib.util.find_spec("incident_svc.notices") is not None
 
 
 def in_db(url: str, work: Callable[[], Awaitable[T]]) -> T:
@@ -121,7 +119,6 @@ def test_token_needs_the_secret(database_url: str) -> None:
     assert out.exit_code == 2 and "feed.token_secret" in out.output
 
 
-@pytest.mark.skipif(not HAVE_NOTICES, reason="needs incident_svc.notices (issue 4)")
 def test_publish_uses_the_notice_templates(database_url: str) -> None:
     in_db(database_url, make_world)
     out = cli(database_url, "banner", "publish", "INC-2026-0007", "--audience", "affected_accounts",

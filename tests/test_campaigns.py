@@ -7,7 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from tortoise import connections
 
+from incident_svc import db
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
@@ -183,3 +185,69 @@ async def test_cancel_stops_pending_work_and_keeps_proof(db_conn: str) -> None:
         await campaigns.cancel(campaign_id=campaign.id, actor="bob", key=None)
     status = await campaign_views.status(campaign.id)
     assert status["counts"]["cancelled"] == 5 and status["eta_seconds"] is None
+
+
+async def refuse_deliveries_of(campaign_id: int) -> None:
+    """Make the database refuse to plan one campaign's deliveries (a trigger, either backend)."""
+    conn = connections.get("default")
+    if db.dialect(conn) == "postgres":
+        await conn.execute_script(
+            "CREATE FUNCTION refuse_delivery() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'refused by the test trigger'; END $$ LANGUAGE plpgsql; "
+            "CREATE TRIGGER refuse_delivery BEFORE INSERT ON delivery FOR EACH ROW "
+            f"WHEN (NEW.campaign_id = {campaign_id}) EXECUTE FUNCTION refuse_delivery();"
+        )
+    else:
+        await conn.execute_script(
+            "CREATE TRIGGER refuse_delivery BEFORE INSERT ON delivery "
+            f"WHEN NEW.campaign_id = {campaign_id} "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END;"
+        )
+
+
+async def test_start_due_starts_the_others_when_one_cannot_start(
+    db_conn: str, settings_for: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_for(db_conn, approval={"required": False})
+    await make_incident(3)
+    now = utcnow()
+    first, second, third = await draft(), await draft(), await draft()
+    for campaign in (first, second, third):
+        await campaigns.schedule(
+            campaign_id=campaign.id, at=now, actor="bob", key=None, settings=settings
+        )
+    await refuse_deliveries_of(first.id)
+    assert await campaigns.start_due(now=now, actor="scheduler") == [second.id, third.id]
+    assert (await Campaign.get(id=first.id)).status is CampaignStatus.SCHEDULED  # still due
+    assert await Delivery.filter(campaign_id=first.id).count() == 0  # rolled back whole
+    assert await Delivery.filter(campaign_id__in=[second.id, third.id]).count() == 6
+    assert f"campaign {first.id} could not be started" in caplog.text
+    assert "refused by the test trigger" in caplog.text
+    await connections.get("default").execute_script("DROP TRIGGER refuse_delivery ON delivery"
+        if db.dialect() == "postgres" else "DROP TRIGGER refuse_delivery")  # fmt: skip
+    assert await campaigns.start_due(now=now, actor="scheduler") == [first.id]
+
+
+async def test_start_due_skips_a_campaign_cancelled_meanwhile(
+    db_conn: str, settings_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(db_conn, approval={"required": False})
+    await make_incident(2)
+    now = utcnow()
+    cancelled, other = await draft(), await draft()
+    for campaign in (cancelled, other):
+        await campaigns.schedule(
+            campaign_id=campaign.id, at=now, actor="bob", key=None, settings=settings
+        )
+    real_start = campaigns.start
+
+    async def start_after_a_cancel(**kwargs: Any) -> bool:
+        """Another process cancels the first campaign between start_due's read and its start."""
+        if kwargs["campaign_id"] == cancelled.id:
+            await campaigns.cancel(campaign_id=cancelled.id, actor="carol", key=None)
+        return await real_start(**kwargs)
+
+    monkeypatch.setattr(campaigns, "start", start_after_a_cancel)
+    assert await campaigns.start_due(now=now, actor="scheduler") == [other.id]
+    assert (await Campaign.get(id=cancelled.id)).status is CampaignStatus.CANCELLED
+    assert await Delivery.filter(campaign_id=cancelled.id).count() == 0

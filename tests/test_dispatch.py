@@ -290,3 +290,39 @@ async def test_leases_are_renewed_while_a_slow_batch_is_in_flight(
     )  # once each
     assert {d.attempts for d in await Delivery.filter(campaign_id=campaign.id)} == {1}
     assert all(b["stale"] == 0 for b in await batch_events())
+
+
+async def test_a_failing_worker_lane_waits_for_the_batch_in_flight_before_the_pool_closes(
+    db_conn: str, settings_for: Any
+) -> None:
+    """An unexpected error in one lane ends the worker (the service restarts it), but only
+    after the other lane's batch is sent and recorded: nothing is left leased to a dead pool."""
+    async with smtp_server() as server:
+        settings = delivery_settings(settings_for, db_conn, server)
+        slow_incident = await make_incident(3)
+        await make_incident(2, ref="INC-2026-0002", first=100)
+
+        async def loader(incident_id: int, kind: NoticeKind, settings: Settings) -> Any:
+            if incident_id == slow_incident.id:
+                return SlowComposer(kind)
+            raise RuntimeError("the database went away")  # not a service error: not tolerated
+
+        for ref in ("INC-2026-0001", "INC-2026-0002"):
+            campaign = await campaigns.create(
+                incident_ref=ref, kind="subject_notice", at=None, actor="a", key=None
+            )
+            await campaigns.start(
+                campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+            )
+        with pytest.raises(RuntimeError, match="went away"):
+            await asyncio.wait_for(
+                dispatcher.run_dispatcher(
+                    settings=settings, stop=asyncio.Event(), worker_id="svc-1", loader=loader
+                ),
+                30,
+            )
+        slow_states = await Delivery.filter(campaign__incident_id=slow_incident.id).values_list(
+            "status", flat=True
+        )
+    assert slow_states == [DeliveryStatus.SENT] * 3
+    assert sorted(m.recipient for m in server.received) == sorted(address(n) for n in range(3))

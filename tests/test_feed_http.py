@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -195,13 +196,17 @@ async def test_cors_allows_configured_origins_only(feed: Feed) -> None:
 
 
 async def test_window_edges_show_within_a_second(feed: Feed) -> None:
-    start = utcnow() + timedelta(seconds=1.5)
+    start = utcnow() + timedelta(seconds=3)
     banner = await publish(feed.settings, starts_at=start, ends_at=start + timedelta(seconds=1.5))
     await asyncio.sleep(0.5)  # the snapshot has it by now, not yet active
-    assert banner.id not in await feed.ids()
+    before = await feed.ids()
+    assert utcnow() < start, "the machine was too slow to look before the start"
+    assert banner.id not in before
     assert (await feed.get()).headers["cache-control"].count("max-age=") > 0
+    asked = utcnow()
     max_age = int((await feed.get()).headers["cache-control"].split("max-age=")[1])
-    assert max_age <= 1  # a cache must not keep the old answer past the start
+    # a cache must not keep the old answer past the start
+    assert max_age <= math.ceil((start - asked).total_seconds())
     await feed.until(lambda: _has(feed, banner.id), timeout=3)
     assert utcnow() - start < timedelta(seconds=1)
     await feed.until(lambda: _lacks(feed, banner.id), timeout=3)

@@ -124,8 +124,9 @@ async def test_cli_changes_while_running_are_picked_up(
     env: dict[str, str], catcher: Catcher
 ) -> None:
     async with service(env, "--no-dispatch") as svc:
-        # a new incident, recorded with the CLI, whose first reminder falls 2 s from now
-        due = utcnow() + timedelta(seconds=2)
+        # a new incident, recorded with the CLI, whose first reminder falls 5 s from now
+        # (a CLI process can take a few seconds to start on a loaded machine)
+        due = utcnow() + timedelta(seconds=5)
         code, _, err = await run_cli(
             env, "--actor", "ana", "incident", "create", "--title", "Lost laptop",
             "--summary", "Unencrypted laptop stolen.", "--severity", "high",
@@ -134,7 +135,7 @@ async def test_cli_changes_while_running_are_picked_up(
         )  # fmt: skip
         assert code == 0, err
         await wait_for_alarms(svc, "send_reminders", 1)
-        line = await svc.wait_for_log("REMINDER INC-", timeout=5 + 2)
+        line = await svc.wait_for_log("REMINDER INC-", timeout=5 + 5)
         arrived = utcnow()
         assert due <= arrived < due + timedelta(seconds=2)
         # a regulator notification recorded with the CLI cancels the next reminder

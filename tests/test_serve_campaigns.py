@@ -99,10 +99,11 @@ async def test_campaign_two_seconds_ahead_is_sent_then(
 async def test_killed_before_its_time_restarted_after_sends_once_late(
     env: dict[str, str], config: Settings, catcher: Catcher
 ) -> None:
-    at = utcnow() + 3 * S
+    at = utcnow() + 8 * S  # room for a slow start on a loaded machine
     campaign = await scheduled_campaign(config, subjects=5, at=at)
     async with service(env) as svc:
         await svc.kill()  # SIGKILL, well before the campaign's time
+    assert utcnow() < at, "the service took too long to start to be killed before its time"
     await asyncio.sleep((at - utcnow()).total_seconds() + 2.0)
     assert catcher.messages == []
     assert (await Campaign.get(id=campaign.id)).status is CampaignStatus.SCHEDULED

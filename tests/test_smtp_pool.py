@@ -8,7 +8,7 @@ import time
 import pytest
 
 from incident_svc.config import SmtpSettings
-from incident_svc.errors import PermanentDeliveryError, TransientDeliveryError
+from incident_svc.errors import PermanentDeliveryError, RelaySetupError, TransientDeliveryError
 from incident_svc.mail.smtp_pool import SmtpPool
 from tests.support.smtpd import AcceptThenDrop, Disconnect, Reply, SmtpServer, Stall, smtp_server
 
@@ -133,7 +133,7 @@ async def test_auth_from_settings() -> None:
         async with pool_for(server, username="notices", password="s3cret") as pool:
             await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
         async with pool_for(server, username="notices", password="wrong") as bad:
-            with pytest.raises(TransientDeliveryError) as info:
+            with pytest.raises(RelaySetupError, match="refused the login") as info:
                 await bad.send(sender=SENDER, recipient="r2@example.org", data=message(2))
             assert "s3cret" not in str(info.value) and "wrong" not in str(info.value)
         assert [m.recipient for m in server.received] == ["r1@example.org"]

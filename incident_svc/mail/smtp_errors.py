@@ -2,14 +2,25 @@
 
 4xx replies, timeouts, disconnects and unreachable relays become
 :class:`TransientDeliveryError` (try again later); 5xx replies, refused recipients and
-addresses SMTP cannot carry become :class:`PermanentDeliveryError`.
+addresses SMTP cannot carry become :class:`PermanentDeliveryError`. A relay that refuses the
+connection's setup (a certificate we do not trust, TLS or STARTTLS it does not speak, a
+refused login) raises :class:`RelaySetupError`: that is no message's fault, so no delivery
+is failed or retried for it, and no address is marked bounced.
 """
 
 from __future__ import annotations
 
+import ssl
+
 import aiosmtplib
 
-from incident_svc.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from incident_svc.config import SmtpSettings
+from incident_svc.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    RelaySetupError,
+    TransientDeliveryError,
+)
 
 _CONNECTION_LOST = (
     aiosmtplib.SMTPServerDisconnected,
@@ -49,3 +60,46 @@ def connection_is_dead(exc: BaseException) -> bool:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return exc.code == 421  # "service not available, closing transmission channel"
     return isinstance(exc, _CONNECTION_LOST)
+
+
+def setup_failure(exc: BaseException, settings: SmtpSettings) -> RelaySetupError | None:
+    """Our error when ``exc``, raised while opening a connection, is the setup's fault."""
+    relay = f"the relay {settings.host}:{settings.port}"
+    tls = _ssl_error(exc)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        return RelaySetupError(
+            f"{relay} presented a certificate we do not trust ({tls.verify_message}); set "
+            "smtp.ca_file to the CA that signed it, or check that smtp.host is its name",
+            key="smtp.ca_file",
+        )
+    if tls is not None:
+        return RelaySetupError(
+            f"TLS with {relay} failed ({tls.reason or tls}); check smtp.tls, smtp.starttls "
+            "and smtp.port (465 is usually implicit TLS, 587 STARTTLS)",
+            key="smtp.tls",
+        )
+    if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code in _LOGIN_REFUSED:
+        return RelaySetupError(
+            f"{relay} refused the login of {settings.username!r} ({exc.code} {exc.message}); "
+            "check smtp.username and the password (INCIDENT_SVC_SMTP__PASSWORD)",
+            key="smtp.password",
+        )
+    if type(exc) in (aiosmtplib.SMTPException, aiosmtplib.SMTPNotSupported):
+        # aiosmtplib's words for "the server does not offer STARTTLS / AUTH as configured"
+        return RelaySetupError(f"{relay} cannot be used as configured: {exc}", key="smtp")
+    return None
+
+
+# 530 authentication required, 534 mechanism too weak, 535 credentials invalid,
+# 538 encryption required for the mechanism (RFC 4954); 454 (temporary) is retried.
+_LOGIN_REFUSED = frozenset({530, 534, 535, 538})
+
+
+def _ssl_error(exc: BaseException | None) -> ssl.SSLError | None:
+    """The TLS error behind ``exc`` (aiosmtplib wraps implicit TLS errors in SMTPConnectError)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, ssl.SSLError):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None

@@ -3,7 +3,9 @@
 aiosmtplib sends one message at a time per connection and does not pipeline, so throughput
 comes from several connections kept open across messages. Each connection is opened on
 first use and reopened after it drops or times out; a rate limit spaces sends over the whole
-pool. Every failure leaves this module as a :class:`~incident_svc.errors.DeliveryError`.
+pool. Every failure of a message leaves this module as a
+:class:`~incident_svc.errors.DeliveryError`; a relay that refuses the connection's TLS or
+login as :class:`~incident_svc.errors.RelaySetupError` (a configuration problem).
 Nothing connects or reads configuration in the constructor beyond storing the settings.
 """
 
@@ -17,8 +19,9 @@ from types import TracebackType
 import aiosmtplib
 
 from incident_svc.config import SmtpSettings
+from incident_svc.errors import RelaySetupError
 from incident_svc.mail.rate import RateLimiter
-from incident_svc.mail.smtp_errors import connection_is_dead, translate
+from incident_svc.mail.smtp_errors import connection_is_dead, setup_failure, translate
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class SmtpPool:
         for slot in self._slots:
             self._idle.put_nowait(slot)  # connections are opened on first use
         self._limiter = RateLimiter(settings.rate_limit)
+        self._refusals = 0  # connection setups the relay refused so far
+        self._refused: RelaySetupError | None = None  # the latest such refusal
         self.connects = 0  # connections opened so far (tests and status read it)
 
     async def __aenter__(self) -> SmtpPool:
@@ -65,11 +70,13 @@ class SmtpPool:
         await self.close()
 
     async def send(self, *, sender: str, recipient: str, data: bytes) -> Accepted:
-        """Hand one message to the relay; raise Transient/PermanentDeliveryError on failure."""
+        """Hand one message to the relay; raise Transient/PermanentDeliveryError on failure,
+        RelaySetupError when the relay refuses the connection's TLS or login."""
+        refusals = self._refusals
         await self._limiter.wait()
         slot = await self._idle.get()
         try:
-            return await self._send_on(slot, sender, recipient, data)
+            return await self._send_on(slot, sender, recipient, data, refusals)
         except (aiosmtplib.SMTPException, OSError, UnicodeEncodeError) as exc:
             await self._after_failure(slot, exc)
             raise translate(exc) from exc
@@ -79,10 +86,12 @@ class SmtpPool:
         finally:
             self._idle.put_nowait(slot)
 
-    async def _send_on(self, slot: _Slot, sender: str, recipient: str, data: bytes) -> Accepted:
+    async def _send_on(
+        self, slot: _Slot, sender: str, recipient: str, data: bytes, refusals: int
+    ) -> Accepted:
         reused = slot.client is not None and slot.client.is_connected
         if not reused:
-            await self._connect(slot)
+            await self._connect(slot, refusals)
         assert slot.client is not None
         try:
             await slot.client.mail(sender)
@@ -90,15 +99,22 @@ class SmtpPool:
             if not reused:
                 raise
             # the relay closed an idle connection: nothing was sent yet, so open a new one
-            await self._connect(slot)
+            await self._connect(slot, refusals)
             assert slot.client is not None
             await slot.client.mail(sender)
         await slot.client.rcpt(recipient)
         response = await slot.client.data(data)
         return Accepted(code=response.code, reply=f"{response.code} {response.message}")
 
-    async def _connect(self, slot: _Slot) -> None:
+    async def _connect(self, slot: _Slot, refusals: int) -> None:
+        """Open the slot's connection (TLS, EHLO, AUTH as configured).
+
+        When the relay refused a connection's setup while this message waited, it fails the
+        same way without another try: a batch must not hammer the relay with wrong logins.
+        """
         slot.drop()
+        if self._refusals != refusals and self._refused is not None:
+            raise RelaySetupError(str(self._refused), key=self._refused.key)
         s = self._settings
         slot.client = aiosmtplib.SMTP(
             hostname=s.host,
@@ -109,9 +125,18 @@ class SmtpPool:
             local_hostname=s.local_hostname,
             username=s.username,
             password=s.password.get_secret_value() if s.password else None,
+            cert_bundle=str(s.ca_file) if s.ca_file else None,
         )
         self.connects += 1
-        await slot.client.connect()
+        try:
+            await slot.client.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            refused = setup_failure(exc, s)
+            if refused is None:
+                raise
+            self._refusals += 1
+            self._refused = refused
+            raise refused from exc
 
     async def _after_failure(self, slot: _Slot, exc: BaseException) -> None:
         """Keep a connection that only refused this message (after RSET); drop a dead one."""

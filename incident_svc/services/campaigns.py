@@ -8,6 +8,7 @@ status change, so a campaign is either not started or started with all its rows.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -17,17 +18,19 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.config import Settings
-from incident_svc.db import write_transaction
+from incident_svc.db import STATEMENT_ERRORS, write_transaction
 from incident_svc.domain.enums import CampaignStatus, Channel, DeliveryStatus, NoticeKind
 from incident_svc.domain.times import utcnow
-from incident_svc.errors import ConflictError, NotFoundError, ValidationError
+from incident_svc.errors import ConflictError, IncidentSvcError, NotFoundError, ValidationError
 from incident_svc.models import Campaign, Exposure, Incident
 from incident_svc.services import audit, outbox
 from incident_svc.services.sqltext import placeholders, query
 
+log = logging.getLogger(__name__)
 SENDABLE_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
 STARTABLE = (CampaignStatus.APPROVED, CampaignStatus.SCHEDULED)
 FINAL = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
+START_ERRORS: tuple[type[Exception], ...] = (IncidentSvcError, *STATEMENT_ERRORS)
 
 
 async def get(campaign_id: int) -> Campaign:
@@ -370,14 +373,22 @@ async def start_due(*, now: datetime, actor: str, key: bytes | None = None) -> l
 
     Idempotent and safe with several processes: the status change is a conditional UPDATE,
     so exactly one process starts each campaign; the others see it already sending.
+    Each campaign starts on its own: one that cannot start (changed meanwhile, refused by the
+    database) is logged and left due, so the next pass tries it again, and it never keeps
+    the campaigns after it from starting.
     """
     due = await Campaign.filter(status__in=list(STARTABLE), scheduled_at__lte=now).order_by("id")
     started = []
     for campaign in due:
         if campaign.hold_until is not None and campaign.hold_until > now:
             continue
-        if await start(campaign_id=campaign.id, now=now, actor=actor, key=key):
-            started.append(campaign.id)
+        try:
+            if await start(campaign_id=campaign.id, now=now, actor=actor, key=key):
+                started.append(campaign.id)
+        except ConflictError as exc:  # held, cancelled or started since it was read
+            log.info("campaign %s not started: %s", campaign.id, exc)
+        except START_ERRORS:
+            log.exception("campaign %s could not be started; it is tried again later", campaign.id)
     return started
 
 

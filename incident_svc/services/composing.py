@@ -13,9 +13,11 @@ from typing import Protocol
 from incident_svc.config import Settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.notices.composer import ComposeItem, load_composer
+from incident_svc.notices.errors import ComposeItemError
 
 __all__ = [
     "ComposeItem",
+    "ComposeItemError",
     "Composer",
     "ComposerLoader",
     "Outgoing",
@@ -38,6 +40,12 @@ class Outgoing(Protocol):
 
 
 class Composer(Protocol):
+    """Composes batches; one item that cannot be composed raises :class:`ComposeItemError`.
+
+    Any other error means the campaign as a whole cannot be composed (its templates do not
+    compile, its incident is gone, ...): the dispatcher then sets the campaign aside.
+    """
+
     @property
     def template_hash(self) -> str: ...
 

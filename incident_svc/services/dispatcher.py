@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -38,6 +38,7 @@ from incident_svc.models import Campaign
 from incident_svc.services import campaigns, outbox
 from incident_svc.services.composing import (
     ComposeItem,
+    ComposeItemError,
     Composer,
     ComposerLoader,
     Outgoing,
@@ -141,7 +142,10 @@ class Engine:
             )
             for c in batch
         ]
-        messages = await composer.compose_batch(items)
+        messages, not_composed = await compose_each(composer, items)
+        for failure in not_composed:
+            tried.add(failure.delivery_id)
+            recorder.add(failure)
         by_id = {c.delivery_id: c for c in batch}
         sender = campaigns.sender_address(self.settings)
 
@@ -150,7 +154,15 @@ class Engine:
             tried.add(outcome.delivery_id)
             recorder.add(outcome)
 
-        await asyncio.gather(*(one(m) for m in messages if m.delivery_id in by_id))
+        # every send ends before the batch is finished, even when one raised (a relay that
+        # refuses our login): a send still running then would be recorded after its row
+        # was released, and sent a second time
+        results = await asyncio.gather(
+            *(one(m) for m in messages if m.delivery_id in by_id), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _send_one(
         self, sender: str, claimed: outbox.Claimed, message: Outgoing
@@ -237,6 +249,36 @@ class Engine:
         self._benched[campaign.id] = utcnow() + pause
 
 
+async def compose_each(
+    composer: Composer, items: Sequence[ComposeItem]
+) -> tuple[Sequence[Outgoing], list[outbox.Outcome]]:
+    """The batch's messages, and a permanent failure for each item that cannot be composed.
+
+    The batch is composed in one go; only when one item spoils it (a person no longer
+    affected, a template that fails on one person's data, an address MIME refuses) is it
+    composed again item by item, so the others are still sent. Anything else the composer
+    raises (a template that does not compile, ...) concerns the whole campaign and goes up.
+    """
+    try:
+        return await composer.compose_batch(items), []
+    except ComposeItemError:
+        pass
+    messages: list[Outgoing] = []
+    failures: list[outbox.Outcome] = []
+    for item in items:
+        try:
+            messages.extend(await composer.compose_batch([item]))
+        except ComposeItemError as exc:
+            log.warning("delivery %s not composed: %s", item.delivery_id, exc.reason)
+            failures.append(not_composed(item.delivery_id, exc.reason))
+    return messages, failures
+
+
+def not_composed(delivery_id: int, reason: str) -> outbox.Outcome:
+    """A permanent failure that is nobody's address fault: no subject is marked bounced."""
+    return outbox.Outcome(delivery_id, AttemptOutcome.PERMANENT, None, f"not composed: {reason}")
+
+
 async def _lane(
     engine: Engine, stop: asyncio.Event, only: int | None, idle: Callable[[], float]
 ) -> None:
@@ -266,7 +308,17 @@ async def run_dispatcher(
             settings, pool, worker_id, actor, key, loader or load_default_composer, tolerate=True
         )
         poll = settings.scheduler.poll_seconds
-        await asyncio.gather(*(_lane(engine, stop, None, lambda: poll) for _ in range(LANES)))
+        lanes_stop = asyncio.Event()  # the service's stop, or one lane failing
+
+        async def follow_service() -> None:
+            await stop.wait()
+            lanes_stop.set()
+
+        following = asyncio.create_task(follow_service())
+        try:
+            await _run_lanes(lambda: _lane(engine, lanes_stop, None, lambda: poll), lanes_stop)
+        finally:
+            following.cancel()
 
 
 async def drain(
@@ -292,12 +344,30 @@ async def drain(
                     continue
                 pause = await _pause_before_next(campaign_id, settings.scheduler.poll_seconds)
                 if pause is None:
-                    stop.set()
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=pause)
 
-        await asyncio.gather(*(lane() for _ in range(LANES)))
+        await _run_lanes(lane, stop)
+
+
+async def _run_lanes(lane: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
+    """Run ``LANES`` copies of ``lane``; the first to end or fail sets ``stop``.
+
+    Every lane is awaited, even after one failed: a lane still sending when the pool closes
+    would have its batch's outcomes cut short, and one left running would outlive its pool.
+    """
+
+    async def guarded() -> None:
+        try:
+            await lane()
+        finally:
+            stop.set()  # done or failed: the other lanes finish their batch and stop
+
+    results = await asyncio.gather(*(guarded() for _ in range(LANES)), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def _pause_before_next(campaign_id: int, poll: float) -> float | None:

@@ -227,7 +227,7 @@ async def record(
 ) -> BatchSummary:
     """Store the batch's results, attempts, bounces and one audit event, all or nothing."""
     async with write_transaction() as conn:
-        held = await _still_held(conn, context.worker_id, [o.delivery_id for o in outcomes], now)
+        held = await _still_held(conn, context.worker_id, [o.delivery_id for o in outcomes])
         mine = [o for o in outcomes if o.delivery_id in held]
         rows = [_result_row(o, held[o.delivery_id] + 1, context.policy, now) for o in mine]
         if rows:
@@ -256,18 +256,21 @@ async def record(
     return summary
 
 
-async def _still_held(
-    conn: BaseDBAsyncClient, worker_id: str, ids: list[int], now: datetime
-) -> dict[int, int]:
-    """The ids (with their attempt counts) this worker still leases; locks them on PostgreSQL."""
+async def _still_held(conn: BaseDBAsyncClient, worker_id: str, ids: list[int]) -> dict[int, int]:
+    """The ids (with their attempt counts) this worker still leases, locked until the commit.
+
+    PostgreSQL: ``FOR UPDATE`` locks the rows against a reaper or another worker. SQLite: the
+    transaction began with ``BEGIN IMMEDIATE``, which holds the database's write lock, so a
+    plain read is already stable (no row is written twice per outcome).
+    """
     if not ids:
         return {}
+    lock = " FOR UPDATE" if dialect(conn) == "postgres" else ""
     sql = (
-        "UPDATE delivery SET updated_at = ? "
-        f"WHERE status = 'sending' AND lease_owner = ? AND id IN ({in_list(len(ids))}) "
-        "RETURNING id, attempts"
+        "SELECT id, attempts FROM delivery "
+        f"WHERE status = 'sending' AND lease_owner = ? AND id IN ({in_list(len(ids))}){lock}"
     )
-    rows = await query(conn, sql, [now, worker_id, *ids])
+    rows = await query(conn, sql, [worker_id, *ids])
     return {int(row["id"]): int(row["attempts"]) for row in rows}
 
 

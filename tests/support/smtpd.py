@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -67,6 +68,7 @@ class FaultyHandler:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     sessions: int = 0
+    logins: list[tuple[str, bool, bool]] = field(default_factory=list)  # (user, ok, over TLS)
 
     def _take(self, address: str, at: str) -> Fault | None:
         """The next fault for this address if it belongs to this stage, used up."""
@@ -118,30 +120,42 @@ class SmtpServer:
         return self.handler.received
 
 
-def _authenticator(credentials: dict[str, str]) -> Any:
+def _authenticator(handler: FaultyHandler, credentials: dict[str, str]) -> Any:
     def check(
         server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
     ) -> AuthResult:
-        ok = (
-            isinstance(data, LoginPassword)
-            and credentials.get(data.login.decode()) == data.password.decode()
-        )
-        return AuthResult(success=ok)
+        user = data.login.decode() if isinstance(data, LoginPassword) else ""
+        ok = isinstance(data, LoginPassword) and credentials.get(user) == data.password.decode()
+        tls = server.transport is not None and bool(server.transport.get_extra_info("sslcontext"))
+        handler.logins.append((user, ok, tls))
+        return AuthResult(success=ok, handled=False)  # handled=True: the client gets no answer
 
     return check
 
 
 @asynccontextmanager
 async def smtp_server(
-    *, credentials: dict[str, str] | None = None, **smtp_options: Any
+    *,
+    credentials: dict[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
+    starttls: ssl.SSLContext | None = None,
+    **smtp_options: Any,
 ) -> AsyncIterator[SmtpServer]:
-    """Serve on 127.0.0.1, a free port, in the running loop, until the block ends."""
+    """Serve on 127.0.0.1, a free port, in the running loop, until the block ends.
+
+    ``tls``: implicit TLS from the first byte with this context; ``starttls``: offer (and
+    require) STARTTLS with it. With ``credentials`` AUTH is required, and under STARTTLS
+    only after it (aiosmtpd cannot tell an implicit TLS listener apart, but there every
+    byte is encrypted anyway).
+    """
     handler = FaultyHandler()
+    if starttls is not None:
+        smtp_options.update(tls_context=starttls, require_starttls=True)
     if credentials is not None:
         smtp_options.update(
             auth_required=True,
-            auth_require_tls=False,
-            authenticator=_authenticator(credentials),
+            auth_require_tls=starttls is not None,
+            authenticator=_authenticator(handler, credentials),
         )
 
     def protocol() -> SMTP:
@@ -152,7 +166,7 @@ async def smtp_server(
             return SMTP(handler, hostname="sink.test", ident="test-smtpd", **smtp_options)
 
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(protocol, "127.0.0.1", 0)
+    server = await loop.create_server(protocol, "127.0.0.1", 0, ssl=tls)
     port = server.sockets[0].getsockname()[1]
     try:
         yield SmtpServer("127.0.0.1", port, handler)
