@@ -15,6 +15,8 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -160,11 +162,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args(argv or [])
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared)")
-    for backend in args.backends.split(","):
-        bench_backend(backend.strip(), args.subjects, args.repeat)
+    backends = [backend.strip() for backend in args.backends.split(",")]
+    if len(backends) == 1:
+        bench_backend(backends[0], args.subjects, args.repeat)
+        return
+    # one process per backend: Tortoise keeps per-model query state from the first backend,
+    # and PostgreSQL then failed the first insert ("syntax error at or near ','")
+    for backend in backends:
+        child = ["--subjects", str(args.subjects), "--repeat", str(args.repeat)]
+        subprocess.run(
+            [sys.executable, "-m", "bench.resolve_bench", *child, "--backends", backend],
+            check=True,
+        )
 
 
 if __name__ == "__main__":
-    import sys
-
     main(sys.argv[1:])

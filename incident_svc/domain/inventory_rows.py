@@ -12,13 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
 from incident_svc.domain.codes import (
     normalise_jurisdiction,
     normalise_locale,
     normalise_timezone,
 )
+from incident_svc.domain.emails import normalise_email
 from incident_svc.domain.enums import DataCategory, Role
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
@@ -45,13 +44,6 @@ class Column:
     required: bool = True
     check: Check | None = None
     default: str = ""
-
-
-def _email(text: str) -> str:
-    try:
-        return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"{text!r} is not a valid email address: {exc}") from None
 
 
 _ROLES = {role.value: role.value for role in Role}
@@ -103,13 +95,13 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("account_ref", 128),
         Column("name", 256),
         Column("region", 16, check=_region),
-        Column("holder_email", 320, check=_email),
+        Column("holder_email", 320, check=normalise_email),
         Column("holder_name", 256),
         Column("locale", 35, required=False, check=normalise_locale, default="en"),
     ),
     "subjects": (
         Column("external_ref", 128),
-        Column("email", 320, check=_email),
+        Column("email", 320, check=normalise_email),
         Column("name", 256),
         Column("locale", 35, required=False, check=normalise_locale, default="en"),
         Column("jurisdiction", 6, check=normalise_jurisdiction),
