@@ -14,6 +14,7 @@ from tortoise.expressions import Q
 
 from incident_svc.db import dialect
 from incident_svc.domain.audit_chain import (
+    CHAINED_FIELDS,
     Link,
     Verdict,
     canonical_json,
@@ -69,17 +70,7 @@ async def record(
     return link
 
 
-_FIELDS = (
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "target_type",
-    "target_id",
-    "details",
-    "prev_hash",
-    "hash",
-)
+_FIELDS = (*CHAINED_FIELDS, "hash")  # the columns of audit_event, in the chain's order
 _HEAD = f"SELECT {', '.join(_FIELDS)} FROM audit_event ORDER BY seq DESC LIMIT 1"
 _LIMITS = {
     f: AuditEvent._meta.fields_map[f].max_length  # type: ignore[attr-defined]
