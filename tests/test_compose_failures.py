@@ -60,6 +60,20 @@ def delivery_options() -> dict[str, Any]:
     return {"batch_size": 5, "max_attempts": 3, "retry_base_seconds": 0.05}
 
 
+def sending_settings(
+    settings_for: Any, url: str, server: SmtpServer, templates: Path, **extra: Any
+) -> Settings:
+    """Settings that send to ``server`` with the operator's ``templates``, no approval."""
+    return settings_for(  # type: ignore[no-any-return]
+        url,
+        smtp=smtp_options(server),
+        delivery=delivery_options(),
+        approval={"required": False},
+        templates_dir=str(templates),
+        **extra,
+    )
+
+
 async def campaign_with_bad_rows(settings: Settings) -> Campaign:
     """A started campaign of PEOPLE deliveries, three of which cannot be composed."""
     incident = await make_incident(PEOPLE)
@@ -113,12 +127,8 @@ async def test_drain_sends_the_others_and_fails_the_one_that_cannot_be_composed(
     db_conn: str, settings_for: Any, tmp_path: Path
 ) -> None:
     async with smtp_server() as server:
-        settings = settings_for(
-            db_conn,
-            smtp=smtp_options(server),
-            delivery=delivery_options(),
-            approval={"required": False},
-            templates_dir=str(operator_templates(tmp_path, PERSONAL_SUBJECT)),
+        settings = sending_settings(
+            settings_for, db_conn, server, operator_templates(tmp_path, PERSONAL_SUBJECT)
         )
         campaign = await campaign_with_bad_rows(settings)
         counts = await campaigns.send_now(campaign_id=campaign.id, settings=settings, actor="a")
@@ -130,13 +140,12 @@ async def test_service_dispatcher_sends_the_others_and_completes(
     db_conn: str, settings_for: Any, tmp_path: Path
 ) -> None:
     async with smtp_server() as server:
-        settings = settings_for(
+        settings = sending_settings(
+            settings_for,
             db_conn,
-            smtp=smtp_options(server),
-            delivery=delivery_options(),
+            server,
+            operator_templates(tmp_path, PERSONAL_SUBJECT),
             scheduler={"poll_seconds": 0.1},
-            approval={"required": False},
-            templates_dir=str(operator_templates(tmp_path, PERSONAL_SUBJECT)),
         )
         campaign = await campaign_with_bad_rows(settings)
         stop = asyncio.Event()
@@ -210,12 +219,8 @@ async def test_a_template_that_does_not_compile_stops_the_campaign(
     db_conn: str, settings_for: Any, tmp_path: Path
 ) -> None:
     async with smtp_server() as server:
-        settings = settings_for(
-            db_conn,
-            smtp=smtp_options(server),
-            delivery=delivery_options(),
-            approval={"required": False},
-            templates_dir=str(operator_templates(tmp_path, "Notice {{ incident.ref \n")),
+        settings = sending_settings(
+            settings_for, db_conn, server, operator_templates(tmp_path, "Notice {{ incident.ref \n")
         )
         incident = await make_incident(4)
         composer = await load_default_composer(incident.id, NoticeKind.SUBJECT_NOTICE, settings)
