@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import timedelta
 
 from incident_svc.domain.enums import Severity
+from incident_svc.domain.times import utcnow
 from incident_svc.models import Account, Exposure, Incident, Subject
 
 TEXTS = {
@@ -43,7 +44,9 @@ async def make_incident(
         title="Test incident",
         summary="Data left in a public bucket.",
         severity=Severity.HIGH,
-        discovered_at=datetime(2026, 11, 27, 8, 0, tzinfo=UTC),
+        # an hour ago: its regulator reminders (24 and 4 hours before the 72-hour deadline)
+        # are far off, so a test's service sends only what the test asks for, on any date
+        discovered_at=utcnow() - timedelta(hours=1),
         created_by="alice",
         texts=TEXTS,
     )
