@@ -98,6 +98,7 @@ class DeliverySettings(_Section):
     batch_size: int = Field(default=100, ge=1)
     lease_seconds: float = Field(default=300.0, gt=0)
     workers: int = Field(default=1, ge=1)
+    compose_worker_from: int = Field(default=2000, ge=0)
 
 
 class SchedulerSettings(_Section):

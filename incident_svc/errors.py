@@ -19,11 +19,25 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class IncidentSvcError(Exception):
     """Base class for errors that the CLI reports as one line."""
 
     exit_code = 1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # our errors take keyword fields that ``Exception``'s pickling would drop; keep them
+        # all, so an error raised in a worker process arrives whole (notices.compose_worker)
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[IncidentSvcError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(IncidentSvcError):

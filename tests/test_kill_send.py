@@ -34,6 +34,9 @@ def child_env(database_url: str, host: str, port: int, tmp_path: Path) -> dict[s
         "INCIDENT_SVC_DELIVERY__LEASE_SECONDS": "1.0",
         "INCIDENT_SVC_DELIVERY__RETRY_BASE_SECONDS": "0.1",
         "INCIDENT_SVC_SCHEDULER__POLL_SECONDS": "0.2",
+        # most of each run composes in a worker process, as a large campaign does: killing
+        # the sender must leave no worker behind and lose nothing composed there
+        "INCIDENT_SVC_DELIVERY__COMPOSE_WORKER_FROM": "100",
     }
 
 

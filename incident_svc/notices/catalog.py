@@ -53,6 +53,7 @@ class TemplateCatalog:
     def __init__(self, operator_dir: Path | None) -> None:
         if operator_dir is not None and not operator_dir.is_dir():
             raise ConfigError(f"templates_dir {operator_dir} is not a folder", key="templates_dir")
+        self.operator_dir = operator_dir
         self.search_path = [p for p in (operator_dir, builtin_templates_dir()) if p]
         self.env = build_environment(self.search_path)
         self._labels: dict[str, dict[str, Any]] = {}

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 from incident_svc.config import OrgSettings, Settings
@@ -24,6 +25,7 @@ from incident_svc.mail.dkim import DkimSigner, load_signer
 from incident_svc.notices import context as ctx
 from incident_svc.notices import loading
 from incident_svc.notices.catalog import LABELS_DIR, SHARED_DIR, TemplateCatalog
+from incident_svc.notices.compose_worker import ComposeWorker
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.rendering import EmailStencils, RenderedNotice, render_email
 
@@ -53,6 +55,36 @@ class OutgoingMessage:
     sha256: str  # hex digest of data
 
 
+Fact = ctx.PersonFacts | ctx.AccountFacts
+Facts = tuple[ComposeItem, Fact]
+
+
+@dataclass(frozen=True)
+class ComposerSpec:
+    """Everything a composer is made of, in a form that can be sent to another process."""
+
+    incident: ctx.IncidentFacts
+    kind: NoticeKind
+    templates_dir: Path | None
+    org: OrgSettings
+    sender: mime.Mailbox
+    reply_to: mime.Mailbox | None
+    signer: DkimSigner | None
+    skeleton: mime.MimeSkeleton
+
+    def build(self) -> Composer:
+        return Composer(
+            incident=self.incident,
+            kind=self.kind,
+            catalog=TemplateCatalog(self.templates_dir),
+            org=self.org,
+            sender=self.sender,
+            reply_to=self.reply_to,
+            signer=self.signer,
+            skeleton=self.skeleton,
+        )
+
+
 @dataclass(frozen=True)
 class Prepared:
     """One item with the template context built for it."""
@@ -75,6 +107,8 @@ class Composer:
         sender: mime.Mailbox,
         reply_to: mime.Mailbox | None,
         signer: DkimSigner | None,
+        skeleton: mime.MimeSkeleton | None = None,
+        worker_from: int | None = None,
     ) -> None:
         self.incident = incident
         self.kind = kind
@@ -83,10 +117,13 @@ class Composer:
         self.sender = sender
         self.reply_to = reply_to
         self.signer = signer
-        self.skeleton = mime.build_skeleton(sender=sender, reply_to=reply_to)
+        self.skeleton = skeleton or mime.build_skeleton(sender=sender, reply_to=reply_to)
         self.template_hash: str = catalog.content_hash(f"email/{kind}/", SHARED_DIR, LABELS_DIR)
         self._bases: dict[str, dict[str, Any]] = {}
         self.stencils: EmailStencils | None = EmailStencils(catalog)  # None: all in full
+        self.worker_from = worker_from  # messages composed here before a worker takes over
+        self._worker: ComposeWorker | None = None
+        self.composed = 0
 
     async def compose_batch(self, items: Sequence[ComposeItem]) -> list[OutgoingMessage]:
         """Render and assemble every item.
@@ -94,29 +131,91 @@ class Composer:
         One item that cannot be composed raises :class:`ComposeItemError` naming its
         ``delivery_id`` (the cause is chained), so the caller can set that one aside. A
         template that does not compile is no one item's fault: its error goes up as it is.
+        Past ``worker_from`` messages the rendering moves to a worker process, so that it
+        runs on the other core while this process sends.
         """
+        facts = await self.load_facts(items)
         date = format_datetime(utcnow())
+        worker = self._worker_to_use()
+        if worker is not None:
+            messages = await worker.compose(facts, date)
+        else:
+            messages = await self._compose_here(facts, date)
+        self.composed += len(messages)
+        return messages
+
+    def _worker_to_use(self) -> ComposeWorker | None:
+        """The worker process to compose in, once it has started (it starts at
+        ``worker_from`` messages, in the background)."""
+        due = self.worker_from is not None and self.composed >= self.worker_from
+        if self._worker is None and due:
+            self._worker = ComposeWorker(self.spec())
+            self._worker.start()
+        if self._worker is not None and self._worker.ready:
+            return self._worker
+        return None
+
+    async def start_worker(self) -> None:
+        """Start the worker process now and wait until it can take batches (wrap the call in
+        ``asyncio.timeout`` to bound the wait)."""
+        self.worker_from = 0
+        self._worker_to_use()
+        assert self._worker is not None
+        await self._worker.wait_ready()
+
+    async def _compose_here(self, facts: Sequence[Facts], date: str) -> list[OutgoingMessage]:
         messages = []
-        for n, prepared in enumerate(await self.prepare(items), start=1):
-            try:
-                messages.append(self.assemble(prepared, self.render(prepared), date))
-            except (TemplateRenderError, ValidationError) as exc:
-                if isinstance(exc, TemplateRenderError) and exc.kind == "syntax":
-                    raise
-                raise ComposeItemError(prepared.item.delivery_id, str(exc)) from exc
+        for n, (item, fact) in enumerate(facts, start=1):
+            messages.append(self.compose_one(item, fact, date))
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the batch in flight read its replies meanwhile
         return messages
 
-    async def prepare(self, items: Sequence[ComposeItem]) -> list[Prepared]:
-        if self.kind == NoticeKind.SUBJECT_NOTICE:
-            return await self._prepare_subjects(items)
-        return await self._prepare_accounts(items)
+    def compose_facts(self, facts: Sequence[Facts], date: str) -> list[OutgoingMessage]:
+        """The messages of ``facts``, all in one go (what the worker process runs)."""
+        return [self.compose_one(item, fact, date) for item, fact in facts]
 
-    async def _prepare_subjects(self, items: Sequence[ComposeItem]) -> list[Prepared]:
+    def compose_one(self, item: ComposeItem, fact: Fact, date: str) -> OutgoingMessage:
+        prepared = self.prepared(item, fact)
+        try:
+            return self.assemble(prepared, self.render(prepared), date)
+        except (TemplateRenderError, ValidationError) as exc:
+            if isinstance(exc, TemplateRenderError) and exc.kind == "syntax":
+                raise
+            raise ComposeItemError(item.delivery_id, str(exc)) from exc
+
+    async def close(self) -> None:
+        """Stop the worker process, if one was started."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def spec(self) -> ComposerSpec:
+        """What a worker process needs to compose exactly as this composer does."""
+        return ComposerSpec(
+            incident=self.incident,
+            kind=self.kind,
+            templates_dir=self.catalog.operator_dir,
+            org=self.org,
+            sender=self.sender,
+            reply_to=self.reply_to,
+            signer=self.signer,
+            skeleton=self.skeleton,
+        )
+
+    async def prepare(self, items: Sequence[ComposeItem]) -> list[Prepared]:
+        return [self.prepared(item, fact) for item, fact in await self.load_facts(items)]
+
+    async def load_facts(self, items: Sequence[ComposeItem]) -> list[Facts]:
+        """Each item with what its notice is about, read with a few queries per batch."""
+        if self.kind == NoticeKind.SUBJECT_NOTICE:
+            return await self._subject_facts(items)
+        return await self._account_facts(items)
+
+    async def _subject_facts(self, items: Sequence[ComposeItem]) -> list[Facts]:
         ids = [_required(item.subject_id, "subject_id", item) for item in items]
         people = await loading.load_people(self.incident.id, ids)
-        prepared = []
+        facts: list[Facts] = []
         for item, subject_id in zip(items, ids, strict=True):
             person = people.get(subject_id)
             if person is None:
@@ -124,24 +223,29 @@ class Composer:
                     item.delivery_id,
                     f"subject {subject_id} is not affected by incident {self.incident.ref}",
                 )
-            labels = self.catalog.labels(item.locale)
-            context = ctx.subject_context(self._base(item.locale), person, labels)
-            prepared.append(Prepared(item, context, context["recipient"]["name"]))
-        return prepared
+            facts.append((item, person))
+        return facts
 
-    async def _prepare_accounts(self, items: Sequence[ComposeItem]) -> list[Prepared]:
+    async def _account_facts(self, items: Sequence[ComposeItem]) -> list[Facts]:
         ids = [_required(item.account_id, "account_id", item) for item in items]
         accounts = await loading.load_accounts(self.incident.id, ids)
-        prepared = []
+        facts: list[Facts] = []
         for item, account_id in zip(items, ids, strict=True):
             account = accounts.get(account_id)
             if account is None:
                 raise ComposeItemError(item.delivery_id, f"no account with id {account_id}")
-            labels = self.catalog.labels(item.locale)
-            zone = loading.region_zone(account.region)
-            context = ctx.account_context(self._base(item.locale), account, labels, zone)
-            prepared.append(Prepared(item, context, context["recipient"]["name"]))
-        return prepared
+            facts.append((item, account))
+        return facts
+
+    def prepared(self, item: ComposeItem, fact: Fact) -> Prepared:
+        """The template context of one item."""
+        labels = self.catalog.labels(item.locale)
+        if isinstance(fact, ctx.PersonFacts):
+            context = ctx.subject_context(self._base(item.locale), fact, labels)
+        else:
+            zone = loading.region_zone(fact.region)
+            context = ctx.account_context(self._base(item.locale), fact, labels, zone)
+        return Prepared(item, context, context["recipient"]["name"])
 
     def _base(self, locale: str) -> dict[str, Any]:
         if locale not in self._bases:
@@ -207,4 +311,5 @@ async def load_composer(*, incident_id: int, kind: NoticeKind, settings: Setting
         sender=mime.parse_mailbox("mail_from", settings.mail_from),
         reply_to=mime.parse_mailbox("reply_to", reply_to) if reply_to else None,
         signer=load_signer(settings.dkim),
+        worker_from=settings.delivery.compose_worker_from,
     )

@@ -21,6 +21,7 @@ __all__ = [
     "Composer",
     "ComposerLoader",
     "Outgoing",
+    "close_composer",
     "item_factory",
     "load_default_composer",
 ]
@@ -58,6 +59,13 @@ ComposerLoader = Callable[[int, NoticeKind, Settings], Awaitable[Composer]]
 async def load_default_composer(incident_id: int, kind: NoticeKind, settings: Settings) -> Composer:
     """The notices composer for one incident and email kind."""
     return await load_composer(incident_id=incident_id, kind=kind, settings=settings)
+
+
+async def close_composer(composer: Composer) -> None:
+    """Let a composer stop what it started (the real one: its worker process), if it can."""
+    close = getattr(composer, "close", None)
+    if close is not None:
+        await close()
 
 
 def item_factory() -> type[ComposeItem]:

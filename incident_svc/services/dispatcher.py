@@ -42,6 +42,7 @@ from incident_svc.services.composing import (
     Composer,
     ComposerLoader,
     Outgoing,
+    close_composer,
     load_default_composer,
 )
 from incident_svc.services.recorder import Recorder
@@ -65,6 +66,7 @@ class Engine:
     tolerate: bool = False  # a service worker logs a campaign's error and goes on with others
     _composers: dict[int, Composer] = field(default_factory=dict)
     _benched: dict[int, datetime] = field(default_factory=dict)
+    _loading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def policy(self) -> RetryPolicy:
@@ -72,6 +74,10 @@ class Engine:
         return RetryPolicy(d.max_attempts, d.retry_base_seconds, d.retry_max_seconds)
 
     async def composer_for(self, campaign: Campaign) -> Composer:
+        async with self._loading:  # both lanes start at once: load one composer, not two
+            return await self._composer_for(campaign)
+
+    async def _composer_for(self, campaign: Campaign) -> Composer:
         composer = self._composers.get(campaign.id)
         if composer is None:
             composer = await self.loader(campaign.incident.id, campaign.kind, self.settings)
@@ -83,6 +89,12 @@ class Engine:
                 )
             self._composers[campaign.id] = composer
         return composer
+
+    async def close(self) -> None:
+        """Stop what the composers started (their worker processes)."""
+        composers, self._composers = list(self._composers.values()), {}
+        for composer in composers:
+            await close_composer(composer)
 
     async def run_batch(self, campaign: Campaign) -> bool:
         """Claim, send and record one batch of ``campaign``; False when nothing was due."""
@@ -148,17 +160,22 @@ class Engine:
             recorder.add(failure)
         by_id = {c.delivery_id: c for c in batch}
         sender = campaigns.sender_address(self.settings)
+        queue = iter([m for m in messages if m.delivery_id in by_id])
 
-        async def one(message: Outgoing) -> None:
-            outcome = await self._send_one(sender, by_id[message.delivery_id], message)
-            tried.add(outcome.delivery_id)
-            recorder.add(outcome)
+        async def connection_share() -> None:
+            # one sender per connection of the pool, each taking the next message when its
+            # previous one is answered: a task per message would cost more than it sends
+            for message in queue:
+                outcome = await self._send_one(sender, by_id[message.delivery_id], message)
+                tried.add(outcome.delivery_id)
+                recorder.add(outcome)
 
         # every send ends before the batch is finished, even when one raised (a relay that
         # refuses our login): a send still running then would be recorded after its row
         # was released, and sent a second time
+        senders = max(1, min(self.settings.smtp.pool_size, len(messages)))
         results = await asyncio.gather(
-            *(one(m) for m in messages if m.delivery_id in by_id), return_exceptions=True
+            *(connection_share() for _ in range(senders)), return_exceptions=True
         )
         for result in results:
             if isinstance(result, BaseException):
@@ -230,21 +247,23 @@ class Engine:
             except IncidentSvcError as exc:
                 if not self.tolerate:
                     raise
-                self._bench(campaign, exc)
+                await self._bench(campaign, exc)
                 continue
             await campaigns.complete_if_done(
                 campaign_id=campaign.id, now=utcnow(), actor=self.actor, key=self.key
             )
         return False
 
-    def _bench(self, campaign: Campaign, exc: IncidentSvcError) -> None:
+    async def _bench(self, campaign: Campaign, exc: IncidentSvcError) -> None:
         """A service worker keeps serving other campaigns while one cannot be sent.
 
         The campaign's claims were released; it is tried again after a poll interval, so a
         fixed template or configuration resumes it without a restart.
         """
         log.error("campaign %s cannot be sent now: %s", campaign.id, exc)
-        self._composers.pop(campaign.id, None)
+        composer = self._composers.pop(campaign.id, None)
+        if composer is not None:
+            await close_composer(composer)
         pause = timedelta(seconds=self.settings.scheduler.poll_seconds * 5)
         self._benched[campaign.id] = utcnow() + pause
 
@@ -319,6 +338,7 @@ async def run_dispatcher(
             await _run_lanes(lambda: _lane(engine, lanes_stop, None, lambda: poll), lanes_stop)
         finally:
             following.cancel()
+            await engine.close()
 
 
 async def drain(
@@ -348,7 +368,10 @@ async def drain(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=pause)
 
-        await _run_lanes(lane, stop)
+        try:
+            await _run_lanes(lane, stop)
+        finally:
+            await engine.close()
 
 
 async def _run_lanes(lane: Callable[[], Awaitable[None]], stop: asyncio.Event) -> None:
