@@ -11,6 +11,7 @@ import pytest
 
 from incident_svc.errors import ValidationError
 from incident_svc.models import Account, AuditEvent, Holding, Subject
+from incident_svc.services.inventory import importer
 from incident_svc.services.inventory.importer import ImportRejected, import_file
 
 ACCOUNTS = (
@@ -292,3 +293,17 @@ async def test_the_file_hash_is_of_every_byte(
     result = await _import("subjects", path, parallel=parallel)
     assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert (result.rows, result.inserted) == (2, 2)
+
+
+async def test_a_failure_after_the_upsert_writes_nothing(
+    with_account: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_audit(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(importer.audit, "record", broken_audit)
+    path = _write(tmp_path, "s.csv", SUBJECT_HEADER + GOOD_SUBJECT)
+    before = await _snapshot()
+    with pytest.raises(RuntimeError):
+        await _import("subjects", path)
+    assert await _snapshot() == before, "the upsert must roll back with the audit event"

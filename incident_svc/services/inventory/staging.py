@@ -77,13 +77,15 @@ class Stage:
     def _sql(self, text: str) -> str:
         return params(self.dialect, text)
 
+    # execute_query, not execute_script: Python's sqlite3 commits the open transaction before
+    # a script, and the rest of the import would then run outside it, row by row
     async def create(self) -> None:
         for statement in temp_table(self.dialect, STAGE, self.spec.stage_types):
-            await self.conn.execute_script(statement)
+            await self.conn.execute_query(statement)
 
     async def drop(self) -> None:
         if self.dialect != "postgres":
-            await self.conn.execute_script(f"DROP TABLE IF EXISTS temp.{STAGE}")
+            await self.conn.execute_query(f"DROP TABLE IF EXISTS temp.{STAGE}")
 
     async def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
