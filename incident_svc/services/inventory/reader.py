@@ -1,9 +1,10 @@
-"""Reading an inventory file as numbered rows, one at a time (memory stays flat).
+"""Reading an inventory file as numbered rows, a chunk at a time (memory stays flat).
 
 CSV needs a header; JSON Lines has one object a line. Lines are counted from 1 (the CSV
 header is line 1). File-level problems (no header, unknown columns, empty file) raise
-ValidationError at once; row-level problems (a malformed line, bytes that are not UTF-8)
-come out as problems for that row so that ``--skip-invalid`` can put them aside.
+ValidationError at once; a malformed line comes out as a problem for that line so that
+``--skip-invalid`` can put it aside. Bytes that are not UTF-8 are kept as surrogate escapes,
+for the row checks to report with their field (JSON Lines: the reader reports the line).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ _BUFFER = 1 << 16
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 Row = tuple[int, list[str]]  # line, values in the kind's column order
-Item = tuple[int, list[str] | Problem]  # a row, or the problem that stopped it being one
 
 
 def detect_format(path: Path, given: str | None) -> str:
@@ -56,11 +56,6 @@ class Source:
     @property
     def sha256(self) -> str:
         return self.sha256_from_worker or self._hash.hexdigest()
-
-    def rows(self) -> Iterator[Item]:
-        for rows, problems in self.chunks(1):
-            yield from rows
-            yield from ((problem[0], problem) for problem in problems)
 
     def chunks(self, size: int) -> Iterator[tuple[list[Row], list[Problem]]]:
         """Rows in chunks of about ``size``, with the problems that stopped others being rows."""
