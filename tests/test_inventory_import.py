@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from incident_svc.errors import ValidationError
 from incident_svc.models import Account, AuditEvent, Holding, Subject
+from incident_svc.services.inventory import importer
 from incident_svc.services.inventory.importer import ImportRejected, import_file
 
 ACCOUNTS = (
@@ -245,3 +247,63 @@ async def test_parallel_validation_gives_the_same_answer(
         await _import("subjects", path, parallel=True)
     assert (caught.value.line, caught.value.field, caught.value.total) == (25_002, "email", 1)
     assert await Subject.all().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("", "empty"),
+        (SUBJECT_HEADER, "no rows"),
+        ((SUBJECT_HEADER + GOOD_SUBJECT).encode("utf-16"), "UTF-16"),
+        ("external_ref,email,shoe_size\n" + "S1,a@x.example,9\n", "unknown column"),
+    ],
+    ids=["zero-bytes", "header-only", "utf-16", "unknown-column"],
+)
+async def test_the_worker_reports_file_problems_as_the_importer_does(
+    with_account: None, tmp_path: Path, body: str | bytes, words: str
+) -> None:
+    path = _write(tmp_path, "s.csv", body)
+    before = await _snapshot()
+    with pytest.raises(ValidationError) as caught:
+        await _import("subjects", path, parallel=True)
+    assert words in caught.value.reason
+    assert caught.value.file == str(path)
+    assert await _snapshot() == before
+
+
+async def test_the_worker_reports_bad_bytes_with_their_line_and_field(
+    with_account: None, tmp_path: Path
+) -> None:
+    rows = "".join(f"S{i},p{i}@x.example,P {i},en,GB,,,,\n" for i in range(15_000))
+    latin1 = (SUBJECT_HEADER + rows + "S,b@x.example,Müller,en,DE,,,,\n").encode("latin-1")
+    path = _write(tmp_path, "s.csv", latin1)
+    with pytest.raises(ImportRejected) as caught:
+        await _import("subjects", path, parallel=True)
+    assert (caught.value.line, caught.value.field, caught.value.total) == (15_002, "name", 1)
+    assert "UTF-8" in caught.value.reason
+    assert await Subject.all().count() == 0
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "worker"])
+async def test_the_file_hash_is_of_every_byte(
+    with_account: None, tmp_path: Path, parallel: bool
+) -> None:
+    body = "\ufeff" + SUBJECT_HEADER + GOOD_SUBJECT + "S2,b@x.example,Bob,en,GB,,,,\r\n"
+    path = _write(tmp_path, "s.csv", body)
+    result = await _import("subjects", path, parallel=parallel)
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (result.rows, result.inserted) == (2, 2)
+
+
+async def test_a_failure_after_the_upsert_writes_nothing(
+    with_account: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_audit(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(importer.audit, "record", broken_audit)
+    path = _write(tmp_path, "s.csv", SUBJECT_HEADER + GOOD_SUBJECT)
+    before = await _snapshot()
+    with pytest.raises(RuntimeError):
+        await _import("subjects", path)
+    assert await _snapshot() == before, "the upsert must roll back with the audit event"

@@ -2,7 +2,7 @@
 
 Each kind (accounts, subjects, holdings) has a fixed column list. A row arrives as a list of
 strings in that order and leaves as a tuple of normalised values, or raises RowProblem naming
-the field. ``validate_chunk`` checks many rows at once; it is what a worker process runs.
+the field. This is the reference; ``inventory_fast`` has the per-kind versions an import runs.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ from incident_svc.domain.enums import DataCategory, Role
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# what the reader's errors="surrogateescape" makes of bytes that are not UTF-8
+NOT_UTF8 = re.compile("[\udc80-\udcff]")
+# either of the two: one search of a row's text finds both
+SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
+NOT_UTF8_REASON = "is not valid UTF-8 text; the file must be UTF-8"
 _REGION = re.compile(r"[A-Za-z0-9_-]{1,16}")
 _TRUE = frozenset({"true", "yes", "1", "y"})
 _FALSE = frozenset({"false", "no", "0", "n", ""})
@@ -126,10 +131,8 @@ def column_names(kind: str) -> tuple[str, ...]:
 def validate_row(kind: str, values: Sequence[str]) -> tuple[Any, ...]:
     """Normalised values of one row, in column order; RowProblem names the first bad field."""
     columns = COLUMNS[kind]
-    if _CONTROL.search("".join(values)):  # rare: find the field, in column order
-        for column, raw in zip(columns, values, strict=True):
-            if _CONTROL.search(raw):
-                raise RowProblem(column.name, "contains a control character or line break")
+    if SUSPECT.search("".join(values)):  # rare: find the field, in column order
+        _suspect(columns, values)
     if len(values) != len(columns):
         raise RowProblem("line", f"expected {len(columns)} values, found {len(values)}")
     result: list[Any] = []
@@ -154,18 +157,15 @@ def validate_row(kind: str, values: Sequence[str]) -> tuple[Any, ...]:
     return tuple(result)
 
 
+def _suspect(columns: Sequence[Column], values: Sequence[str]) -> None:
+    """Bytes that are not UTF-8 anywhere in the row come first, then control characters."""
+    for pattern, reason in (
+        (NOT_UTF8, NOT_UTF8_REASON),
+        (_CONTROL, "contains a control character or line break"),
+    ):
+        for column, raw in zip(columns, values, strict=False):
+            if pattern.search(raw):
+                raise RowProblem(column.name, reason)
+
+
 Problem = tuple[int, str, str]  # line, field, reason
-
-
-def validate_chunk(
-    kind: str, rows: Sequence[tuple[int, Sequence[str]]]
-) -> tuple[list[tuple[Any, ...]], list[Problem]]:
-    """Validate ``(line, values)`` rows: good rows as ``(line, *values)``, and the problems."""
-    good: list[tuple[Any, ...]] = []
-    bad: list[Problem] = []
-    for line, values in rows:
-        try:
-            good.append((line, *validate_row(kind, values)))
-        except RowProblem as problem:
-            bad.append((line, problem.field, problem.reason))
-    return good, bad

@@ -22,7 +22,7 @@ from incident_svc.errors import ValidationError
 from incident_svc.services import audit
 from incident_svc.services.inventory.reader import Source, detect_format
 from incident_svc.services.inventory.staging import Stage
-from incident_svc.services.inventory.validation import checked_chunks, worker_count
+from incident_svc.services.inventory.validation import checked_chunks
 
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 SHOWN_PROBLEMS = 20
@@ -101,15 +101,14 @@ async def import_file(
     size = _size(path)
     source = Source(path, kind, detect_format(path, fmt), ignore_extra)
     if parallel is None:
-        # holdings validate in ~3 µs a row: shipping them to workers costs more than it saves
-        parallel = kind != "holdings" and size >= PARALLEL_FROM_BYTES
+        parallel = size >= PARALLEL_FROM_BYTES
     rejects_path = (
         (rejects_path or path.with_name(path.name + ".rejects.jsonl")) if skip_invalid else None
     )
     started = time.perf_counter()
     with _open_rejects(rejects_path) as rejects:
         problems = _Problems(kind, rejects)
-        result = await _run(source, problems, worker_count(parallel), actor, key, progress)
+        result = await _run(source, problems, parallel, actor, key, progress)
     return ImportResult(
         **result,
         rejects_file=str(rejects_path) if rejects_path else None,
@@ -132,7 +131,7 @@ def _open_rejects(path: Path | None) -> Any:
 async def _run(
     source: Source,
     problems: _Problems,
-    workers: int,
+    worker: bool,
     actor: str,
     key: bytes | None,
     progress: Progress | None,
@@ -141,7 +140,7 @@ async def _run(
         stage = Stage(conn, dialect(conn), source.kind)
         await stage.create()
         rows = 0
-        async for checked in checked_chunks(source.kind, source.rows(), workers=workers):
+        async for checked in checked_chunks(source, worker=worker):
             rows += len(checked.good) + len(checked.problems)
             await stage.add(checked.good)
             problems.add(checked.problems, checked.raw)

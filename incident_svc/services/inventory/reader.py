@@ -1,28 +1,30 @@
-"""Reading an inventory file as numbered rows, one at a time (memory stays flat).
+"""Reading an inventory file as numbered rows, a chunk at a time (memory stays flat).
 
 CSV needs a header; JSON Lines has one object a line. Lines are counted from 1 (the CSV
 header is line 1). File-level problems (no header, unknown columns, empty file) raise
-ValidationError at once; row-level problems (a malformed line, bytes that are not UTF-8)
-come out as problems for that row so that ``--skip-invalid`` can put them aside.
+ValidationError at once; a malformed line comes out as a problem for that line so that
+``--skip-invalid`` can put it aside. Bytes that are not UTF-8 are kept as surrogate escapes,
+for the row checks to report with their field (JSON Lines: the reader reports the line).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
-from incident_svc.domain.inventory_rows import COLUMNS, Problem
+from incident_svc.domain.inventory_rows import COLUMNS, NOT_UTF8, NOT_UTF8_REASON, Problem
 from incident_svc.errors import ValidationError
 
+_BUFFER = 1 << 16
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 Row = tuple[int, list[str]]  # line, values in the kind's column order
-Item = tuple[int, list[str] | Problem]  # a row, or the problem that stopped it being one
 
 
 def detect_format(path: Path, given: str | None) -> str:
@@ -48,83 +50,87 @@ class Source:
     fmt: str
     ignore_extra: bool = False
     bytes_read: int = 0
+    sha256_from_worker: str | None = None  # set when another process read the file
     _hash: hashlib._Hash = field(default_factory=hashlib.sha256)
-    _bad_lines: set[int] = field(default_factory=set)
 
     @property
     def sha256(self) -> str:
-        return self._hash.hexdigest()
+        return self.sha256_from_worker or self._hash.hexdigest()
 
-    def rows(self) -> Iterator[Item]:
+    def chunks(self, size: int) -> Iterator[tuple[list[Row], list[Problem]]]:
+        """Rows in chunks of about ``size``, with the problems that stopped others being rows."""
         with self.path.open("rb") as handle:
-            lines = self._decoded(handle)
+            self._refuse_utf16(handle)
+            text = io.TextIOWrapper(
+                io.BufferedReader(_Hashing(handle, self), _BUFFER),
+                encoding="utf-8-sig",
+                errors="surrogateescape",  # bad bytes become a row problem, not an exception
+                newline="\n",  # lines end at \n only, as the line numbers of errors count them
+            )
             if self.fmt == "csv":
-                yield from self._csv_rows(lines)
+                yield from self._csv_chunks(text, size)
             else:
-                yield from self._json_rows(lines)
+                yield from self._json_chunks(text, size)
 
     def _error(self, message: str, line: int | None = 1, column: str | None = None) -> None:
         raise ValidationError(message, file=str(self.path), line=line, field=column)
 
-    def _decoded(self, handle: BinaryIO) -> Iterator[str]:
-        for number, raw in enumerate(handle, start=1):
-            self._hash.update(raw)
-            self.bytes_read += len(raw)
-            if number == 1:
-                raw = self._strip_bom(raw)
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self._bad_lines.add(number)
-                yield raw.decode("utf-8", errors="surrogateescape")
-
-    def _strip_bom(self, raw: bytes) -> bytes:
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    def _refuse_utf16(self, handle: BinaryIO) -> None:
+        if handle.read(2) in (b"\xff\xfe", b"\xfe\xff"):
             self._error("the file is UTF-16; save it as UTF-8")
-        return raw.removeprefix(b"\xef\xbb\xbf")
+        handle.seek(0)
 
-    def _encoding_problem(self, line: int, names: Sequence[str], values: Sequence[str]) -> Problem:
-        column = next((n for n, v in zip(names, values, strict=False) if _has_surrogate(v)), "line")
-        return (line, column, "is not valid UTF-8 text; the file must be UTF-8")
-
-    def _csv_rows(self, lines: Iterator[str]) -> Iterator[Item]:
-        reader = csv.reader(lines, strict=True)
+    def _csv_chunks(self, text: IO[str], size: int) -> Iterator[tuple[list[Row], list[Problem]]]:
+        reader = csv.reader(text, strict=True)
         try:
             header = next(reader)
         except StopIteration:
             self._error("the file is empty; expected a header line naming the columns")
         except csv.Error as exc:
             self._error(f"malformed CSV header: {exc}")
-        if 1 in self._bad_lines:
+        if any(NOT_UTF8.search(name) for name in header):
             self._error("the header is not valid UTF-8 text; the file must be UTF-8")
         index = self._column_index([name.strip().lower() for name in header])
-        names = [c.name for c in COLUMNS[self.kind]]
+        width = len(header)
+        as_is = index == list(range(width))  # the usual case: no reordering needed
         count = 0
-        while True:
+        rows: list[Row] = []
+        problems: list[Problem] = []
+        append = rows.append
+        done = False
+        while not done:
+            # one for loop over the reader while it goes well (this is the hot path); a
+            # malformed record ends it, is noted, and reading goes on after it
             start = reader.line_num + 1
             try:
-                record = next(reader)
-            except StopIteration:
-                break
+                for record in reader:
+                    if len(record) == width:
+                        append(
+                            (
+                                start,
+                                record if as_is else [record[i] if i >= 0 else "" for i in index],
+                            )
+                        )
+                        count += 1
+                    elif record:
+                        count += 1
+                        reason = (
+                            f"malformed CSV line: expected {width} fields as in the header, "
+                            f"found {len(record)}"
+                        )
+                        problems.append((start, "line", reason))
+                    start = reader.line_num + 1
+                    if len(rows) >= size or (problems and len(rows) + len(problems) >= size):
+                        yield rows, problems
+                        rows, problems = [], []
+                        append = rows.append
+                done = True
             except csv.Error as exc:
-                yield start, (start, "line", f"malformed CSV line: {exc}")
-                continue
-            if not record:
-                continue
-            count += 1
-            if len(record) != len(header):
-                reason = (
-                    f"malformed CSV line: expected {len(header)} fields as in the header, "
-                    f"found {len(record)}"
-                )
-                yield start, (start, "line", reason)
-            elif start in self._bad_lines:
-                yield start, self._encoding_problem(start, header, record)
-            else:
-                yield start, [record[i] if i >= 0 else "" for i in index]
+                problems.append((start, "line", f"malformed CSV line: {exc}"))
+        if rows or problems:
+            yield rows, problems
         if count == 0:
             self._error("the file has a header but no rows", line=None)
-        del names
 
     def _column_index(self, header: list[str]) -> list[int]:
         expected = [c.name for c in COLUMNS[self.kind]]
@@ -143,17 +149,28 @@ class Source:
             self._error(f"missing required column(s): {', '.join(missing)}")
         return [header.index(name) if name in header else -1 for name in expected]
 
-    def _json_rows(self, lines: Iterator[str]) -> Iterator[Item]:
+    def _json_chunks(self, text: IO[str], size: int) -> Iterator[tuple[list[Row], list[Problem]]]:
         expected = [c.name for c in COLUMNS[self.kind]]
         count = 0
-        for number, text in enumerate(lines, start=1):
-            if not text.strip():
+        rows: list[Row] = []
+        problems: list[Problem] = []
+        for number, line in enumerate(text, start=1):
+            if not line.strip():
                 continue
             count += 1
-            if number in self._bad_lines:
-                yield number, (number, "line", "is not valid UTF-8 text; the file must be UTF-8")
-                continue
-            yield number, self._json_row(number, text, expected)
+            if NOT_UTF8.search(line):
+                problems.append((number, "line", NOT_UTF8_REASON))
+            else:
+                item = self._json_row(number, line, expected)
+                if isinstance(item, list):
+                    rows.append((number, item))
+                else:
+                    problems.append(item)
+            if len(rows) + len(problems) >= size:
+                yield rows, problems
+                rows, problems = [], []
+        if rows or problems:
+            yield rows, problems
         if count == 0:
             self._error("the file is empty; expected one JSON object a line")
 
@@ -181,5 +198,20 @@ class Source:
         return values
 
 
-def _has_surrogate(text: str) -> bool:
-    return any("\udc80" <= char <= "\udcff" for char in text)
+class _Hashing(io.RawIOBase):
+    """Hashes and counts the bytes as they are read, in the buffer's chunks."""
+
+    def __init__(self, raw: io.BufferedReader, source: Source) -> None:
+        super().__init__()
+        self._raw = raw
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._raw.readinto(buffer)
+        if count:
+            self._source._hash.update(memoryview(buffer)[:count])
+            self._source.bytes_read += count
+        return count or 0

@@ -6,6 +6,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 _QMARK = re.compile(r"\?")
 
 
@@ -37,3 +39,14 @@ def temp_table(dialect: str, name: str, columns: str) -> list[str]:
 def time_param(dialect: str) -> str:
     """A placeholder for a time parameter that PostgreSQL can type on its own."""
     return "CAST(? AS TIMESTAMPTZ)" if dialect == "postgres" else "?"
+
+
+async def written_rows(conn: BaseDBAsyncClient, dialect: str, sql: str, values: list[Any]) -> int:
+    """Run an INSERT (or upsert) written with ``?`` and return how many rows it wrote."""
+    if dialect == "postgres":
+        # Tortoise reads the count from the command tag, where INSERT's second word is an OID
+        counted = f"WITH written AS ({sql} RETURNING 1) SELECT COUNT(*) AS n FROM written"
+        rows = await conn.execute_query_dict(params(dialect, counted), values)
+        return int(rows[0]["n"])
+    changes, _ = await conn.execute_query(sql, values)
+    return changes

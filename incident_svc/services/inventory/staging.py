@@ -16,7 +16,14 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.domain.inventory_rows import Problem, column_names
-from incident_svc.services.inventory.sql import db_time, differs, params, temp_table, time_param
+from incident_svc.services.inventory.sql import (
+    db_time,
+    differs,
+    params,
+    temp_table,
+    time_param,
+    written_rows,
+)
 
 PROBLEM_LIMIT = 1000
 
@@ -70,13 +77,15 @@ class Stage:
     def _sql(self, text: str) -> str:
         return params(self.dialect, text)
 
+    # execute_query, not execute_script: Python's sqlite3 commits the open transaction before
+    # a script, and the rest of the import would then run outside it, row by row
     async def create(self) -> None:
         for statement in temp_table(self.dialect, STAGE, self.spec.stage_types):
-            await self.conn.execute_script(statement)
+            await self.conn.execute_query(statement)
 
     async def drop(self) -> None:
         if self.dialect != "postgres":
-            await self.conn.execute_script(f"DROP TABLE IF EXISTS temp.{STAGE}")
+            await self.conn.execute_query(f"DROP TABLE IF EXISTS temp.{STAGE}")
 
     async def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -134,11 +143,14 @@ class Stage:
     async def write(self, now: datetime) -> tuple[int, int]:
         """Upsert the stage into the real table: (inserted, updated)."""
         writer = _WRITERS[self.spec.kind]
-        new, changed, upsert = writer(self.dialect)
-        inserted = await self._scalar(new)
-        updated = await self._scalar(changed)
-        await self.conn.execute_query(self._sql(upsert), [db_time(self.dialect, now)])
-        return inserted, updated
+        new, upsert = writer(self.dialect)
+        # the upsert counts the rows it inserted or changed; new rows, when there can be
+        # updates at all, are counted before it (one pass over the stage, not two)
+        inserted = await self._scalar(new) if new else None
+        written = await written_rows(self.conn, self.dialect, upsert, [db_time(self.dialect, now)])
+        if inserted is None:
+            return written, 0
+        return inserted, written - inserted
 
     async def _scalar(self, sql: str) -> int:
         rows = await self.conn.execute_query_dict(sql)
@@ -150,16 +162,12 @@ def _changed(dialect: str, table: str, source: str, columns: Sequence[str]) -> s
     return " OR ".join(f"{table}.{c} {op} {source}.{c}" for c in columns)
 
 
-def _accounts(dialect: str) -> tuple[str, str, str]:
+def _accounts(dialect: str) -> tuple[str | None, str]:
     now = time_param(dialect)
     data = ("name", "region", "holder_email", "holder_name", "locale")
     new = (
         f"SELECT COUNT(*) AS n FROM {STAGE} s WHERE NOT EXISTS "
         "(SELECT 1 FROM account a WHERE a.account_ref = s.account_ref)"
-    )
-    changed = (
-        f"SELECT COUNT(*) AS n FROM {STAGE} s JOIN account a ON a.account_ref = s.account_ref "
-        f"WHERE {_changed(dialect, 'a', 's', data)}"
     )
     cols = ", ".join(data)
     upsert = (
@@ -169,10 +177,10 @@ def _accounts(dialect: str) -> tuple[str, str, str]:
         + ", ".join(f"{c} = excluded.{c}" for c in (*data, "updated_at"))
         + f" WHERE {_changed(dialect, 'account', 'excluded', data)}"
     )
-    return new, changed, upsert
+    return new, upsert
 
 
-def _subjects(dialect: str) -> tuple[str, str, str]:
+def _subjects(dialect: str) -> tuple[str | None, str]:
     now = time_param(dialect)
     data = (
         "email",
@@ -193,10 +201,6 @@ def _subjects(dialect: str) -> tuple[str, str, str]:
         f"SELECT COUNT(*) AS n FROM {STAGE} s WHERE NOT EXISTS "
         "(SELECT 1 FROM subject x WHERE x.external_ref = s.external_ref)"
     )
-    changed = (
-        f"SELECT COUNT(*) AS n FROM ({source}) s JOIN subject x ON x.external_ref = s.external_ref "
-        f"WHERE {_changed(dialect, 'x', 's', data)}"
-    )
     cols = ", ".join(data)
     upsert = (
         f"INSERT INTO subject (external_ref, {cols}, email_status, created_at, updated_at) "
@@ -206,24 +210,19 @@ def _subjects(dialect: str) -> tuple[str, str, str]:
         + ", ".join(f"{c} = excluded.{c}" for c in (*data, "updated_at"))
         + f" WHERE {_changed(dialect, 'subject', 'excluded', data)}"
     )
-    return new, changed, upsert
+    return new, upsert
 
 
-def _holdings(dialect: str) -> tuple[str, str, str]:
+def _holdings(dialect: str) -> tuple[str | None, str]:
+    """A holding has no data besides its key: every row the upsert writes is a new one."""
     now = time_param(dialect)
-    new = (
-        f"SELECT COUNT(*) AS n FROM {STAGE} s JOIN subject x ON x.external_ref = s.external_ref "
-        "WHERE NOT EXISTS (SELECT 1 FROM holding h WHERE h.subject_id = x.id "
-        "AND h.system = s.system AND h.category = s.category)"
-    )
-    changed = "SELECT 0 AS n"  # a holding has no data besides its key
     upsert = (
         "INSERT INTO holding (subject_id, system, category, created_at) "
         f"SELECT x.id, s.system, s.category, t.now FROM {STAGE} s "
         f"JOIN subject x ON x.external_ref = s.external_ref, (SELECT {now} AS now) t WHERE true "
         "ON CONFLICT (subject_id, system, category) DO NOTHING"
     )
-    return new, changed, upsert
+    return None, upsert
 
 
 _WRITERS = {"accounts": _accounts, "subjects": _subjects, "holdings": _holdings}
