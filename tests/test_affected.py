@@ -223,3 +223,23 @@ async def test_export_csv_escapes_formulas_and_jsonl_round_trips(
     lines = sorted(r["external_ref"] + ":" + ",".join(sorted(r["categories"])) for r in records)
     recomputed = hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
     assert recomputed == (await Incident.get(ref=ref)).affected_hash
+
+
+async def test_a_failure_after_the_exposures_are_written_writes_nothing(
+    inventory: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list, its hash and its audit event commit together or not at all (on SQLite too:
+    the temporary tables are made without a script, which would commit what came before)."""
+    ref = await _incident()
+
+    async def broken_audit(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(affected.audit, "record", broken_audit)
+    with pytest.raises(RuntimeError, match="audit log unavailable"):
+        await _resolve(
+            ref, include=affected.RefList("include", Path("extra.txt"), [("CA1", 1)], "0" * 64)
+        )
+    assert await _exposures(ref) == {}
+    incident = await Incident.get(ref=ref)
+    assert (incident.affected_count, incident.affected_hash) == (0, None)

@@ -168,7 +168,7 @@ async def _rows(
 
 async def _load_lists(conn: BaseDBAsyncClient, d: str, lists: Sequence[RefList]) -> None:
     for statement in temp_table(d, q.LISTS, "kind TEXT, external_ref TEXT, line BIGINT"):
-        await conn.execute_script(statement)
+        await conn.execute_query(statement)
     for ref_list in lists:
         rows = [[ref_list.kind, ref, line] for ref, line in ref_list.refs]
         for start in range(0, len(rows), PAGE):
@@ -213,7 +213,7 @@ async def _stage(
 ) -> None:
     columns = f"subject_id BIGINT PRIMARY KEY, cats TEXT, reasons {q.json_type(d)}, source TEXT"
     for statement in temp_table(d, q.STAGE, columns):
-        await conn.execute_script(statement)
+        await conn.execute_query(statement)
     scope = q.Scope(
         systems=incident.systems,
         categories=incident.categories,
