@@ -72,7 +72,7 @@ def _connection_config(database_url: str) -> dict[str, Any]:
             config = expand_db_url(database_url.replace(f"{scheme}://", "postgres://", 1))
         except ConfigurationError as exc:
             raise ConfigError(f"database_url: {exc}", key="database_url") from None
-        config["engine"] = "tortoise.backends.asyncpg"
+        config["engine"] = "incident_svc.db_engines.postgres"
         return config
     raise ConfigError(
         f"database_url: unsupported scheme {scheme!r}; use sqlite://PATH or postgres://...",
