@@ -13,27 +13,15 @@ import pytest
 from incident_svc.config import Settings
 from incident_svc.domain.enums import DeliveryStatus, NoticeKind
 from incident_svc.models import Campaign, Delivery
-from incident_svc.notices.composer import ComposeItem, Composer, load_composer
+from incident_svc.notices.composer import Composer, load_composer
 from incident_svc.notices.errors import ComposeItemError
 from incident_svc.services import campaigns
 from incident_svc.services.composing import load_default_composer
 from tests.notice_data import make_incident, make_subject
 from tests.support.smtpd import smtp_server
+from tests.test_notice_composer import item
 
 DATE = "Tue, 01 Dec 2026 10:00:00 +0000"
-
-
-def item(subject: Any, n: int, **changes: Any) -> ComposeItem:
-    fields: dict[str, Any] = {
-        "delivery_id": n,
-        "subject_id": subject.id,
-        "account_id": None,
-        "address": subject.email,
-        "locale": subject.locale,
-        "message_id": f"<delivery.{n}@notices.example.com>",
-    }
-    fields.update(changes)
-    return ComposeItem(**fields)
 
 
 async def started(composer: Composer) -> Composer:
