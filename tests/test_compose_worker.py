@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,29 @@ async def test_the_worker_exits_when_its_sender_is_killed(tmp_path: Path) -> Non
             break
         await asyncio.sleep(0.05)
     assert gone(worker_pid), "the compose worker outlived the process that started it"
+
+
+async def test_a_worker_that_dies_leaves_the_composing_to_the_sender(
+    db_conn: str, settings: Settings
+) -> None:
+    incident = await make_incident()
+    person = await make_subject(incident, "S1")
+    composer = await started(
+        await load_composer(
+            incident_id=incident.id, kind=NoticeKind.SUBJECT_NOTICE, settings=settings
+        )
+    )
+    try:
+        worker = composer._worker
+        assert worker is not None and worker.pid is not None
+        os.kill(worker.pid, signal.SIGKILL)  # as the kernel's OOM killer would
+        for _ in range(100):
+            if gone(worker.pid):
+                break
+            await asyncio.sleep(0.05)
+        [message] = await composer.compose_batch([item(person, 1)])
+        [again] = await composer.compose_batch([item(person, 2)])
+        assert (message.delivery_id, again.delivery_id) == (1, 2)
+        assert worker.batches == 0 and not worker.ready  # both composed in this process
+    finally:
+        await composer.close()

@@ -13,7 +13,6 @@ leaves no orphan behind.
 from __future__ import annotations
 
 import asyncio
-import logging
 import multiprocessing
 import os
 import threading
@@ -26,12 +25,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from incident_svc.notices.composer import Composer, ComposerSpec, Facts, OutgoingMessage
 
-log = logging.getLogger(__name__)
 PARENT_CHECK_SECONDS = 0.5
 
 _composer: Composer | None = None  # the worker process's own composer
-_FAILED: Future[int] = Future()  # a closed worker is never ready again
-_FAILED.set_exception(RuntimeError("the compose worker was closed"))
 
 
 class ComposeWorker:
@@ -78,16 +74,16 @@ class ComposeWorker:
     async def compose(self, facts: Sequence[Facts], date: str) -> list[OutgoingMessage]:
         """The batch's messages, composed in the worker (errors as the composer raises them).
 
-        If the worker dies meanwhile (killed, out of memory), the batch is composed here.
+        Raises :class:`BrokenProcessPool` when the worker died (killed, out of memory); it is
+        then closed, and never ready again.
         """
         assert self._pool is not None, "start() the worker first"
         loop = asyncio.get_running_loop()
         try:
             messages = await loop.run_in_executor(self._pool, _compose, list(facts), date)
         except BrokenProcessPool:
-            log.warning("the compose worker process died; composing in the sending process")
             self.close()
-            return self._spec.build().compose_facts(facts, date)
+            raise
         self.batches += 1
         return messages
 
@@ -95,9 +91,9 @@ class ComposeWorker:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-        if self._started is not None and not self._started.done():
+        if self._started is not None:
             self._started.cancel()
-        self._started = _FAILED
+            self._started = None
 
 
 def _start(spec: ComposerSpec, parent_pid: int) -> None:

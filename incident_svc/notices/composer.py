@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from incident_svc.notices.compose_worker import ComposeWorker
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.rendering import EmailStencils, RenderedNotice, render_email
 
+log = logging.getLogger(__name__)
 EMAIL_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
 # Messages composed between two turns of the event loop: composing a whole batch at once
 # would leave the SMTP connections of the other batch in flight idle for tens of ms.
@@ -136,13 +139,24 @@ class Composer:
         """
         facts = await self.load_facts(items)
         date = format_datetime(utcnow())
-        worker = self._worker_to_use()
-        if worker is not None:
-            messages = await worker.compose(facts, date)
-        else:
+        messages = await self._compose_in_worker(facts, date)
+        if messages is None:
             messages = await self._compose_here(facts, date)
         self.composed += len(messages)
         return messages
+
+    async def _compose_in_worker(
+        self, facts: Sequence[Facts], date: str
+    ) -> list[OutgoingMessage] | None:
+        """The batch composed in the worker; None while it is not ready, or once it died."""
+        worker = self._worker_to_use()
+        if worker is None:
+            return None
+        try:
+            return await worker.compose(facts, date)
+        except BrokenProcessPool:
+            log.warning("the compose worker process died; composing in the sending process")
+            return None
 
     def _worker_to_use(self) -> ComposeWorker | None:
         """The worker process to compose in, once it has started (it starts at
