@@ -15,17 +15,16 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
+from incident_svc.parent_watch import exit_with_parent
+
 if TYPE_CHECKING:
     from incident_svc.notices.composer import Composer, ComposerSpec, Facts, OutgoingMessage
 
-PARENT_CHECK_SECONDS = 0.5
 
 _composer: Composer | None = None  # the worker process's own composer
 
@@ -98,14 +97,8 @@ class ComposeWorker:
 
 def _start(spec: ComposerSpec, parent_pid: int) -> None:
     global _composer
+    exit_with_parent(parent_pid)
     _composer = spec.build()
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    while os.getppid() == parent_pid:
-        time.sleep(PARENT_CHECK_SECONDS)
-    os._exit(0)
 
 
 def _ready() -> int:

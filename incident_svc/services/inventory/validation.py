@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import multiprocessing
+import os
 import queue as queues
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 from incident_svc.domain.inventory_fast import validate_chunk
 from incident_svc.domain.inventory_rows import Problem
 from incident_svc.errors import ValidationError
+from incident_svc.parent_watch import exit_with_parent
 from incident_svc.services.inventory.reader import Row, Source
 
 CHUNK_ROWS = 10_000
@@ -57,7 +59,7 @@ async def checked_chunks(source: Source, *, worker: bool) -> AsyncIterator[Check
         return
     context = multiprocessing.get_context("spawn")
     channel: Any = context.Queue(IN_FLIGHT)
-    args = (source.path, source.kind, source.fmt, source.ignore_extra, channel)
+    args = (source.path, source.kind, source.fmt, source.ignore_extra, channel, os.getpid())
     process = context.Process(target=_produce, args=args, daemon=True)
     process.start()
     try:
@@ -90,8 +92,11 @@ def _receive(channel: Any, process: Any) -> tuple[Any, ...]:
                 raise WorkerFailed(ended) from None
 
 
-def _produce(path: Path, kind: str, fmt: str, ignore_extra: bool, channel: Any) -> None:
+def _produce(
+    path: Path, kind: str, fmt: str, ignore_extra: bool, channel: Any, parent_pid: int
+) -> None:
     """The worker: every checked chunk, then the file's SHA-256 (or what stopped it)."""
+    exit_with_parent(parent_pid)  # a killed importer leaves no worker blocked on its queue
     # the chunks hold no reference cycles, and collecting while millions of rows pass
     # costs a third of the reading time
     gc.disable()
