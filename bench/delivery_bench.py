@@ -336,6 +336,23 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(all, idle) CPU ticks of the whole machine since boot, from /proc/stat (Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    return sum(ticks), ticks[3] + ticks[4]  # idle + iowait
+
+
+def _busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> str:
+    if before is None or after is None or after[0] == before[0]:
+        return "unknown"
+    idle = (after[1] - before[1]) / (after[0] - before[0])
+    return f"{1 - idle:.0%} of {os.cpu_count()} cores"
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
@@ -352,7 +369,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as directory, running() as port:
         runs = []
         for n in range(args.repeat):
+            before = _cpu_ticks()
             ceiling = asyncio.run(raw_ceiling(port, sample, args.recipients, args.pool))
+            busy = _busy_share(before, _cpu_ticks())
             planned, end = asyncio.run(
                 end_to_end(sqlite_url(directory), port, args.recipients, args.pool, args.composer)
             )
@@ -360,7 +379,8 @@ def main(argv: list[str] | None = None) -> None:
             runs.append((ceiling, end, plain, planned))
             print(
                 f"run {n + 1}: ceiling {ceiling:.0f}/s, end to end {end:.0f}/s ({end / ceiling:.0%}), "
-                f"smtplib loop {plain:.0f}/s ({end / plain:.1f}x), planning {planned:.2f} s"
+                f"smtplib loop {plain:.0f}/s ({end / plain:.1f}x), planning {planned:.2f} s, "
+                f"machine busy during the ceiling {busy}"
             )
         ceiling, end, plain = (_median([r[i] for r in runs]) for i in range(3))
         of_ceiling = _median([r[1] / r[0] for r in runs])
