@@ -7,9 +7,11 @@ which is what makes a third of a million people cost a fraction of a second here
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -35,15 +37,21 @@ async def scan_stage(conn: BaseDBAsyncClient, d: str, categories: Sequence[str])
     lines: list[str] = []
     keys: Counter[str] = Counter()
     cats: Counter[str] = Counter()
-    last = -1
-    while True:
-        page = (await conn.execute_query_dict(params(d, q.scan_page(d, PAGE)), [last]))[0]
-        if not page["n"]:
-            break
-        lines.extend(str(page["lines"]).split("\n"))
-        keys.update(str(page["keys"]).split("\n"))
-        cats.update(str(page["cats"]).split("\n"))
-        last = int(page["last"])
+    sql = params(d, q.scan_page(d, PAGE))
+
+    async def page_after(last: int) -> dict[str, Any]:
+        return (await conn.execute_query_dict(sql, [last]))[0]
+
+    page = await page_after(-1)
+    while page["n"]:
+        # the database reads the next page while this one is counted here
+        following = asyncio.ensure_future(page_after(int(page["last"])))
+        try:
+            lines.extend(str(page["lines"]).split("\n"))
+            keys.update(str(page["keys"]).split("\n"))
+            cats.update(str(page["cats"]).split("\n"))
+        finally:
+            page = await following
     lines.sort()
     return Scan(
         total=len(lines),
