@@ -225,6 +225,28 @@ async def test_export_csv_escapes_formulas_and_jsonl_round_trips(
     assert recomputed == (await Incident.get(ref=ref)).affected_hash
 
 
+async def test_a_write_that_fails_while_the_list_is_counted_writes_nothing(
+    inventory: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list is counted in a thread during the write: a failing write still rolls back
+    everything, and the next resolve works on the same connection."""
+    ref = await _incident()
+    real_write = affected._write
+
+    async def failing_write(*args: Any, **kwargs: Any) -> None:
+        await real_write(*args, **kwargs)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(affected, "_write", failing_write)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await _resolve(ref)
+    assert await _exposures(ref) == {}
+    assert (await Incident.get(ref=ref)).affected_hash is None
+    monkeypatch.setattr(affected, "_write", real_write)
+    result = await _resolve(ref)
+    assert result.total == len(await _exposures(ref)) > 0
+
+
 async def test_a_failure_after_the_exposures_are_written_writes_nothing(
     inventory: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

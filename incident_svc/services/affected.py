@@ -7,6 +7,7 @@ over them, hashed, and recorded in the audit log with the incident's new count a
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import time
@@ -24,7 +25,7 @@ from incident_svc.errors import ValidationError
 from incident_svc.models import Account, Incident
 from incident_svc.services import affected_sql as q
 from incident_svc.services import audit, incidents
-from incident_svc.services.affected_scan import Scan, scan_stage
+from incident_svc.services.affected_scan import Scan, count_in_thread, read_stage
 from incident_svc.services.inventory.sql import db_time, params, temp_table, time_param
 
 SAMPLE = 20
@@ -117,15 +118,24 @@ async def resolve(
         first = not await _rows(
             conn, d, "SELECT 1 AS x FROM exposure WHERE incident_id = ? LIMIT 1", [incident.id]
         )
-        scan = await scan_stage(conn, d, incident.categories)
-        result = _first(incident, scan) if first else await _compare(conn, d, incident)
+        pages = await read_stage(conn, d)
+        compared = None if first else await _compare(conn, d, incident)
+        # the list is hashed and counted in a thread while the database writes it
+        counting = asyncio.create_task(count_in_thread(pages, incident.categories))
+        try:
+            await _write(conn, d, incident.id, first=first)
+        except BaseException:
+            counting.cancel()  # its thread ends by itself; nothing of it is used
+            raise
+        scan = await counting
+        del pages
+        result = compared or _first(incident, scan)
         result.hash, result.by_jurisdiction, result.by_category = (
             scan.hash,
             scan.by_jurisdiction,
             scan.by_category,
         )
         result.by_account = await _account_names(conn, scan.by_account_id)
-        await _write(conn, d, incident.id, first=first)
         await _finish(conn, incident, result)
         await audit.record(
             conn,
