@@ -13,7 +13,7 @@ import pytest
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import DeliveryStatus, NoticeKind
-from incident_svc.models import Campaign, Delivery
+from incident_svc.models import Campaign, Delivery, Subject
 from incident_svc.notices.composer import Composer, load_composer
 from incident_svc.notices.errors import ComposeItemError
 from incident_svc.services import campaigns
@@ -29,6 +29,15 @@ async def started(composer: Composer) -> Composer:
     async with asyncio.timeout(60):
         await composer.start_worker()
     return composer
+
+
+async def one_person_and_a_started_worker(settings: Settings) -> tuple[Subject, Composer]:
+    incident = await make_incident()
+    person = await make_subject(incident, "S1")
+    composer = await load_composer(
+        incident_id=incident.id, kind=NoticeKind.SUBJECT_NOTICE, settings=settings
+    )
+    return person, await started(composer)
 
 
 async def test_the_worker_writes_the_bytes_the_composer_writes(
@@ -60,13 +69,7 @@ async def test_the_worker_writes_the_bytes_the_composer_writes(
 async def test_an_item_the_worker_cannot_compose_names_its_delivery(
     db_conn: str, settings: Settings
 ) -> None:
-    incident = await make_incident()
-    person = await make_subject(incident, "S1")
-    composer = await started(
-        await load_composer(
-            incident_id=incident.id, kind=NoticeKind.SUBJECT_NOTICE, settings=settings
-        )
-    )
+    person, composer = await one_person_and_a_started_worker(settings)
     try:
         with pytest.raises(ComposeItemError, match="Message-ID") as caught:
             await composer.compose_batch([item(person, 1), item(person, 2, message_id="bad")])
@@ -180,13 +183,7 @@ async def test_the_worker_exits_when_its_sender_is_killed(tmp_path: Path) -> Non
 async def test_a_worker_that_dies_leaves_the_composing_to_the_sender(
     db_conn: str, settings: Settings
 ) -> None:
-    incident = await make_incident()
-    person = await make_subject(incident, "S1")
-    composer = await started(
-        await load_composer(
-            incident_id=incident.id, kind=NoticeKind.SUBJECT_NOTICE, settings=settings
-        )
-    )
+    person, composer = await one_person_and_a_started_worker(settings)
     try:
         worker = composer._worker
         assert worker is not None and worker.pid is not None

@@ -131,14 +131,6 @@ _FAST: dict[str, Callable[[Sequence[str]], tuple[Any, ...]]] = {
 }
 
 
-def validate_fast(kind: str, values: Sequence[str]) -> tuple[Any, ...]:
-    """What ``validate_row`` returns or raises, sooner for the common case."""
-    try:
-        return _FAST[kind](values)
-    except (_Fallback, ValueError):
-        return validate_row(kind, values)
-
-
 def validate_chunk(
     kind: str, rows: Sequence[tuple[int, Sequence[str]]]
 ) -> tuple[list[tuple[Any, ...]], list[Problem]]:

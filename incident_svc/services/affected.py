@@ -25,7 +25,7 @@ from incident_svc.errors import ValidationError
 from incident_svc.models import Account, Incident
 from incident_svc.services import affected_sql as q
 from incident_svc.services import audit, incidents
-from incident_svc.services.affected_scan import Scan, count_in_thread, read_stage
+from incident_svc.services.affected_scan import Scan, count_pages, read_stage
 from incident_svc.services.inventory.sql import db_time, params, temp_table, time_param
 
 SAMPLE = 20
@@ -120,8 +120,9 @@ async def resolve(
         )
         pages = await read_stage(conn, d)
         compared = None if first else await _compare(conn, d, incident)
-        # the list is hashed and counted in a thread while the database writes it
-        counting = asyncio.create_task(count_in_thread(pages, incident.categories))
+        # the list is hashed and counted in a thread while the database writes it: the
+        # database's own work releases the interpreter lock, so both cores are busy
+        counting = asyncio.create_task(asyncio.to_thread(count_pages, pages, incident.categories))
         try:
             await _write(conn, d, incident.id, first=first)
         except BaseException:
@@ -129,7 +130,7 @@ async def resolve(
             raise
         scan = await counting
         del pages
-        result = compared or _first(incident, scan)
+        result = _first(incident, scan) if compared is None else compared
         result.hash, result.by_jurisdiction, result.by_category = (
             scan.hash,
             scan.by_jurisdiction,

@@ -9,7 +9,6 @@ the counting can run while the database writes the same list.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,12 +74,6 @@ def count_pages(pages: Sequence[Page], categories: Sequence[str]) -> Scan:
         by_account_id=_by_account(keys),
         by_category=_by_category(cats, categories),
     )
-
-
-async def count_in_thread(pages: Sequence[Page], categories: Sequence[str]) -> Scan:
-    """:func:`count_pages` off the event loop: the database thread meanwhile runs SQL, which
-    releases the interpreter lock, so both cores work."""
-    return await asyncio.to_thread(count_pages, pages, categories)
 
 
 def _by_jurisdiction(keys: Counter[str]) -> dict[str, int]:
