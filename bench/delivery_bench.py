@@ -9,6 +9,10 @@
    and an ``EmailMessage`` with the text part and the HTML alternative (see :func:`plain_loop`);
 4. planning ``--plan-rows`` deliveries in a fresh process: peak RSS.
 
+Each run also prints the CPU time the whole machine spent (every process, from /proc/stat)
+during the ceiling and during the end-to-end sending: on a machine with nothing else running,
+their ratio is what the end to end costs per message against the ceiling.
+
 All sends go to bench/fast_sink.py in its own process. ``make bench`` runs a small size;
 the issue's sizes: ``python -m bench.delivery_bench --recipients 100000 --plan-rows 1000000``.
 """
@@ -253,8 +257,9 @@ def plain_loop(port: int, count: int) -> float:
 
 async def end_to_end(
     url: str, port: int, count: int, pool: int, composer: str = "real"
-) -> tuple[float, float]:
-    """(planning seconds, messages per second end to end) for one campaign of ``count``."""
+) -> tuple[float, float, float | None]:
+    """(planning seconds, messages per second end to end, core-seconds the whole machine
+    spent while sending) for one campaign of ``count``."""
     await db.open_database(url)
     try:
         await db.upgrade()
@@ -283,12 +288,14 @@ async def end_to_end(
         elif composer == "free":
             loader = await precomposed_loader(campaign.id, settings)
         started = time.perf_counter()  # composing "free" notices is not part of the run
+        before = _cpu_ticks()
         counts = await campaigns.send_now(
             campaign_id=campaign.id, settings=settings, actor="bench", loader=loader
         )
         rate = count / (time.perf_counter() - started)
+        cpu = _core_seconds(before, _cpu_ticks())
         assert counts["sent"] == count, counts
-        return planned, rate
+        return planned, rate, cpu
     finally:
         await db.close_database()
 
@@ -354,6 +361,22 @@ def _busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -
     return f"{1 - idle:.0%} of {os.cpu_count()} cores"
 
 
+def _core_seconds(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """CPU time the whole machine spent between two readings (every process, both cores)."""
+    if before is None or after is None:
+        return None
+    busy = (after[0] - before[0]) - (after[1] - before[1])
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_share(ceiling: list[float | None], end: float | None) -> str:
+    """The ceiling's CPU over the end to end's, for the same number of messages."""
+    if end is None or None in ceiling:
+        return "unknown"
+    spent = sum(c for c in ceiling if c is not None) / len(ceiling)
+    return f"{spent:.1f} against {end:.1f} core-s = {spent / end:.0%}"
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[len(ordered) // 2]
@@ -372,13 +395,17 @@ def main(argv: list[str] | None = None) -> None:
         for n in range(args.repeat):
             before = _cpu_ticks()
             first = asyncio.run(raw_ceiling(port, sample, args.recipients, args.pool))
-            busy = _busy_share(before, _cpu_ticks())
-            planned, end = asyncio.run(
+            after = _cpu_ticks()
+            busy = _busy_share(before, after)
+            ceiling_cpu = [_core_seconds(before, after)]
+            planned, end, end_cpu = asyncio.run(
                 end_to_end(sqlite_url(directory), port, args.recipients, args.pool, args.composer)
             )
             # the machine's speed drifts by up to 2x within minutes: the end-to-end run is
             # compared with the mean of a ceiling just before and one just after it
+            before = _cpu_ticks()
             second = asyncio.run(raw_ceiling(port, sample, args.recipients, args.pool))
+            ceiling_cpu.append(_core_seconds(before, _cpu_ticks()))
             ceiling = (first + second) / 2
             plain = plain_loop(port, min(args.plain_sample, args.recipients))
             runs.append((ceiling, end, plain, planned))
@@ -386,7 +413,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"run {n + 1}: ceiling {ceiling:.0f}/s (before {first:.0f}, after {second:.0f}), "
                 f"end to end {end:.0f}/s ({end / ceiling:.0%}), "
                 f"smtplib loop {plain:.0f}/s ({end / plain:.1f}x), planning {planned:.2f} s, "
-                f"machine busy during the ceiling {busy}"
+                f"machine busy during the ceiling {busy}; CPU of the whole machine, ceiling "
+                f"against end to end: {_cpu_share(ceiling_cpu, end_cpu)}"
             )
         ceiling, end, plain = (_median([r[i] for r in runs]) for i in range(3))
         of_ceiling = _median([r[1] / r[0] for r in runs])
