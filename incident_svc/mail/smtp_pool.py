@@ -22,6 +22,7 @@ from incident_svc.config import SmtpSettings
 from incident_svc.errors import RelaySetupError
 from incident_svc.mail.rate import RateLimiter
 from incident_svc.mail.smtp_errors import connection_is_dead, setup_failure, translate
+from incident_svc.mail.smtp_transaction import mail_from, rcpt_and_data
 
 
 @dataclass(frozen=True)
@@ -94,16 +95,15 @@ class SmtpPool:
             await self._connect(slot, refusals)
         assert slot.client is not None
         try:
-            await slot.client.mail(sender)
+            await mail_from(slot.client, sender)
         except aiosmtplib.SMTPServerDisconnected:
             if not reused:
                 raise
             # the relay closed an idle connection: nothing was sent yet, so open a new one
             await self._connect(slot, refusals)
             assert slot.client is not None
-            await slot.client.mail(sender)
-        await slot.client.rcpt(recipient)
-        response = await slot.client.data(data)
+            await mail_from(slot.client, sender)
+        response = await rcpt_and_data(slot.client, recipient=recipient, data=data)
         return Accepted(code=response.code, reply=f"{response.code} {response.message}")
 
     async def _connect(self, slot: _Slot, refusals: int) -> None:

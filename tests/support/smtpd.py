@@ -5,7 +5,8 @@
         ...  # the first two messages to a@example.com meet those faults, the third is accepted
         server.received  # every accepted message, in order
 
-A fault is used up by one message. ``Reply(text, at="rcpt"|"data")`` answers with ``text``;
+A fault is used up by one message. ``Reply(text, at="rcpt"|"data")`` answers with ``text``
+(``Reply(text, at="mail")``, keyed by the sender's address, answers MAIL FROM);
 ``Disconnect()`` drops the connection in the middle of DATA; ``Stall(seconds)`` waits before
 answering the end of DATA (past the client's timeout); ``AcceptThenDrop()`` stores the
 message and drops the connection before the reply (the RFC 1047 window).
@@ -30,7 +31,7 @@ _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MU
 @dataclass(frozen=True)
 class Reply:
     text: str
-    at: str = "data"  # "rcpt" or "data"
+    at: str = "data"  # "mail", "rcpt" or "data"
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,18 @@ class FaultyHandler:
         pending = self.faults.get(address)
         if not pending:
             return None
-        rcpt_fault = isinstance(pending[0], Reply) and pending[0].at == "rcpt"
-        return pending.pop(0) if rcpt_fault == (at == "rcpt") else None
+        stage = pending[0].at if isinstance(pending[0], Reply) else "data"
+        return pending.pop(0) if stage == at else None
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        fault = self._take(address, "mail")
+        if isinstance(fault, Reply):
+            return fault.text
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
