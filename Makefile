@@ -11,11 +11,11 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the package with test and dev extras
+install: $(STAMP)  ## create .venv and install the package with the test, dev and bench extras
 
 demo: install  ## run the whole story on SQLite and the development mail sink
 	$(BIN)/incident-svc demo
