@@ -43,7 +43,7 @@ async def one_run(url: str, rows: int, group: int) -> tuple[float, float]:
         reply = "250 2.0.0 Ok: queued as ABC123"
         accepted = AttemptOutcome.ACCEPTED
         outcomes = [
-            outbox.Outcome(c.delivery_id, accepted, 250, reply, "0" * 64, c.subject_id)
+            outbox.Outcome(c.delivery_id, 1, accepted, 250, reply, "0" * 64, c.subject_id)
             for c in claimed
         ]
         wall, cpu = time.perf_counter(), time.process_time()

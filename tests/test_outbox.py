@@ -76,7 +76,7 @@ async def test_message_id_is_stable_across_retries(db_conn: str) -> None:
     assert first.message_id == f"<c{campaign.id}.d{first.delivery_id}.tok@example.com>"
     await outbox.record(
         context(campaign, "w1"),
-        [outbox.Outcome(first.delivery_id, AttemptOutcome.TRANSIENT, 451, "451 later")],
+        [outbox.Outcome(first.delivery_id, 1, AttemptOutcome.TRANSIENT, 451, "451 later")],
         now=utcnow(),
     )
     row = await Delivery.get(id=first.delivery_id)
@@ -85,13 +85,34 @@ async def test_message_id_is_stable_across_retries(db_conn: str) -> None:
     assert second.message_id == first.message_id and second.attempts == 1
 
 
+async def test_each_try_is_numbered_from_its_claim_and_the_last_allowed_one_fails(
+    db_conn: str,
+) -> None:
+    campaign = await started(1)
+    now = utcnow()
+    for number in range(1, POLICY.max_attempts + 1):
+        [claimed] = await claim(campaign, f"w{number}", now=now)
+        assert claimed.attempts == number - 1
+        outcome = outbox.Outcome(
+            claimed.delivery_id, claimed.attempts + 1, AttemptOutcome.TRANSIENT, 451, "451 later"
+        )
+        summary = await outbox.record(context(campaign, f"w{number}"), [outcome], now=now)
+        row = await Delivery.get(id=claimed.delivery_id)
+        assert row.attempts == number
+        now = row.next_attempt_at + timedelta(seconds=1)
+    assert (summary.retried, summary.failed) == (0, 1)
+    assert row.status is DeliveryStatus.FAILED
+    numbers = await DeliveryAttempt.all().order_by("number").values_list("number", flat=True)
+    assert numbers == [1, 2, 3]
+
+
 async def test_retry_waits_for_its_backoff(db_conn: str) -> None:
     campaign = await started(1)
     [first] = await claim(campaign, "w1")
     now = utcnow()
     await outbox.record(
         context(campaign, "w1"),
-        [outbox.Outcome(first.delivery_id, AttemptOutcome.TRANSIENT, 450, "450")],
+        [outbox.Outcome(first.delivery_id, 1, AttemptOutcome.TRANSIENT, 450, "450")],
         now=now,
     )
     row = await Delivery.get(id=first.delivery_id)
@@ -107,12 +128,12 @@ async def test_expired_lease_returns_to_the_pool_and_stale_results_are_ignored(
     later = utcnow() + timedelta(seconds=10)
     taken = await claim(campaign, "alive", now=later)
     assert {c.delivery_id for c in taken} == {c.delivery_id for c in dead}
-    late = [outbox.Outcome(c.delivery_id, AttemptOutcome.ACCEPTED, 250, "250 ok") for c in dead]
+    late = [outbox.Outcome(c.delivery_id, 1, AttemptOutcome.ACCEPTED, 250, "250 ok") for c in dead]
     summary = await outbox.record(context(campaign, "crashed"), late, now=later)
     assert (summary.sent, summary.stale) == (0, 3)
     assert await DeliveryAttempt.all().count() == 0
     mine = [
-        outbox.Outcome(c.delivery_id, AttemptOutcome.ACCEPTED, 250, "250 ok", "ab" * 32)
+        outbox.Outcome(c.delivery_id, 1, AttemptOutcome.ACCEPTED, 250, "250 ok", "ab" * 32)
         for c in taken
     ]
     summary = await outbox.record(context(campaign, "alive"), mine, now=later)
@@ -141,7 +162,7 @@ async def test_a_group_larger_than_one_statement_records_each_row_its_own_result
     batch = await claim(campaign, "w1", limit=size)
     kinds = [AttemptOutcome.ACCEPTED, AttemptOutcome.TRANSIENT, AttemptOutcome.PERMANENT]
     outcomes = [
-        outbox.Outcome(c.delivery_id, kinds[n % 3], 250 + n, f"reply {n}", f"{n:064x}")
+        outbox.Outcome(c.delivery_id, 1, kinds[n % 3], 250 + n, f"reply {n}", f"{n:064x}")
         for n, c in enumerate(batch)
     ]
     now = utcnow()

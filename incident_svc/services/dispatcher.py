@@ -154,11 +154,11 @@ class Engine:
             )
             for c in batch
         ]
-        messages, not_composed = await compose_each(composer, items)
-        for failure in not_composed:
-            tried.add(failure.delivery_id)
-            recorder.add(failure)
         by_id = {c.delivery_id: c for c in batch}
+        messages, spoiled = await compose_each(composer, items)
+        for error in spoiled:
+            tried.add(error.delivery_id)
+            recorder.add(not_composed(by_id[error.delivery_id], error.reason))
         sender = campaigns.sender_address(self.settings)
         queue = iter([m for m in messages if m.delivery_id in by_id])
 
@@ -193,10 +193,17 @@ class Engine:
             kind = AttemptOutcome.PERMANENT if permanent else AttemptOutcome.TRANSIENT
             reply = exc.reply or str(exc)
             return outbox.Outcome(
-                claimed.delivery_id, kind, exc.code, reply, message.sha256, claimed.subject_id
+                claimed.delivery_id,
+                claimed.attempts + 1,
+                kind,
+                exc.code,
+                reply,
+                message.sha256,
+                claimed.subject_id,
             )
         return outbox.Outcome(
             claimed.delivery_id,
+            claimed.attempts + 1,
             AttemptOutcome.ACCEPTED,
             accepted.code,
             accepted.reply,
@@ -270,8 +277,8 @@ class Engine:
 
 async def compose_each(
     composer: Composer, items: Sequence[ComposeItem]
-) -> tuple[Sequence[Outgoing], list[outbox.Outcome]]:
-    """The batch's messages, and a permanent failure for each item that cannot be composed.
+) -> tuple[Sequence[Outgoing], list[ComposeItemError]]:
+    """The batch's messages, and why each item that cannot be composed could not be.
 
     The batch is composed in one go; only when one item spoils it (a person no longer
     affected, a template that fails on one person's data, an address MIME refuses) is it
@@ -283,19 +290,25 @@ async def compose_each(
     except ComposeItemError:
         pass
     messages: list[Outgoing] = []
-    failures: list[outbox.Outcome] = []
+    failures: list[ComposeItemError] = []
     for item in items:
         try:
             messages.extend(await composer.compose_batch([item]))
         except ComposeItemError as exc:
             log.warning("delivery %s not composed: %s", item.delivery_id, exc.reason)
-            failures.append(not_composed(item.delivery_id, exc.reason))
+            failures.append(exc)
     return messages, failures
 
 
-def not_composed(delivery_id: int, reason: str) -> outbox.Outcome:
+def not_composed(claimed: outbox.Claimed, reason: str) -> outbox.Outcome:
     """A permanent failure that is nobody's address fault: no subject is marked bounced."""
-    return outbox.Outcome(delivery_id, AttemptOutcome.PERMANENT, None, f"not composed: {reason}")
+    return outbox.Outcome(
+        claimed.delivery_id,
+        claimed.attempts + 1,
+        AttemptOutcome.PERMANENT,
+        None,
+        f"not composed: {reason}",
+    )
 
 
 async def _lane(

@@ -194,6 +194,7 @@ class Outcome:
     """What happened to one claimed delivery in this attempt."""
 
     delivery_id: int
+    attempt: int  # this attempt's number: the tries recorded when it was claimed, plus one
     outcome: AttemptOutcome
     code: int | None
     reply: str
@@ -225,17 +226,26 @@ class BatchContext:
 async def record(
     context: BatchContext, outcomes: Sequence[Outcome], *, now: datetime
 ) -> BatchSummary:
-    """Store the batch's results, attempts, bounces and one audit event, all or nothing."""
+    """Store the batch's results, attempts, bounces and one audit event, all or nothing.
+
+    Only rows this worker still leases are written (the update's own condition, so no row is
+    read first); results for the others are counted as stale.
+    """
+    by_id = {o.delivery_id: o for o in outcomes}
+    rows = [_result_row(o, context.policy, now) for o in outcomes]
+    recorded: list[_Row] = []
     async with write_transaction() as conn:
-        held = await _still_held(conn, context.worker_id, [o.delivery_id for o in outcomes])
-        mine = [o for o in outcomes if o.delivery_id in held]
-        rows = [_result_row(o, held[o.delivery_id] + 1, context.policy, now) for o in mine]
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            await conn.execute_query(*_update_results(conn, chunk))
-            await conn.execute_query(*_insert_attempts(conn, chunk))
-        await _mark_bounced(conn, [o.subject_id for o in mine if _is_bounce(o)], now)
-        summary = _summary(rows, stale=len(outcomes) - len(mine))
+            held = await query(conn, *_update_results(conn, context.worker_id, chunk))
+            ids = {int(row["id"]) for row in held}
+            mine = [row for row in chunk if row.delivery_id in ids]
+            if mine:
+                await conn.execute_query(*_insert_attempts(conn, mine))
+            recorded.extend(mine)
+        bounced = [by_id[row.delivery_id] for row in recorded]
+        await _mark_bounced(conn, [o.subject_id for o in bounced if _is_bounce(o)], now)
+        summary = _summary(recorded, stale=len(outcomes) - len(recorded))
         await audit.record(
             conn,
             actor=context.actor,
@@ -249,7 +259,7 @@ async def record(
                 "retried": summary.retried,
                 "failed": summary.failed,
                 "stale": summary.stale,
-                "deliveries": len(rows),
+                "deliveries": len(recorded),
                 "ledger_sha256": summary.ledger_sha256,
             },
             key=context.key,
@@ -257,27 +267,12 @@ async def record(
     return summary
 
 
-async def _still_held(conn: BaseDBAsyncClient, worker_id: str, ids: list[int]) -> dict[int, int]:
-    """The ids (with their attempt counts) this worker still leases, locked until the commit.
-
-    PostgreSQL: ``FOR UPDATE`` locks the rows against a reaper or another worker. SQLite: the
-    transaction began with ``BEGIN IMMEDIATE``, which holds the database's write lock, so a
-    plain read is already stable (no row is written twice per outcome).
-    """
-    if not ids:
-        return {}
-    lock = " FOR UPDATE" if dialect(conn) == "postgres" else ""
-    sql = (
-        "SELECT id, attempts FROM delivery "
-        f"WHERE status = 'sending' AND lease_owner = ? AND id IN ({in_list(len(ids))}){lock}"
-    )
-    rows = await query(conn, sql, [worker_id, *ids])
-    return {int(row["id"]): int(row["attempts"]) for row in rows}
-
-
 # Each group commit writes its rows with two statements, whatever their number: one UPDATE
-# joined to the rows' new values and one multi-row INSERT, instead of a statement per row.
-# At most this many rows per statement (SQLite's limit of bound variables).
+# joined to the rows' new values (returning the rows it found still leased to the worker)
+# and one multi-row INSERT of their attempts, instead of a statement per row. At most this
+# many rows per statement (SQLite's limit of bound variables). On PostgreSQL the UPDATE locks
+# the rows it writes, so a reaper or another worker waits for the commit and then finds
+# them no longer leased; on SQLite the transaction holds the write lock (BEGIN IMMEDIATE).
 _ROWS_PER_STATEMENT = 500
 
 _UPDATE_RESULTS = """
@@ -287,7 +282,8 @@ SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_attempt_a
     content_hash = COALESCE(v.content_hash, delivery.content_hash), last_error = v.last_error,
     lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
 FROM ({values}) AS v{columns}
-WHERE delivery.id = v.id
+WHERE delivery.id = v.id AND delivery.status = 'sending' AND delivery.lease_owner = ?
+RETURNING delivery.id
 """
 _COLUMNS = "id, status, attempts, next_attempt_at, sent_at, smtp_reply, content_hash, last_error"
 # SQLite names a VALUES table's columns column1, column2, ...: a first SELECT names them
@@ -300,8 +296,11 @@ _POSTGRES_ROW = (
 )
 
 
-def _update_results(conn: BaseDBAsyncClient, rows: Sequence[_Row]) -> tuple[str, list[Any]]:
-    """One UPDATE of every row's result (status, attempts, reply, ...) and its lease released."""
+def _update_results(
+    conn: BaseDBAsyncClient, worker_id: str, rows: Sequence[_Row]
+) -> tuple[str, list[Any]]:
+    """One UPDATE of every row's result (status, attempts, reply, ...) and its lease released,
+    for the rows ``worker_id`` still leases; it returns their ids."""
     if dialect(conn) == "postgres":
         values = "VALUES " + ", ".join([_POSTGRES_ROW] * len(rows))
         sql = _UPDATE_RESULTS.format(values=values, columns=f"({_COLUMNS})")
@@ -313,7 +312,8 @@ def _update_results(conn: BaseDBAsyncClient, rows: Sequence[_Row]) -> tuple[str,
     flat: list[Any] = [rows[0].now]
     for row in rows:
         flat.extend(row.update)
-    return placeholders(sql, conn), flat
+    flat.append(worker_id)
+    return sql, flat
 
 
 def _insert_attempts(conn: BaseDBAsyncClient, rows: Sequence[_Row]) -> tuple[str, list[Any]]:
@@ -338,7 +338,8 @@ class _Row:
     ledger_line: str
 
 
-def _result_row(o: Outcome, number: int, policy: RetryPolicy, now: datetime) -> _Row:
+def _result_row(o: Outcome, policy: RetryPolicy, now: datetime) -> _Row:
+    number = o.attempt
     status, next_at = _next_state(o.outcome, number, policy, now)
     accepted = o.outcome is AttemptOutcome.ACCEPTED
     update = [
