@@ -49,7 +49,7 @@ from incident_svc.config import Settings, load_settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.times import utcnow
 from incident_svc.mail import mime, smtp_transaction
-from incident_svc.models import Campaign, Delivery
+from incident_svc.models import AuditEvent, Campaign, Delivery
 from incident_svc.notices import context as notice_context
 from incident_svc.notices.catalog import TemplateCatalog
 from incident_svc.notices.composer import ComposeItem, load_composer
@@ -273,11 +273,19 @@ def plain_loop(port: int, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class EndToEnd:
+    planned: float  # seconds to plan the campaign's deliveries
+    rate: float  # messages per second, end to end
+    cpu: float | None  # core-seconds the whole machine spent while sending
+    commits: int  # group commits of outcomes (delivery.batch audit events)
+    median_group: int  # outcomes in the median group commit
+
+
 async def end_to_end(
     url: str, port: int, count: int, pool: int, composer: str = "real"
-) -> tuple[float, float, float | None]:
-    """(planning seconds, messages per second end to end, core-seconds the whole machine
-    spent while sending) for one campaign of ``count``."""
+) -> EndToEnd:
+    """One campaign of ``count`` recipients, planned and sent as ``campaign send --now`` does."""
     await db.open_database(url)
     try:
         await db.upgrade()
@@ -313,7 +321,9 @@ async def end_to_end(
         rate = count / (time.perf_counter() - started)
         cpu = _core_seconds(before, _cpu_ticks())
         assert counts["sent"] == count, counts
-        return planned, rate, cpu
+        batches = await AuditEvent.filter(action="delivery.batch").values_list("details", flat=True)
+        groups = sorted(json.loads(str(details))["deliveries"] for details in batches)
+        return EndToEnd(planned, rate, cpu, len(groups), groups[len(groups) // 2])
     finally:
         await db.close_database()
 
@@ -417,9 +427,10 @@ def main(argv: list[str] | None = None) -> None:
             busy = _busy_share(before, after)
             ceiling_cpu = [_core_seconds(before, after)]
             wire_first = asyncio.run(raw_ceiling(port, sample, args.recipients, args.pool, "wire"))
-            planned, end, end_cpu = asyncio.run(
+            run = asyncio.run(
                 end_to_end(sqlite_url(directory), port, args.recipients, args.pool, args.composer)
             )
+            planned, end, end_cpu = run.planned, run.rate, run.cpu
             # the machine's speed drifts by up to 2x within minutes: the end-to-end run is
             # compared with the mean of a ceiling just before and one just after it
             wire_second = asyncio.run(raw_ceiling(port, sample, args.recipients, args.pool, "wire"))
@@ -435,6 +446,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"end to end {end:.0f}/s ({end / ceiling:.0%}), "
                 f"wire-path ceiling {wire:.0f}/s ({end / wire:.0%}), "
                 f"smtplib loop {plain:.0f}/s ({end / plain:.1f}x), planning {planned:.2f} s, "
+                f"{run.commits} group commits (median {run.median_group} outcomes), "
                 f"machine busy during the ceiling {busy}; CPU of the whole machine, ceiling "
                 f"against end to end: {_cpu_share(ceiling_cpu, end_cpu)}"
             )
