@@ -72,6 +72,7 @@ class Message:
     message_id: str
     data: bytes
     sha256: str
+    wire: bytes | None = None
 
 
 def build(delivery_id: int, address: str, message_id: str) -> bytes:

@@ -13,6 +13,7 @@ import pytest
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import DeliveryStatus, NoticeKind
+from incident_svc.mail.smtp_transaction import wire_form
 from incident_svc.models import Campaign, Delivery, Subject
 from incident_svc.notices.composer import Composer, load_composer
 from incident_svc.notices.errors import ComposeItemError
@@ -63,6 +64,8 @@ async def test_the_worker_writes_the_bytes_the_composer_writes(
         await composer.close()
     assert [m.data for m in there] == [m.data for m in here]
     assert [m.sha256 for m in there] == [m.sha256 for m in here]
+    assert [m.wire for m in there] == [wire_form(m.data) for m in here]
+    assert None not in [m.wire for m in there]  # the DATA payload comes ready from the worker
     assert len({m.delivery_id for m in there}) == 3
 
 

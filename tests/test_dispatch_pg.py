@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tortoise import connections
 
+from incident_svc.db import write_transaction
 from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.mail.sink import Stored, message_ids, serve
@@ -94,3 +95,15 @@ async def test_claim_query_uses_the_campaign_status_due_index(db_conn: str) -> N
     text = json.dumps(plan)
     assert index[0]["indexname"] in text
     assert '"Node Type": "Seq Scan"' not in text
+
+
+async def test_statements_are_planned_with_their_values(db_conn: str) -> None:
+    """asyncpg prepares every statement; a generic plan would ignore a batch's IN list and read
+    every exposure of the incident (db_engines/postgres.py), so every connection forces custom
+    plans."""
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict("SHOW plan_cache_mode")
+    assert rows == [{"plan_cache_mode": "force_custom_plan"}]
+    async with write_transaction() as tx:
+        rows = await tx.execute_query_dict("SHOW plan_cache_mode")
+    assert rows == [{"plan_cache_mode": "force_custom_plan"}]

@@ -16,6 +16,7 @@ from incident_svc.config import DkimSettings, Settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.errors import ConfigError
 from incident_svc.mail.dkim import load_signer
+from incident_svc.mail.smtp_transaction import wire_form
 from incident_svc.notices.composer import ComposeItem, load_composer
 from tests.notice_data import make_incident, make_subject
 
@@ -53,6 +54,8 @@ async def test_signed_notice_verifies(
     item = ComposeItem(1, person.id, None, person.email, person.locale, "<d1@example.com>")
     [message] = await composer.compose_batch([item])
     assert message.data.startswith(b"DKIM-Signature:")
+    # the signed message is still in wire form: DATA sends it as composed (dot-stuffed)
+    assert message.wire is not None and message.wire == wire_form(message.data)
     asked: list[bytes] = []
 
     def dns(name: bytes, timeout: int = 5) -> bytes:

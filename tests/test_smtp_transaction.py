@@ -112,3 +112,13 @@ async def test_a_refused_sender_is_permanent_and_keeps_the_connection() -> None:
         await pool.send(sender=SENDER, recipient="r3@example.org", data=b"M: 3\r\n\r\n")
         assert [m.recipient for m in server.received] == ["r1@example.org", "r3@example.org"]
         assert pool.connects == 1
+
+
+async def test_a_payload_prepared_by_the_composer_is_sent_as_it_is() -> None:
+    data = b"Message-ID: <ready@example.com>\r\n\r\n.dot first\r\nplain\r\n"
+    async with smtp_server() as server, pool_for(server) as pool:
+        for n in range(2):  # the first message greets the relay, the second is wire-ready
+            await pool.send(
+                sender=SENDER, recipient=f"r{n}@example.org", data=data, wire=wire_form(data)
+            )
+        assert [m.data for m in server.received] == [data, data]

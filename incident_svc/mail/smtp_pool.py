@@ -70,14 +70,20 @@ class SmtpPool:
     ) -> None:
         await self.close()
 
-    async def send(self, *, sender: str, recipient: str, data: bytes) -> Accepted:
+    async def send(
+        self, *, sender: str, recipient: str, data: bytes, wire: bytes | None = None
+    ) -> Accepted:
         """Hand one message to the relay; raise Transient/PermanentDeliveryError on failure,
-        RelaySetupError when the relay refuses the connection's TLS or login."""
+        RelaySetupError when the relay refuses the connection's TLS or login.
+
+        ``wire``: ``data`` as DATA sends it, if the caller prepared it with
+        :func:`~incident_svc.mail.smtp_transaction.wire_form`.
+        """
         refusals = self._refusals
         await self._limiter.wait()
         slot = await self._idle.get()
         try:
-            return await self._send_on(slot, sender, recipient, data, refusals)
+            return await self._send_on(slot, sender, recipient, data, wire, refusals)
         except (aiosmtplib.SMTPException, OSError, UnicodeEncodeError) as exc:
             await self._after_failure(slot, exc)
             raise translate(exc) from exc
@@ -88,7 +94,13 @@ class SmtpPool:
             self._idle.put_nowait(slot)
 
     async def _send_on(
-        self, slot: _Slot, sender: str, recipient: str, data: bytes, refusals: int
+        self,
+        slot: _Slot,
+        sender: str,
+        recipient: str,
+        data: bytes,
+        wire: bytes | None,
+        refusals: int,
     ) -> Accepted:
         reused = slot.client is not None and slot.client.is_connected
         if not reused:
@@ -103,7 +115,7 @@ class SmtpPool:
             await self._connect(slot, refusals)
             assert slot.client is not None
             await mail_from(slot.client, sender)
-        response = await rcpt_and_data(slot.client, recipient=recipient, data=data)
+        response = await rcpt_and_data(slot.client, recipient=recipient, data=data, wire=wire)
         return Accepted(code=response.code, reply=f"{response.code} {response.message}")
 
     async def _connect(self, slot: _Slot, refusals: int) -> None:

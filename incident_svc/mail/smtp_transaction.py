@@ -41,12 +41,19 @@ async def mail_from(client: aiosmtplib.SMTP, sender: str) -> None:
         raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
 
 
-async def rcpt_and_data(client: aiosmtplib.SMTP, *, recipient: str, data: bytes) -> SMTPResponse:
-    """RCPT TO ``recipient``, then DATA ``data``; the relay's reply to the end of DATA."""
+async def rcpt_and_data(
+    client: aiosmtplib.SMTP, *, recipient: str, data: bytes, wire: bytes | None = None
+) -> SMTPResponse:
+    """RCPT TO ``recipient``, then DATA ``data``; the relay's reply to the end of DATA.
+
+    ``wire`` is ``wire_form(data)`` if the caller has it already (the composer prepares it in
+    its worker process, off the sending thread).
+    """
     reply = await client.execute_command(b"RCPT", b"TO:" + envelope_address(recipient))
     if reply.code not in (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward):
         raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, recipient)
-    wire = wire_form(data)
+    if wire is None:
+        wire = wire_form(data)
     if wire is None:
         return await client.data(data)
     return await _data(client, wire)

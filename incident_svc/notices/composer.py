@@ -24,6 +24,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
 from incident_svc.mail import mime
 from incident_svc.mail.dkim import DkimSigner, load_signer
+from incident_svc.mail.smtp_transaction import wire_form
 from incident_svc.notices import context as ctx
 from incident_svc.notices import loading
 from incident_svc.notices.catalog import LABELS_DIR, SHARED_DIR, TemplateCatalog
@@ -56,6 +57,10 @@ class OutgoingMessage:
     message_id: str
     data: bytes  # the complete RFC 5322 message, CRLF line endings
     sha256: str  # hex digest of data
+    # data as the DATA command sends it (dot-stuffed, terminated), prepared where it was
+    # composed (in the worker process past a campaign's first messages) rather than in the
+    # sending process; None if data is not in wire form
+    wire: bytes | None = None
 
 
 Fact = ctx.PersonFacts | ctx.AccountFacts
@@ -302,6 +307,7 @@ class Composer:
             message_id=item.message_id,
             data=data,
             sha256=hashlib.sha256(data).hexdigest(),
+            wire=wire_form(data),
         )
 
 

@@ -38,6 +38,8 @@ class Outgoing(Protocol):
     def data(self) -> bytes: ...
     @property
     def sha256(self) -> str: ...
+    @property
+    def wire(self) -> bytes | None: ...  # data as DATA sends it, if the composer prepared it
 
 
 class Composer(Protocol):

@@ -186,7 +186,7 @@ class Engine:
     ) -> outbox.Outcome:
         try:
             accepted = await self.pool.send(
-                sender=sender, recipient=claimed.address, data=message.data
+                sender=sender, recipient=claimed.address, data=message.data, wire=message.wire
             )
         except DeliveryError as exc:
             permanent = isinstance(exc, PermanentDeliveryError)

@@ -328,6 +328,10 @@ def _insert_attempts(conn: BaseDBAsyncClient, rows: Sequence[_Row]) -> tuple[str
     return placeholders(sql, conn), flat
 
 
+# json.dumps(..., ensure_ascii=False) builds an encoder per call; this is the same encoder, once
+_LEDGER_LINE = json.JSONEncoder(ensure_ascii=False)
+
+
 @dataclass(frozen=True)
 class _Row:
     delivery_id: int
@@ -353,9 +357,8 @@ def _result_row(o: Outcome, policy: RetryPolicy, now: datetime) -> _Row:
         None if accepted else o.reply,
     ]
     attempt = [o.delivery_id, number, now, o.outcome.value, o.code, o.reply]
-    line = json.dumps(
-        [o.delivery_id, number, status.value, o.code, o.reply, o.content_sha256],
-        ensure_ascii=False,
+    line = _LEDGER_LINE.encode(
+        [o.delivery_id, number, status.value, o.code, o.reply, o.content_sha256]
     )
     return _Row(o.delivery_id, status, now, attempt, update, line)
 

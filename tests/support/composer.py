@@ -17,6 +17,7 @@ class OutgoingMessage:
     message_id: str
     data: bytes
     sha256: str
+    wire: bytes | None = None  # the pool prepares DATA itself
 
 
 class PlainComposer:
