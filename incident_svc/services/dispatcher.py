@@ -191,22 +191,15 @@ class Engine:
         except DeliveryError as exc:
             permanent = isinstance(exc, PermanentDeliveryError)
             kind = AttemptOutcome.PERMANENT if permanent else AttemptOutcome.TRANSIENT
-            reply = exc.reply or str(exc)
-            return outbox.Outcome(
-                claimed.delivery_id,
-                claimed.attempts + 1,
-                kind,
-                exc.code,
-                reply,
-                message.sha256,
-                claimed.subject_id,
-            )
+            code, reply = exc.code, exc.reply or str(exc)
+        else:
+            kind, code, reply = AttemptOutcome.ACCEPTED, accepted.code, accepted.reply
         return outbox.Outcome(
             claimed.delivery_id,
             claimed.attempts + 1,
-            AttemptOutcome.ACCEPTED,
-            accepted.code,
-            accepted.reply,
+            kind,
+            code,
+            reply,
             message.sha256,
             claimed.subject_id,
         )

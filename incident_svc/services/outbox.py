@@ -243,8 +243,8 @@ async def record(
             if mine:
                 await conn.execute_query(*_insert_attempts(conn, mine))
             recorded.extend(mine)
-        bounced = [by_id[row.delivery_id] for row in recorded]
-        await _mark_bounced(conn, [o.subject_id for o in bounced if _is_bounce(o)], now)
+        written = [by_id[row.delivery_id] for row in recorded]
+        await _mark_bounced(conn, [o.subject_id for o in written if _is_bounce(o)], now)
         summary = _summary(recorded, stale=len(outcomes) - len(recorded))
         await audit.record(
             conn,
