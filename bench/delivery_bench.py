@@ -281,6 +281,7 @@ class EndToEnd:
     cpu: float | None  # core-seconds the whole machine spent while sending
     commits: int  # group commits of outcomes (delivery.batch audit events)
     median_group: int  # outcomes in the median group commit
+    thread_busy: float  # CPU time of the sending (event loop) thread over the wall time
 
 
 async def end_to_end(
@@ -315,16 +316,18 @@ async def end_to_end(
         elif composer == "free":
             loader = await precomposed_loader(campaign.id, settings)
         started = time.perf_counter()  # composing "free" notices is not part of the run
-        before = _cpu_ticks()
+        before, thread = _cpu_ticks(), time.thread_time()
         counts = await campaigns.send_now(
             campaign_id=campaign.id, settings=settings, actor="bench", loader=loader
         )
-        rate = count / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        busy = (time.thread_time() - thread) / elapsed
+        rate = count / elapsed
         cpu = _core_seconds(before, _cpu_ticks())
         assert counts["sent"] == count, counts
         batches = await AuditEvent.filter(action="delivery.batch").values_list("details", flat=True)
         groups = sorted(json.loads(str(details))["deliveries"] for details in batches)
-        return EndToEnd(planned, rate, cpu, len(groups), groups[len(groups) // 2])
+        return EndToEnd(planned, rate, cpu, len(groups), groups[len(groups) // 2], busy)
     finally:
         await db.close_database()
 
@@ -448,6 +451,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"wire-path ceiling {wire:.0f}/s ({end / wire:.0%}), "
                 f"smtplib loop {plain:.0f}/s ({end / plain:.1f}x), planning {planned:.2f} s, "
                 f"{run.commits} group commits (median {run.median_group} outcomes), "
+                f"sending thread busy {run.thread_busy:.0%} of the end to end, "
                 f"machine busy during the ceiling {busy}; CPU of the whole machine, ceiling "
                 f"against end to end: {_cpu_share(ceiling_cpu, end_cpu)}"
             )
