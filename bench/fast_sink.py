@@ -3,8 +3,8 @@
 It answers every command with 250, swallows DATA up to the final dot, and stores nothing,
 so that a benchmark measures the sender, not the server. It runs on uvloop when that is
 installed (the bench extra): on this 2-core machine the sink shares a core with whatever the
-sender runs besides its own thread, and uvloop halves the sink's CPU per message (about 190 to
-about 100 us) without changing what it answers.
+sender runs besides its own thread, and on uvloop the sink costs about half the CPU per
+message (an ad hoc measurement, BENCHMARKS.md 2026-12-02) without changing what it answers.
 
     python -m bench.fast_sink            # prints "PORT <n>" once listening on 127.0.0.1
 """

@@ -28,7 +28,7 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
         try:
             # Tortoise commits before every BEGIN; the connection is in autocommit mode, so
             # that is a round trip to the database thread for nothing unless a transaction
-            # is somehow open (it costs a tenth of a delivery group commit's main-thread time)
+            # is somehow open (a delivery group commit makes five round trips without it)
             if self._connection.in_transaction:
                 await self._connection.commit()
             await self._connection.execute("BEGIN IMMEDIATE")

@@ -2,8 +2,8 @@
 
 aiosmtplib's ``data()`` rewrites every message before it sends it: one regular expression
 turns every line ending into CRLF and another dot-stuffs lines that begin with a period, each
-over the whole message. For a 7 KB notice those two passes are about half of the client's CPU
-per message (docs/delivery.md, "Performance"), and ``mail()`` / ``rcpt()`` parse each address with
+over the whole message. For a 7 KB notice those two passes were more than half of the
+client's CPU per message in a py-spy profile (BENCHMARKS.md, 2026-12-02), and ``mail()`` / ``rcpt()`` parse each address with
 ``email.utils.parseaddr`` besides. Our notices leave the composer already in wire form, with
 CRLF line endings only and a final CRLF, so here they are dot-stuffed with one
 ``bytes.replace`` and handed to the connection as they are.

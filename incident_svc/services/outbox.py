@@ -300,7 +300,8 @@ def _update_results(
     conn: BaseDBAsyncClient, worker_id: str, rows: Sequence[_Row]
 ) -> tuple[str, list[Any]]:
     """One UPDATE of every row's result (status, attempts, reply, ...) and its lease released,
-    for the rows ``worker_id`` still leases; it returns their ids."""
+    for the rows ``worker_id`` still leases; it returns their ids. The SQL keeps its ``?``
+    placeholders: it runs through :func:`query`, which writes them for PostgreSQL."""
     if dialect(conn) == "postgres":
         values = "VALUES " + ", ".join([_POSTGRES_ROW] * len(rows))
         sql = _UPDATE_RESULTS.format(values=values, columns=f"({_COLUMNS})")
