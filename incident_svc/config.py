@@ -71,6 +71,14 @@ class ApprovalSettings(_Section):
 
 class AuditSettings(_Section):
     hmac_key: SecretStr | None = None
+    key_file: Path | None = None  # default: <var_dir>/audit-hmac.key
+    allow_unkeyed: bool = False
+    checkpoint_file: Path | None = None  # default: <var_dir>/audit-checkpoints.jsonl
+    checkpoint_to_file: bool = True
+    checkpoint_by_email: bool = False
+    checkpoint_feed: bool = True
+    checkpoint_minutes: float = Field(default=15.0, ge=0)
+    checkpoints: list[str] = Field(default_factory=list)  # more witnesses (FILE|URL) to verify
 
 
 class FeedSettings(_Section):

@@ -33,6 +33,7 @@ from incident_svc.services.wakeups import load_plan
 log = logging.getLogger(__name__)
 
 POLL_JOB = "poll"
+CHECKPOINT_JOB = "audit-checkpoint"
 RETRY_SECONDS = 30.0
 Action = Callable[[datetime], Awaitable[object]]
 Clock = Callable[[], datetime]
@@ -47,9 +48,11 @@ class ServiceScheduler:
         settings: Settings,
         actions: Mapping[WakeupAction, Action],
         clock: Clock = utcnow,
+        checkpoint: Action | None = None,
     ) -> None:
         self._settings = settings
         self._actions = dict(actions)
+        self._checkpoint = checkpoint
         self._clock = clock
         self._locks = {action: asyncio.Lock() for action in WakeupAction}
         self._retry_after: dict[str, datetime] = {}
@@ -85,6 +88,23 @@ class ServiceScheduler:
             IntervalTrigger(seconds=self._settings.scheduler.poll_seconds, timezone=UTC),
             id=POLL_JOB,
         )
+        if self._checkpoint is not None:
+            # asked every poll; it writes a checkpoint only when one is due (audit_checkpoints)
+            self._scheduler.add_job(
+                self._take_checkpoint,
+                IntervalTrigger(seconds=self._settings.scheduler.poll_seconds, timezone=UTC),
+                id=CHECKPOINT_JOB,
+            )
+
+    async def _take_checkpoint(self) -> None:
+        assert self._checkpoint is not None
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            await self._checkpoint(self._clock())
+        finally:
+            self._inflight.discard(task)  # type: ignore[arg-type]
 
     def shutdown(self) -> None:
         """Stop firing jobs; a job already running goes on (see :meth:`stop`)."""
@@ -105,7 +125,7 @@ class ServiceScheduler:
     def reconcile(self, plan: list[Wakeup], *, now: datetime) -> None:
         wanted = {wakeup.job_id: wakeup for wakeup in plan}
         for job in self._scheduler.get_jobs():
-            if job.id != POLL_JOB and job.id not in wanted:
+            if job.id not in (POLL_JOB, CHECKPOINT_JOB) and job.id not in wanted:
                 job.remove()
                 self._planned.pop(job.id, None)
         for wakeup in wanted.values():

@@ -86,6 +86,13 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
         admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(autouse=True)
+def _own_var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's state folder is its own: an audit key or checkpoint file left in the
+    project's var/ (by `db upgrade` run by hand) must never reach a test."""
+    monkeypatch.setenv("INCIDENT_SVC_VAR_DIR", str(tmp_path / "var"))
+
+
 @pytest.fixture
 async def db_conn(database_url: str) -> AsyncIterator[str]:
     """Tortoise connected to this test's database for the duration of the test."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ def cli(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENT_SVC_")}
     if database_url:
         full_env["INCIDENT_SVC_DATABASE_URL"] = database_url
+        full_env["INCIDENT_SVC_VAR_DIR"] = _var_dir(database_url)
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "incident_svc", *args],
@@ -29,6 +32,12 @@ def cli(
         env=full_env,
         timeout=60,
     )
+
+
+def _var_dir(database_url: str) -> str:
+    """One state folder per database (its audit key, its checkpoints), never the project's."""
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+    return str(Path(tempfile.gettempdir()) / f"incsvc-var-{digest}")
 
 
 def test_help_lists_every_command_group() -> None:

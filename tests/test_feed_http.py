@@ -292,6 +292,7 @@ async def test_static_answers(feed: Feed) -> None:
         "/openapi.json",
         "/widget.js",
         "/demo",
+        "/v1/audit/checkpoints",
     }
     page = await feed.get("/demo", params={"lang": 'x"><script>alert(1)</script>'})
     assert b'<html lang="en">' in page.content and b"alert(1)" not in page.content

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import typer
 
+from incident_svc.cli import audit_witness_cmd
 from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
 from incident_svc.cli.params import aware_time
-from incident_svc.cli.runtime import hmac_key, with_db
+from incident_svc.cli.runtime import with_db
 from incident_svc.config import Settings
-from incident_svc.domain.audit_chain import Link, Verdict
+from incident_svc.domain.audit_chain import Link
 from incident_svc.services import audit
 
 app = typer.Typer(
-    help="Read, verify and export the tamper-evident audit log.", no_args_is_help=True
+    help="Read, verify, checkpoint and export the tamper-evident audit log.", no_args_is_help=True
 )
 
 
@@ -67,29 +68,8 @@ def _short(details: str, width: int = 80) -> str:
     return details if len(details) <= width else details[: width - 1] + "…"
 
 
-@app.command()
-def verify(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
-    """Check the whole chain. Exit 0 when intact; exit 1 naming the first broken sequence number."""
-
-    async def work(settings: Settings) -> Verdict:
-        return await audit.verify(key=hmac_key(settings))
-
-    verdict = with_db(ctx, work)
-    if json_output:
-        print_json(verdict.__dict__)
-    elif verdict.intact:
-        console.print(
-            f"audit chain intact: {verdict.checked} events, head {verdict.head_hash[:16]}…",
-            markup=False,
-        )
-    else:
-        console.print(
-            f"audit chain BROKEN at sequence {verdict.first_bad_seq}: {verdict.problem} "
-            f"({verdict.checked} events before it verified)",
-            markup=False,
-        )
-    if not verdict.intact:
-        raise typer.Exit(1)
+app.command("verify")(audit_witness_cmd.verify)
+app.command("checkpoint")(audit_witness_cmd.checkpoint)
 
 
 @app.command()

@@ -8,6 +8,7 @@ from incident_svc import db
 from incident_svc.cli.output import JSON_OPTION, console, print_json
 from incident_svc.cli.runtime import state, with_db
 from incident_svc.config import Settings
+from incident_svc.services import audit_key
 
 app = typer.Typer(help="Create, upgrade and inspect the database schema.", no_args_is_help=True)
 
@@ -16,17 +17,39 @@ app = typer.Typer(help="Create, upgrade and inspect the database schema.", no_ar
 def upgrade(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     """Apply every pending migration. Safe to run again: it then changes nothing."""
 
-    async def work(settings: Settings) -> list[str]:
-        return await db.upgrade()
+    async def work(settings: Settings) -> tuple[list[str], audit_key.KeySetup]:
+        applied = await db.upgrade()
+        return applied, await audit_key.ensure_key(settings)
 
-    applied = with_db(ctx, work, check_schema=False)
+    applied, key = with_db(ctx, work, check_schema=False)
     url = db.redact_url(state(ctx).settings.database_url)
     if json_output:
-        print_json({"database": url, "applied": applied})
-    elif applied:
+        print_json({"database": url, "applied": applied, "audit_key": _key_summary(key)})
+        return
+    if applied:
         console.print(f"applied {', '.join(applied)} to {url}", markup=False)
     else:
         console.print(f"{url} is up to date; nothing to apply", markup=False)
+    console.print(_key_line(key), markup=False)
+
+
+def _key_summary(key: audit_key.KeySetup) -> dict[str, object]:
+    return {
+        "source": key.key.source,
+        "created": str(key.created) if key.created else None,
+        "unkeyed_events": key.unkeyed_events,
+    }
+
+
+def _key_line(key: audit_key.KeySetup) -> str:
+    if key.created:
+        return f"audit key: created {key.created} (mode 0600); keep a copy somewhere safe"
+    if key.key.keyed:
+        return f"audit key: {key.key.source}"
+    return (
+        f"audit key: none, and the audit chain already has {key.unkeyed_events} events written "
+        "without one, so none was created (see docs/audit.md, 'An existing unkeyed chain')"
+    )
 
 
 @app.command()

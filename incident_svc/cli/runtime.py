@@ -14,6 +14,7 @@ import typer
 
 from incident_svc.config import ENV_PREFIX, Settings, load_settings
 from incident_svc.db import database
+from incident_svc.services import audit_key
 
 T = TypeVar("T")
 
@@ -77,5 +78,5 @@ def with_db(
 
 
 def hmac_key(settings: Settings) -> bytes | None:
-    secret = settings.audit.hmac_key
-    return secret.get_secret_value().encode("utf-8") if secret else None
+    """The audit key: audit.hmac_key, else the key file (services/audit_key.py)."""
+    return audit_key.resolve(settings).key

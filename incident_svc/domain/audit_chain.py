@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 GENESIS_HASH = "0" * 64
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 CHAINED_FIELDS = (
     "seq",
     "at",
@@ -112,17 +114,51 @@ class Verdict:
 
 def verify_chain(links: Iterable[Link], key: bytes | None) -> Verdict:
     """Walk the chain in stored order; name the first sequence number where it breaks."""
-    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+    walk = ChainWalk(key)
     for link in links:
-        problem = _link_problem(link, expected_seq, prev_hash, key)
+        if not walk.add(link):
+            break
+    return walk.verdict()
+
+
+class ChainWalk:
+    """:func:`verify_chain` one link at a time, for a caller that reads the chain in pages."""
+
+    def __init__(self, key: bytes | None) -> None:
+        self._key = key
+        self._expected_seq, self._prev_hash, self._checked = 1, GENESIS_HASH, 0
+        self._broken: Verdict | None = None
+
+    def add(self, link: Link) -> bool:
+        """Check the next link; False once the chain is broken (later links are ignored)."""
+        if self._broken is not None:
+            return False
+        problem = _link_problem(link, self._expected_seq, self._prev_hash, self._key)
         if problem:
-            return Verdict(False, checked, link.seq, problem, prev_hash)
-        checked += 1
-        expected_seq, prev_hash = link.seq + 1, link.hash
-    return Verdict(True, checked, head_hash=prev_hash)
+            self.fail(link.seq, problem)
+            return False
+        self._checked += 1
+        self._expected_seq, self._prev_hash = link.seq + 1, link.hash
+        return True
+
+    def fail(self, seq: int, problem: str) -> None:
+        """Break the walk at ``seq`` for a reason found outside the link (a malformed row)."""
+        if self._broken is None:
+            self._broken = Verdict(False, self._checked, seq, problem, self._prev_hash)
+
+    @property
+    def expected_seq(self) -> int:
+        return self._expected_seq
+
+    def verdict(self) -> Verdict:
+        return self._broken or Verdict(True, self._checked, head_hash=self._prev_hash)
 
 
 def _link_problem(link: Link, expected_seq: int, prev_hash: str, key: bytes | None) -> str:
+    for name in ("prev_hash", "hash"):
+        value = getattr(link, name)
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            return f"stored {name} is not 64 lowercase hex digits ({shown(value)})"
     if link.seq != expected_seq:
         what = "missing" if link.seq > expected_seq else "out of order or duplicated"
         return f"expected sequence {expected_seq}, found {link.seq} (event {what})"
@@ -132,3 +168,9 @@ def _link_problem(link: Link, expected_seq: int, prev_hash: str, key: bytes | No
         keyed = " or the HMAC key differs" if key else " (is an HMAC key needed?)"
         return f"hash does not match the content (edited{keyed})"
     return ""
+
+
+def shown(value: object, width: int = 24) -> str:
+    """A stored value as it may appear in a one-line report: ASCII, short, no line breaks."""
+    text = ascii(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -35,8 +35,10 @@ from incident_svc.runtime.status import ServiceStatus
 from incident_svc.runtime.supervision import supervise
 from incident_svc.runtime.wiring import Dispatcher, Parts, open_parts
 from incident_svc.scheduling import ServiceScheduler
+from incident_svc.services import audit_policy
 
 log = logging.getLogger(__name__)
+SERVICE_ACTOR = "service"
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,14 @@ async def serve(settings: Settings, options: ServeOptions) -> None:
     """Run until SIGTERM or SIGINT; return once everything is closed."""
     stop, force = asyncio.Event(), asyncio.Event()
     with _signals_set(stop, force):
-        async with database(settings.database_url), open_parts(settings) as parts:
-            running = await _start(settings, options, parts)
-            try:
-                failed = await _wait_for_stop(stop, running.tasks())
-            finally:
-                await _stop(running, settings.scheduler.shutdown_grace_seconds, force)
+        async with database(settings.database_url):
+            await audit_policy.key_for_serve(settings, actor=SERVICE_ACTOR)
+            async with open_parts(settings) as parts:
+                running = await _start(settings, options, parts)
+                try:
+                    failed = await _wait_for_stop(stop, running.tasks())
+                finally:
+                    await _stop(running, settings.scheduler.shutdown_grace_seconds, force)
     if failed is not None:
         raise failed
 
@@ -95,7 +99,9 @@ async def _start(settings: Settings, options: ServeOptions, parts: Parts) -> _Ru
     )
     running = _Running(status=status)
     if options.scheduler:
-        running.scheduler = ServiceScheduler(settings=settings, actions=parts.actions)
+        running.scheduler = ServiceScheduler(
+            settings=settings, actions=parts.actions, checkpoint=parts.checkpoint
+        )
         status.scheduler = running.scheduler
         await running.scheduler.start()
     if options.dispatch:

@@ -18,7 +18,7 @@ from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
-from incident_svc.services import campaigns, reminders
+from incident_svc.services import audit_checkpoints, audit_key, campaigns, reminders
 from incident_svc.services.dispatcher import run_dispatcher
 from incident_svc.web.app import create_app
 from incident_svc.web.health import health_routes
@@ -36,6 +36,7 @@ class Parts:
     actions: Mapping[WakeupAction, Action]
     dispatcher: Dispatcher
     web_app: WebApp
+    checkpoint: Action | None = None
 
 
 @contextlib.asynccontextmanager
@@ -70,7 +71,15 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             },
             dispatcher=dispatcher,
             web_app=web_app,
+            checkpoint=_checkpoints(settings, key, send),
         )
+
+
+def _checkpoints(settings: Settings, key: bytes | None, send: reminders.SendEmail) -> Action | None:
+    """The checkpoint schedule, when it is on (audit.checkpoint_minutes > 0)."""
+    if settings.audit.checkpoint_minutes <= 0:
+        return None
+    return audit_checkpoints.Schedule(settings, key=key, send=send)
 
 
 def _reminder_sender(pool: SmtpPool) -> reminders.SendEmail:
@@ -81,5 +90,5 @@ def _reminder_sender(pool: SmtpPool) -> reminders.SendEmail:
 
 
 def hmac_key(settings: Settings) -> bytes | None:
-    secret = settings.audit.hmac_key
-    return secret.get_secret_value().encode("utf-8") if secret else None
+    """The audit key: audit.hmac_key, else the key file (services/audit_key.py)."""
+    return audit_key.resolve(settings).key

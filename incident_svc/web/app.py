@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,7 +18,9 @@ from starlette.routing import BaseRoute
 
 from incident_svc.config import Settings
 from incident_svc.db import close_database, open_database, require_current_schema
+from incident_svc.services import audit_key
 from incident_svc.web.assets import load_assets
+from incident_svc.web.checkpoints_feed import checkpoint_routes
 from incident_svc.web.cors import FeedCors
 from incident_svc.web.feed import FeedView
 from incident_svc.web.refresher import Refresher
@@ -68,7 +69,7 @@ def create_app(
                 await refresher.flush()
 
     app = Starlette(
-        routes=[*feed_routes(), *extra_routes],
+        routes=[*feed_routes(), *checkpoint_routes(settings), *extra_routes],
         middleware=[Middleware(FeedCors, allowed_origins=settings.feed.allowed_origins)],
         lifespan=lifespan,
     )
@@ -91,5 +92,4 @@ async def _database(settings: Settings, manage: bool) -> AsyncIterator[None]:
 
 
 def _audit_key(settings: Settings) -> bytes | None:
-    secret: Any = settings.audit.hmac_key
-    return secret.get_secret_value().encode("utf-8") if secret else None
+    return audit_key.resolve(settings).key

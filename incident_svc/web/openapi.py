@@ -50,6 +50,38 @@ FEED_SCHEMA: dict[str, Any] = {
     },
 }
 
+_HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+CHECKPOINT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["v", "seq", "head", "at", "key_id", "mac"],
+    "properties": {
+        "v": {"const": 1},
+        "seq": {"type": "integer", "minimum": 0, "description": "The chain's last sequence."},
+        "head": {**_HEX64, "description": "The hash of event `seq` (64 zeros: empty chain)."},
+        "at": {"type": "string", "description": "When it was taken (UTC, microseconds)."},
+        "key_id": {
+            "type": ["string", "null"],
+            "pattern": "^[0-9a-f]{16}$",
+            "description": "Names the audit key without revealing it; null: unkeyed.",
+        },
+        "mac": {**_HEX64, "description": "HMAC-SHA256 with the audit key (docs/audit.md)."},
+    },
+}
+CHECKPOINT_FEED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema", "checkpoints"],
+    "properties": {
+        "schema": {"const": 1},
+        "checkpoints": {
+            "type": "array",
+            "description": "The newest checkpoints of the local file, oldest first.",
+            "items": {"$ref": "#/components/schemas/AuditCheckpoint"},
+        },
+    },
+}
+
 _LOCALE = {
     "name": "locale",
     "in": "query",
@@ -100,6 +132,16 @@ def _asset(summary: str, media: str, schema: dict[str, Any] | None = None) -> di
     }
 
 
+def _checkpoints_operation() -> dict[str, Any]:
+    operation = _asset(
+        "Audit checkpoints (sequence, head hash, time, signature; no personal data).",
+        "application/json",
+        {"$ref": "#/components/schemas/AuditCheckpointFeed"},
+    )
+    operation["responses"]["404"] = {"description": "The checkpoint feed is turned off."}
+    return operation
+
+
 def openapi_document(public_url: str) -> dict[str, Any]:
     json_schema = {"$ref": "#/components/schemas/BannerFeed"}
     demo = _asset("A page that shows the widget.", "text/html")
@@ -140,9 +182,15 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             },
             "/widget.js": {"get": _asset("The embeddable banner script.", "text/javascript")},
             "/demo": {"get": demo},
+            "/v1/audit/checkpoints": {"get": _checkpoints_operation()},
         },
         "components": {
-            "schemas": {"Banner": BANNER_SCHEMA, "BannerFeed": FEED_SCHEMA},
+            "schemas": {
+                "Banner": BANNER_SCHEMA,
+                "BannerFeed": FEED_SCHEMA,
+                "AuditCheckpoint": CHECKPOINT_SCHEMA,
+                "AuditCheckpointFeed": CHECKPOINT_FEED_SCHEMA,
+            },
             "securitySchemes": {
                 "feedToken": {
                     "type": "http",

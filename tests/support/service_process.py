@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 
+TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef"
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -40,6 +42,8 @@ def service_env(
         INCIDENT_SVC_SCHEDULER__POLL_SECONDS="0.3",
         INCIDENT_SVC_SCHEDULER__SHUTDOWN_GRACE_SECONDS="10",
         INCIDENT_SVC_LOG_LEVEL="INFO",
+        # `serve` refuses to run without an audit key (docs/operations.md)
+        INCIDENT_SVC_AUDIT__HMAC_KEY=TEST_AUDIT_KEY,
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
