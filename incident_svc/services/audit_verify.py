@@ -22,7 +22,9 @@ from incident_svc.services.sqltext import placeholders
 
 _PAGE = 5000
 _COLUMNS = (*CHAINED_FIELDS, "hash")
-_READ = f"SELECT {', '.join(_COLUMNS)} FROM audit_event WHERE seq > ? ORDER BY seq LIMIT {_PAGE}"
+_NULL_SEQ = "SELECT 1 FROM audit_event WHERE seq IS NULL LIMIT 1"
+_FIRST = f"SELECT {', '.join(_COLUMNS)} FROM audit_event ORDER BY seq LIMIT {_PAGE}"
+_NEXT = f"SELECT {', '.join(_COLUMNS)} FROM audit_event WHERE seq > ? ORDER BY seq LIMIT {_PAGE}"
 
 
 @dataclass(frozen=True)
@@ -93,22 +95,27 @@ async def walk_chain(
         last_seq = link.seq
         if link.seq in wanted:
             heads[link.seq] = link.hash
+    if await _has_null_seq():
+        walk.fail(walk.expected_seq, "a stored sequence number is empty (NULL)")
     return walk.verdict(), heads, last_seq
+
+
+async def _has_null_seq() -> bool:
+    """SQLite lets a non-INTEGER primary key hold NULL, which no ``seq > ?`` page returns."""
+    rows = await connections.get("default").execute_query_dict(_NULL_SEQ)
+    return bool(rows)
 
 
 async def _stored_rows() -> AsyncIterator[dict[str, Any]]:
     conn = connections.get("default")
-    sql = placeholders(_READ, conn)
-    last: Any = -1
-    while True:
-        page = await conn.execute_query_dict(sql, [last])
-        if not page:
-            return
+    page = await conn.execute_query_dict(_FIRST)  # no lower bound: a stored 0 or -1 is read too
+    while page:
         for row in page:
             yield row
         last = page[-1]["seq"]
         if type(last) is not int:  # a malformed row ends the walk; nothing to page past
             return
+        page = await conn.execute_query_dict(placeholders(_NEXT, conn), [last])
 
 
 def _as_link(row: dict[str, Any]) -> tuple[Link | None, str]:
