@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,8 +22,9 @@ from schemathesis.generation.modes import GenerationMode
 
 from incident_svc import db
 from incident_svc.config import Settings, load_settings
+from incident_svc.domain import checkpoints
 from incident_svc.domain.enums import BannerAudience, BannerSeverity
-from incident_svc.services import banners
+from incident_svc.services import banners, checkpoint_store
 from incident_svc.services.banners import PublishRequest
 from incident_svc.services.banners import notices_text_source as text_source
 from incident_svc.web.app import create_app
@@ -49,7 +51,14 @@ def _seed(settings: Settings) -> None:
         pool.submit(asyncio.run, main()).result()
 
 
-PATHS = ["/v1/banners", "/v1/banners.atom", "/openapi.json", "/widget.js", "/demo"]
+PATHS = [
+    "/v1/banners",
+    "/v1/banners.atom",
+    "/openapi.json",
+    "/widget.js",
+    "/demo",
+    "/v1/audit/checkpoints",
+]
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +87,8 @@ def feed_url(module_database_url: str, tmp_path_factory: pytest.TempPathFactory)
     }
     settings = load_settings(overrides={**overrides, **feed_overrides()})
     _seed(settings)
+    point = checkpoints.make(seq=3, head="ab" * 32, at=datetime.now(UTC), key=b"fuzz-key")
+    checkpoint_store.append(checkpoint_store.checkpoint_file(settings), point)
     with serving_in_thread(create_app(settings=settings)) as url:
         yield url
 
