@@ -172,3 +172,14 @@ def test_extra_checkpoints_file_and_witness_off(keyed: str, tmp_path: Path) -> N
         keyed, "audit", "verify", env={"INCIDENT_SVC_AUDIT__CHECKPOINTS": json.dumps([str(kept)])}
     )
     assert configured.code == 1 and "BROKEN at checkpoint sequence 5" in configured.out
+
+
+def test_no_new_checkpoint_vouches_for_a_cut_chain(keyed: str, tmp_path: Path) -> None:
+    before = checkpoint_file(tmp_path).read_bytes()
+    in_db(keyed, lambda: execute("DELETE FROM audit_event WHERE seq > 3"))
+    in_db(keyed, lambda: append(4, key=key_of(keyed)))  # grown past the checkpoint again
+    refused = cli(keyed, "audit", "checkpoint")
+    assert refused.code == 6
+    assert "no longer holds the last checkpoint (sequence 5" in refused.out
+    assert "rewritten" in refused.out and "\n" not in refused.out.strip()
+    assert checkpoint_file(tmp_path).read_bytes() == before

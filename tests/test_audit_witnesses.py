@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -21,7 +22,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent
 from incident_svc.services import audit_checkpoints, checkpoint_store
 from incident_svc.services.audit_policy import UNKEYED_ACTION
-from tests.support.audit_chain_tools import append, execute
+from tests.support.audit_chain_tools import append, execute, rechain
 from tests.support.service_process import TEST_AUDIT_KEY, free_port, run_cli, service, service_env
 from tests.support.smtp_catcher import Catcher, smtp_catcher
 
@@ -158,3 +159,20 @@ async def test_schedule_checkpoints_when_the_chain_grows_and_when_a_campaign_com
     # a restarted service picks up where the file left off
     again = audit_checkpoints.Schedule(settings, key=KEY, send=None)
     assert await again(t0 + timedelta(minutes=22)) is None
+
+
+async def test_schedule_raises_the_alarm_once_for_a_rewritten_chain(
+    settings_for: Any, db_conn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_for(db_conn)
+    await append(3, key=KEY)
+    schedule = audit_checkpoints.Schedule(settings, key=KEY, send=None)
+    t0 = utcnow()
+    assert await schedule(t0) is not None
+    await rechain(key=KEY, edit_seq=2)
+    await append(1, key=KEY, action=audit_checkpoints.COMPLETED_ACTION)
+    with caplog.at_level(logging.ERROR):
+        assert await schedule(t0 + timedelta(minutes=1)) is None
+        assert await schedule(t0 + timedelta(minutes=2)) is None
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "no longer holds the last checkpoint (sequence 3" in errors[0]

@@ -164,13 +164,14 @@ def first_mismatch(
     """The lowest-sequence checkpoint the chain no longer holds (``heads``: seq -> hash)."""
     ordered = sorted(points, key=lambda item: (item[1].seq, item[1].at))
     for where, point in ordered:
-        problem = signature_problem(point, key) or _holding_problem(point, heads, last_seq)
+        problem = signature_problem(point, key) or holding_problem(point, heads, last_seq)
         if problem:
             return Mismatch(point, where, problem)
     return None
 
 
-def _holding_problem(point: Checkpoint, heads: Mapping[int, str], last_seq: int) -> str:
+def holding_problem(point: Checkpoint, heads: Mapping[int, str], last_seq: int) -> str:
+    """Why the chain (``heads``: seq -> hash, ending at ``last_seq``) no longer holds it, or ''."""
     if point.seq == 0:
         return "" if point.head == GENESIS_HASH else "an empty chain's head must be 64 zeros"
     if point.seq > last_seq:

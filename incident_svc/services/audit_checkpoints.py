@@ -17,7 +17,7 @@ from tortoise import connections
 
 from incident_svc.config import Settings
 from incident_svc.domain.audit_chain import GENESIS_HASH, shown
-from incident_svc.domain.checkpoints import Checkpoint, checkpoint_due, make
+from incident_svc.domain.checkpoints import Checkpoint, checkpoint_due, holding_problem, make
 from incident_svc.errors import ConflictError, IncidentSvcError
 from incident_svc.mail.internal_message import InternalMessage, internal_message
 from incident_svc.services import checkpoint_store
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SendEmail = Callable[[InternalMessage], Awaitable[object]]
 COMPLETED_ACTION = "campaign.completed"
 _HEAD = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
+_HASH_AT = "SELECT hash FROM audit_event WHERE seq = ?"
 _COMPLETED = "SELECT seq FROM audit_event WHERE seq > ? AND action = ? LIMIT 1"
 
 
@@ -60,8 +61,13 @@ async def head() -> tuple[int, str]:
 async def take(
     settings: Settings, *, key: bytes | None, now: datetime, send: SendEmail | None
 ) -> Taken:
-    """Checkpoint the head now, to every configured witness (``send`` mails the email one)."""
+    """Checkpoint the head now, to every configured witness (``send`` mails the email one).
+
+    Refused (ConflictError) when the chain no longer holds the last checkpoint in the file:
+    a new checkpoint must never vouch for a chain that was cut or rewritten.
+    """
     seq, digest = await head()
+    await _require_last_held(settings, seq)
     point = make(seq=seq, head=digest, at=now, key=key)
     done: dict[str, str] = {}
     if settings.audit.checkpoint_to_file:
@@ -76,6 +82,23 @@ async def take(
     if settings.audit.checkpoint_feed and settings.audit.checkpoint_to_file:
         done[f"feed {checkpoint_store.FEED_PATH}"] = ""
     return Taken(point, done)
+
+
+async def _require_last_held(settings: Settings, seq: int) -> None:
+    if not settings.audit.checkpoint_to_file:
+        return
+    last = checkpoint_store.last_in_file(checkpoint_store.checkpoint_file(settings))
+    if last is None:
+        return
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(placeholders(_HASH_AT, conn), [last.seq])
+    heads = {last.seq: rows[0]["hash"]} if rows else {}
+    problem = holding_problem(last, heads, seq)
+    if problem:
+        raise ConflictError(
+            f"the audit chain no longer holds the last checkpoint (sequence {last.seq}, "
+            f"{last.at}): {problem}; no checkpoint taken, run `incident-svc audit verify`"
+        )
 
 
 async def _email(settings: Settings, point: Checkpoint, send: SendEmail | None) -> str:
@@ -121,8 +144,20 @@ class Schedule:
         self._send = send
         self._last = checkpoint_store.last_in_file(checkpoint_store.checkpoint_file(settings))
         self._last_at: datetime | None = _parse_at(self._last.at) if self._last else None
+        self._alarm = ""
 
     async def __call__(self, now: datetime) -> Taken | None:
+        """Take a checkpoint if one is due; a chain that was cut or rewritten is logged as an
+        ERROR (once per finding) and gets no checkpoint."""
+        try:
+            return await self._maybe_take(now)
+        except ConflictError as exc:
+            if str(exc) != self._alarm:
+                log.error("audit checkpoint: %s", exc)
+                self._alarm = str(exc)
+            return None
+
+    async def _maybe_take(self, now: datetime) -> Taken | None:
         seq, _ = await head()
         last_seq = self._last.seq if self._last else 0
         completed = seq > last_seq and await completed_since(last_seq)
