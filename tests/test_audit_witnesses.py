@@ -16,13 +16,18 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from incident_svc.domain import checkpoints
 from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent
 from incident_svc.services import audit_checkpoints, checkpoint_store
 from incident_svc.services.audit_policy import UNKEYED_ACTION
+from incident_svc.web.app import create_app
 from tests.support.audit_chain_tools import append, execute, rechain
+from tests.support.server import serving_in_thread
 from tests.support.service_process import TEST_AUDIT_KEY, free_port, run_cli, service, service_env
 from tests.support.smtp_catcher import Catcher, smtp_catcher
 
@@ -176,3 +181,36 @@ async def test_schedule_raises_the_alarm_once_for_a_rewritten_chain(
         assert await schedule(t0 + timedelta(minutes=2)) is None
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "no longer holds the last checkpoint (sequence 3" in errors[0]
+
+
+def test_the_feed_route_is_well_formed_whatever_the_file_holds(
+    database_url: str, settings_for: Any
+) -> None:
+    settings = settings_for(database_url)
+    path = checkpoint_store.checkpoint_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    with serving_in_thread(create_app(settings=settings)) as url, httpx.Client() as client:
+
+        @hyp_settings(max_examples=60, deadline=None, database=None)
+        @given(lines=st.lists(st.binary(max_size=120), max_size=6), good=st.integers(0, 3))
+        def check(lines: list[bytes], good: int) -> None:
+            valid = [make_point(seq) for seq in range(good)]
+            path.write_bytes(b"\n".join([*lines, *(p.line().encode() for p in valid)]) + b"\n")
+            answer = client.get(f"{url}{checkpoint_store.FEED_PATH}")
+            assert answer.status_code == 200
+            body = answer.json()
+            assert set(body) == {"schema", "checkpoints"} and body["schema"] == 1
+            served = [checkpoints.from_mapping(item) for item in body["checkpoints"]]
+            assert served == valid  # the well-formed ones only, in file order
+            again = client.get(
+                f"{url}{checkpoint_store.FEED_PATH}",
+                headers={"If-None-Match": answer.headers["etag"]},
+            )
+            assert again.status_code == 304
+
+        check()
+
+
+def make_point(seq: int) -> checkpoints.Checkpoint:
+    return checkpoints.make(seq=seq, head="ab" * 32, at=utcnow(), key=KEY)
