@@ -142,8 +142,9 @@ class Schedule:
         self._settings = settings
         self._key = key
         self._send = send
-        self._last = checkpoint_store.last_in_file(checkpoint_store.checkpoint_file(settings))
-        self._last_at: datetime | None = _parse_at(self._last.at) if self._last else None
+        self._last: Checkpoint | None = None
+        self._last_at: datetime | None = None
+        self._loaded = False  # the file is read on the first call, not in the constructor
         self._alarm = ""
 
     async def __call__(self, now: datetime) -> Taken | None:
@@ -158,6 +159,12 @@ class Schedule:
             return None
 
     async def _maybe_take(self, now: datetime) -> Taken | None:
+        if not self._loaded:
+            self._last = checkpoint_store.last_in_file(
+                checkpoint_store.checkpoint_file(self._settings)
+            )
+            self._last_at = _parse_at(self._last.at) if self._last else None
+            self._loaded = True
         seq, _ = await head()
         last_seq = self._last.seq if self._last else 0
         completed = seq > last_seq and await completed_since(last_seq)
