@@ -83,6 +83,13 @@ class FeedSettings(_Section):
     snapshot_seconds: float = Field(default=1.0, gt=0)
     flush_seconds: float = Field(default=5.0, gt=0)
     max_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    token_max_days: int = Field(default=7, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _ttl_within_lifetime(self) -> FeedSettings:
+        if self.max_token_ttl_seconds > self.token_max_days * 86400:
+            raise ValueError("max_token_ttl_seconds is longer than token_max_days allows")
+        return self
 
 
 class BannerSettings(_Section):
