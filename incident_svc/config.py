@@ -118,6 +118,10 @@ class ReminderSettings(_Section):
     offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 4.0])
 
 
+class TemplateSettings(_Section):
+    render_seconds: float = Field(default=5.0, gt=0, le=600)
+
+
 class DkimSettings(_Section):
     domain: str | None = None
     selector: str | None = None
@@ -151,6 +155,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()
     dkim: DkimSettings = DkimSettings()
+    templates: TemplateSettings = TemplateSettings()
 
 
 def _settings_reading(files: tuple[Path, ...]) -> type[Settings]:
