@@ -109,6 +109,10 @@ HOSTILE = st.one_of(
     BIG.map(lambda n: f"{{{{ range({n})|list|length }}}}"),
     BIG.map(lambda n: f"{{{{ 9 ** {n} }}}}"),
     BIG.map(lambda n: f"{{{{ 'x'|indent({n}) }}}}"),
+    BIG.map(lambda n: f"{{{{ '%*d' % ({n}, 1) }}}}"),
+    BIG.map(lambda n: f"{{{{ '%*d'|format({n}, 1) }}}}"),
+    BIG.map(lambda n: f"{{{{ '{{:>{{w}}}}'.format(1, w={n}) }}}}"),
+    BIG.map(lambda n: f"{{{{ '{{a:>{{w}}}}'.format_map({{'a': 1, 'w': {n}}}) }}}}"),
     st.sampled_from(
         [
             "{% set s = 'x' * 999999 %}{{ s.replace('x', s) }}",
@@ -152,9 +156,14 @@ def test_huge_values_are_refused_before_they_are_built(tmp_path: Path, source: s
 
 
 def test_values_up_to_the_cap_still_render(tmp_path: Path) -> None:
-    source = "{{ ('x' * 1000)|length }} {{ 'ab'|center(9) }} {{ 2 ** 64 }} {{ '%5d' % 7 }}"
+    source = (
+        "{{ ('x' * 1000)|length }} {{ 'ab'|center(9) }} {{ 2 ** 64 }} {{ '%5d' % 7 }} "
+        "{{ 'Call 8001234567: %s' % 'x' }} {{ '%d'|format(12345678) }} {{ '%*d' % (3, 1) }} "
+        "{{ '{:>{w}}'.format(1, w=3) }} {{ 'x'|wordwrap(10000000) }} {{ 12345678 * 3 }}"
+    )
     catalog = TemplateCatalog(operator_dir(tmp_path, {"probe/en/x.j2": source}))
-    assert _render(catalog) == f"1000 {'ab'.center(9)} {2**64} {7:5d}"
+    expected = f"1000 {'ab'.center(9)} {2**64} {7:5d} Call 8001234567: x 12345678   1   1 x"
+    assert _render(catalog) == f"{expected} {12345678 * 3}"
     assert MAX_VALUE_CHARS == MAX_OUTPUT_CHARS
 
 

@@ -36,9 +36,12 @@ from incident_svc.notices.errors import TemplateRenderError
 
 MAX_VALUE_CHARS = 1_000_000  # a notice is a few kilobytes
 MAX_POWER_BITS = 10_000  # about 3,000 decimal digits
-_BIG_WIDTH = re.compile(r"\d{7,}")  # a width or precision of a million or more, in a format
+# a width or precision of a million or more, or one taken from the arguments (* or {w}):
+# in printf style (%9999999d, %*d) and in format fields ({:>9999999}, {:>{w}})
+_PERCENT_WIDTH = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(?:\d{7,}|\d*\.\d{7,}|\*|\d*\.\*)")
+_FIELD_WIDTH = re.compile(r"\{[^{}]*:[^{}]*(?:\d{7,}|\{)")
 _PADDING = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
-_PADDING_FILTERS = frozenset({"center", "indent", "wordwrap", "truncate", "format", "replace"})
+_PADDING_FILTERS = frozenset({"center", "indent"})
 
 
 def inside_roots(path: Path, roots: Sequence[Path], name: str) -> Path:
@@ -99,9 +102,15 @@ def _check_power(base: Any, exponent: Any) -> None:
         raise SecurityError(f"a power (**) of more than {MAX_POWER_BITS} bits")
 
 
-def check_format(spec: str) -> None:
-    """Refuse a ``%`` or ``format`` specification with a width of a million or more."""
-    if _BIG_WIDTH.search(spec):
+def check_format(spec: str, args: Any, *, fields: bool) -> None:
+    """Refuse a ``%`` (or, with ``fields``, ``str.format``) specification whose width or
+    precision is a million or more, as written or taken from ``args``."""
+    found = (_FIELD_WIDTH if fields else _PERCENT_WIDTH).search(spec)
+    if found is None:
+        return
+    values = args if isinstance(args, tuple | list) else (args,)
+    from_args = found.group().endswith(("{", "*"))
+    if not from_args or any(isinstance(v, int) and v >= MAX_VALUE_CHARS for v in values):
         raise SecurityError(f"a format width of {MAX_VALUE_CHARS:,} or more")
 
 
@@ -178,21 +187,25 @@ def _limited_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             check_estimate(value, f"filter {name}")
         if any(isinstance(v, int) and v > MAX_VALUE_CHARS for v in values):
             raise SecurityError(f"filter {name}: a number above {MAX_VALUE_CHARS:,}")
-        strings = [v for v in values if isinstance(v, str)]
-        if name == "format" and strings:
-            check_format(strings[0])
-        if name == "replace" and len(strings) >= 3:
-            _check_replace(*strings[:3])
         return check_size(func(*args, **kwargs), f"filter {name}")
 
     return limited
 
 
 def _sized_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose inputs and result are held to the size cap (``format`` and ``replace``
+    also checked for what they would build)."""
+
     @functools.wraps(func)
     def sized(*args: Any, **kwargs: Any) -> Any:
-        for value in (*args, *kwargs.values()):
+        values = (*args, *kwargs.values())
+        for value in values:
             check_estimate(value, f"filter {name}")
+        strings = [v for v in values if isinstance(v, str)]
+        if name == "format" and strings:
+            check_format(strings[0], (*args[1:], *kwargs.values()), fields=False)
+        if name == "replace" and len(strings) >= 3:
+            _check_replace(*strings[:3])
         return check_size(func(*args, **kwargs), f"filter {name}")
 
     return sized
@@ -248,15 +261,26 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
             if None not in sizes and sum(sizes) > MAX_VALUE_CHARS:  # type: ignore[arg-type]
                 raise _too_big("a concatenation (+)", sum(sizes))  # type: ignore[arg-type]
         elif operator == "%" and isinstance(left, str):
-            check_format(left)
+            check_format(left, right, fields=False)
         return super().call_binop(context, operator, left, right)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
         if wrapped is None:
             return None
-        check_format(value.__self__)
-        return wrapped
+        spec = str(value.__self__)
+
+        @functools.wraps(wrapped)
+        def checked(*args: Any, **kwargs: Any) -> str:
+            values = (
+                *args,
+                *kwargs.values(),
+                *(a for m in args if isinstance(m, dict) for a in m.values()),
+            )
+            check_format(spec, values, fields=True)
+            return wrapped(*args, **kwargs)
+
+        return checked
 
     def call(
         __self,  # Jinja's own spelling, so that no keyword argument can clash
