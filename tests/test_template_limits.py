@@ -6,19 +6,24 @@ folders is ever read into a notice.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from incident_svc.domain.enums import NoticeKind
 from incident_svc.errors import TemplateError
 from incident_svc.notices.catalog import TemplateCatalog
-from incident_svc.notices.errors import TemplateRenderError
+from incident_svc.notices.composer import load_composer
+from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.rendering import MAX_OUTPUT_CHARS, render_template
 from incident_svc.notices.sandbox import MAX_VALUE_CHARS
+from tests.test_notice_composer import item
 from tests.test_templates import context_for, operator_dir
 
 SECRET = "FEED_SECRET=do-not-leak"
@@ -235,3 +240,30 @@ def test_notice_preview_stops_a_hostile_template_in_one_line(
     [line] = done.stderr.strip().splitlines()
     assert expected in line and SECRET not in done.stdout + line
     assert ("leak" if "leak" in source else "subject.j2") in line
+
+
+async def test_the_compose_worker_process_stops_a_long_render_too(
+    db_conn: str, tmp_path: Path, settings_for: Any
+) -> None:
+    """The limit travels in the composer's spec: the worker process enforces it as well."""
+    loop = "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"
+    root = operator_dir(tmp_path, {"email/subject_notice/en/subject.j2": loop})
+    settings = settings_for(db_conn, templates_dir=str(root), templates={"render_seconds": 0.5})
+    incident = await make_incident()
+    person = await make_subject(incident, "S1")
+    composer = await load_composer(
+        incident_id=incident.id, kind=NoticeKind.SUBJECT_NOTICE, settings=settings
+    )
+    try:
+        assert composer.spec().render_seconds == 0.5
+        async with asyncio.timeout(60):
+            await composer.start_worker()
+        assert composer._worker is not None
+        facts = await composer.load_facts([item(person, 1)])
+        started = time.monotonic()
+        with pytest.raises(ComposeItemError, match=r"templates\.render_seconds") as caught:
+            await composer._worker.compose(facts, "Tue, 01 Dec 2026 10:00:00 +0000")
+        assert time.monotonic() - started < 10
+        assert caught.value.delivery_id == 1 and "subject.j2" in caught.value.reason
+    finally:
+        await composer.close()
