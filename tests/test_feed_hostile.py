@@ -20,6 +20,7 @@ from incident_svc import db
 from incident_svc.config import Settings, load_settings
 from incident_svc.domain.enums import BannerAudience
 from incident_svc.domain.feed_tokens import mint
+from incident_svc.errors import ConfigError
 from incident_svc.services import banners
 from incident_svc.services.banners import PublishRequest
 from incident_svc.services.banners import notices_text_source as text_source
@@ -140,3 +141,10 @@ def test_every_answer_says_vary_origin(
         assert "origin" in vary and len(response.headers.get_list("vary")) == 1
         allowed = response.headers.get("access-control-allow-origin")
         assert allowed == (origin if origin == SITE else None)
+
+
+def test_the_cli_ttl_may_not_outlive_what_the_feed_accepts() -> None:
+    with pytest.raises(ConfigError, match="token_max_days") as caught:
+        load_settings(overrides=feed_overrides(token_max_days=1, max_token_ttl_seconds=2 * 86400))
+    assert caught.value.exit_code == 2 and "\n" not in str(caught.value)
+    assert load_settings().feed.token_max_days * 86400 >= load_settings().feed.max_token_ttl_seconds
