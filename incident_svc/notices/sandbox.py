@@ -30,7 +30,6 @@ from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
 from jinja2.nodes import Concat
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
 
 from incident_svc.notices.errors import TemplateRenderError
 
@@ -290,8 +289,6 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
         **kwargs: Any,
     ) -> Any:
         owner = getattr(__obj, "__self__", None)
-        if isinstance(owner, str) and not isinstance(owner, Markup | type):
-            _check_str_call(owner, getattr(__obj, "__name__", ""), args)
-        elif isinstance(owner, Markup):
+        if isinstance(owner, str):  # str and Markup methods
             _check_str_call(str(owner), getattr(__obj, "__name__", ""), args)
         return check_size(super().call(__context, __obj, *args, **kwargs), "a call")
