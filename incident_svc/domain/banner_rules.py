@@ -14,6 +14,7 @@ from datetime import datetime
 
 from incident_svc.domain.enums import BannerAudience
 from incident_svc.domain.feed_tokens import Viewer
+from incident_svc.errors import ValidationError
 
 # Chinese regions that write Traditional and Simplified script, for tags without a script.
 _HANT_REGIONS = frozenset({"hk", "tw", "mo"})
@@ -187,3 +188,16 @@ def normal_link(link: str) -> str | None:
     if len(rest) < 3 or rest[2] in "/?#" or control_character(link):
         return None
     return f"{scheme.lower()}:{rest}"
+
+
+def check_texts(texts: dict[str, dict[str, str]]) -> None:
+    """Refuse a rendered title or body holding a control character (naming locale and part)."""
+    for locale, parts in sorted(texts.items()):
+        for part, value in sorted(parts.items()):
+            bad = control_character(value, allow_newlines=part == "body")
+            if bad is not None:
+                raise ValidationError(
+                    f"the banner's {part} ({locale!r}) contains control character {bad}: "
+                    "fix the incident's texts or the banner template",
+                    field=f"texts.{locale}.{part}",
+                )

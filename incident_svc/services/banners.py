@@ -17,12 +17,7 @@ from tortoise.expressions import F
 
 from incident_svc.config import Settings
 from incident_svc.db import dialect, write_transaction
-from incident_svc.domain.banner_rules import (
-    MAX_LINK_LENGTH,
-    BannerCard,
-    control_character,
-    normal_link,
-)
+from incident_svc.domain.banner_rules import MAX_LINK_LENGTH, BannerCard, check_texts, normal_link
 from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
@@ -85,7 +80,7 @@ async def publish(
     incident = await _incident(request.incident_ref)
     source = texts or notices_text_source()
     rendered = await _render(incident, source, settings)
-    check_texts(rendered)
+    check_texts(rendered)  # control characters: refused, naming locale and part
     async with write_transaction() as conn:
         banner = await Banner.create(
             using_db=conn,
@@ -142,19 +137,6 @@ def check_link(link: str | None) -> str | None:
     if normal is None:
         raise ValidationError(f"{link!r} is not an absolute http(s) URL", field="link")
     return normal
-
-
-def check_texts(texts: Texts) -> None:
-    """Refuse a rendered title or body holding a control character (naming locale and part)."""
-    for locale, parts in sorted(texts.items()):
-        for part, value in sorted(parts.items()):
-            bad = control_character(value, allow_newlines=part == "body")
-            if bad is not None:
-                raise ValidationError(
-                    f"the banner's {part} ({locale!r}) contains control character {bad}: "
-                    "fix the incident's texts or the banner template",
-                    field=f"texts.{locale}.{part}",
-                )
 
 
 async def _incident(ref: str) -> Incident:
