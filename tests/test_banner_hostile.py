@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the feed fixtures are imported from test_feed_http by name)
 """Hostile banner fields (issue 15): refused at publish, and well-formed feeds for any stored value.
 
 The JSON feed is parsed with ``json``, the Atom feed with an XML parser (expat, strict about
@@ -84,8 +85,8 @@ def test_both_feeds_are_well_formed_for_any_stored_value(
     if shown["link"] is not None:
         assert shown["link"].startswith(("http://", "https://"))
 
-    feed = ET.fromstring(atom_document(chosen, "https://feed.example"))
-    [entry] = feed.findall(f"{ATOM}entry")
+    parsed = ET.fromstring(atom_document(chosen, "https://feed.example"))
+    [entry] = parsed.findall(f"{ATOM}entry")
     content = entry.find(f"{ATOM}content")
     alternates = [e for e in entry.findall(f"{ATOM}link") if e.get("rel") == "alternate"]
     assert content is not None or alternates  # RFC 4287 4.1.2
@@ -172,3 +173,47 @@ def test_the_cli_refuses_in_one_line_with_exit_5(database_url: str) -> None:
 @pytest.mark.parametrize("value", ["a\x85b", "a\ud800", "\uffff", "\x7f"])
 def test_c1_del_surrogates_and_non_characters_are_control_characters(value: str) -> None:
     assert control_character(value) is not None
+
+
+# -- over real HTTP: a row stored around the service still gives well-formed feeds --
+
+from incident_svc.domain.times import utcnow  # noqa: E402
+from tests.test_feed_http import Feed, _has, feed, publish, world  # noqa: E402, F401 (fixtures)
+
+STORED = "Notice\x1b[31m \x07bell\x7f \x85next \ufffe line\nend\ttab"
+
+
+async def test_a_hostile_stored_row_gives_well_formed_feeds_over_http(feed: Feed) -> None:
+    http = feed
+    banner = await publish(http.settings, link="https://x.test/")
+    await http.until(lambda: _has(http, banner.id))
+    texts = {locale: {"title": STORED, "body": STORED} for locale in banner.texts}
+    await _store(banner.id, texts=texts, link="HTTPS://x.test/\x0cpath")
+
+    async def refreshed() -> bool:
+        return "Notice" in (await http.get()).text
+
+    await http.until(refreshed)
+    [shown] = (await http.get()).json()["banners"]
+    assert shown["title"] == shown["body"] == "Notice[31m bell next  line\nend\ttab"
+    assert shown["link"] is None  # a form feed is no part of a link
+    atom = await http.get("/v1/banners.atom")
+    [entry] = ET.fromstring(atom.content).findall(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}content") == shown["body"]
+    assert entry.findtext(f"{ATOM}title") == shown["title"]
+    assert entry.findall(f"{ATOM}link") == []  # content, no alternate link: still RFC 4287
+
+    await _store(banner.id, link="HTTPS://x.test/path")
+
+    async def relinked() -> bool:
+        return (await http.get()).json()["banners"][0]["link"] is not None
+
+    await http.until(relinked)
+    assert (await http.get()).json()["banners"][0]["link"] == "https://x.test/path"
+    [entry] = ET.fromstring((await http.get("/v1/banners.atom")).content).findall(f"{ATOM}entry")
+    assert [e.get("href") for e in entry.findall(f"{ATOM}link")] == ["https://x.test/path"]
+
+
+async def _store(banner_id: int, **values: Any) -> None:
+    """Write a banner row as a bug or a hand-edit could, past publish's checks."""
+    await Banner.filter(id=banner_id).update(**values, updated_at=utcnow())
