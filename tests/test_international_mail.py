@@ -23,7 +23,8 @@ from incident_svc.errors import PermanentDeliveryError
 from incident_svc.mail import mime
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.mail.smtp_transaction import envelope_address
-from incident_svc.notices import review
+from incident_svc.models import Incident
+from incident_svc.notices import addresses, review
 from tests.notice_data import make_incident, make_subject
 from tests.support.smtpd import SmtpServer, smtp_server
 
@@ -184,3 +185,19 @@ async def test_notice_check_says_when_the_relay_cannot_be_asked(
         _with_relay(settings_for, database_url, "127.0.0.1", port)
     )
     assert (ref, code) == ("U1", "needs_smtputf8") and "could not be asked" in message
+
+
+async def test_notice_check_names_the_first_ones_and_counts_the_rest(
+    international: None,
+    database_url: str,
+    settings_for: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    incident = await Incident.get(ref="INC-2026-0001")
+    for n in range(3):
+        await make_subject(incident, f"U{n + 2}", email=f"用户{n}@例子.广告")
+    monkeypatch.setattr(addresses, "MAX_LISTED", 2)
+    async with smtp_server() as server:
+        found = await _check(_with_relay(settings_for, database_url, server.host, server.port))
+    assert [code for _, code, _ in found] == ["needs_smtputf8"] * 3
+    assert found[-1][2] == "and 2 more recipients whose addresses need SMTPUTF8"

@@ -19,6 +19,8 @@ from incident_svc.mail.smtp_pool import relay_offers
 from incident_svc.notices.checks import Finding
 from incident_svc.notices.sampling import Sample, international
 
+MAX_LISTED = 100  # recipients named per kind of finding; one more finding counts the rest
+
 
 async def address_findings(
     incident_id: int, kind: NoticeKind, settings: Settings
@@ -40,12 +42,15 @@ async def address_findings(
     missing = await _smtputf8_missing(settings)
     if missing is None:
         return found
-    for recipient in utf8:
+    for recipient in utf8[:MAX_LISTED]:
         message = (
             f"{recipient.address}: the local part is not ASCII, which needs SMTPUTF8, and "
             f"{missing}; correct the address or send through a relay that offers SMTPUTF8"
         )
         found.append((recipient, Finding("needs_smtputf8", "address", message)))
+    if len(utf8) > MAX_LISTED:
+        rest = f"and {len(utf8) - MAX_LISTED} more recipients whose addresses need SMTPUTF8"
+        found.append((utf8[MAX_LISTED], Finding("needs_smtputf8", "address", rest)))
     return found
 
 
