@@ -201,3 +201,17 @@ async def test_notice_check_names_the_first_ones_and_counts_the_rest(
         found = await _check(_with_relay(settings_for, database_url, server.host, server.port))
     assert [code for _, code, _ in found] == ["needs_smtputf8"] * 3
     assert found[-1][2] == "and 2 more recipients whose addresses need SMTPUTF8"
+
+
+async def test_notice_check_flags_a_utf8_mail_from(
+    db_conn: str, database_url: str, settings_for: Any
+) -> None:
+    await make_subject(await make_incident(), "P1")
+    async with smtp_server() as server:
+        settings = settings_for(
+            database_url,
+            mail_from="Security <安全@example.com>",
+            smtp={"host": server.host, "port": server.port, "timeout": 2.0},
+        )
+        [(ref, code, message)] = await _check(settings)
+    assert (ref, code) == ("mail_from", "needs_smtputf8") and "安全@example.com" in message

@@ -42,6 +42,8 @@ async def address_findings(
     missing = await _smtputf8_missing(settings)
     if missing is None:
         return found
+    if needs_smtputf8(sender):  # then every message needs it
+        utf8.insert(0, Sample("mail_from", settings.banners.default_locale, sender))
     for recipient in utf8[:MAX_LISTED]:
         message = (
             f"{recipient.address}: the local part is not ASCII, which needs SMTPUTF8, and "
