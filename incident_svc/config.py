@@ -91,6 +91,13 @@ class FeedSettings(_Section):
     snapshot_seconds: float = Field(default=1.0, gt=0)
     flush_seconds: float = Field(default=5.0, gt=0)
     max_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    token_max_days: int = Field(default=7, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _ttl_within_lifetime(self) -> FeedSettings:
+        if self.max_token_ttl_seconds > self.token_max_days * 86400:
+            raise ValueError("max_token_ttl_seconds is longer than token_max_days allows")
+        return self
 
 
 class BannerSettings(_Section):
@@ -117,6 +124,10 @@ class SchedulerSettings(_Section):
 class ReminderSettings(_Section):
     regulator_deadline_hours: float = Field(default=72.0, gt=0)
     offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 4.0])
+
+
+class TemplateSettings(_Section):
+    render_seconds: float = Field(default=5.0, gt=0, le=600)
 
 
 class DkimSettings(_Section):
@@ -152,6 +163,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()
     dkim: DkimSettings = DkimSettings()
+    templates: TemplateSettings = TemplateSettings()
 
 
 def _settings_reading(files: tuple[Path, ...]) -> type[Settings]:

@@ -87,3 +87,19 @@ def test_cli_runs_until_interrupted_and_prints_a_line_per_message(tmp_path: Path
     assert '"message_id": "<n9@example.com>"' in out
     assert f"listening on 127.0.0.1:{port}" in err
     assert message_ids(tmp_path / "var" / "mail") == ["<n9@example.com>"]
+
+
+async def test_the_sink_offers_smtputf8_for_international_addresses(tmp_path: Path) -> None:
+    seen: list[Stored] = []
+    recipient = "用户@例子.广告"
+    data = (
+        f"From: security@example.com\r\nTo: {recipient}\r\nMessage-ID: <u1@example.com>\r\n"
+        "Subject: Notice\r\n\r\nHello\r\n"
+    ).encode()
+    async with (
+        serve(host="127.0.0.1", port=0, maildir=tmp_path / "mail", announce=seen.append) as bound,
+        SmtpPool(SmtpSettings(host=bound[0], port=bound[1], pool_size=1)) as pool,
+    ):
+        await pool.send(sender="security@example.com", recipient=recipient, data=data)
+    assert [s.recipients for s in seen] == [("用户@xn--fsqu00a.xn--4rr70v",)]
+    assert message_ids(tmp_path / "mail") == ["<u1@example.com>"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -138,3 +139,87 @@ def test_widget_takes_the_sites_css_variables(
         "node => getComputedStyle(node).backgroundColor"
     )
     assert background == "rgb(1, 2, 3)"
+
+
+# -- hostile banner fields (issue 15): the widget draws exactly what the server's JSON says --
+
+from datetime import UTC, datetime  # noqa: E402
+
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from incident_svc.domain.banner_rules import BannerCard, normal_link  # noqa: E402
+from incident_svc.web.assets import STATIC_DIR  # noqa: E402
+from incident_svc.web.feed import banner_json  # noqa: E402
+
+ORIGIN = "https://feed.example"
+HOSTILE = st.text(st.characters(codec=None, categories=None), max_size=30)
+RAW_LINKS = st.one_of(
+    HOSTILE,
+    st.tuples(
+        st.sampled_from(["http", "https", "HTTPS", "hTtP", "javascript", "data", ""]),
+        st.sampled_from(["://", ":", "//", ":///"]),
+        HOSTILE,
+    ).map("".join),
+)
+DRAWN = """() => [...document.querySelectorAll('.incident-banner')].map(node => ({
+  title: node.querySelector('.incident-banner__title').textContent,
+  body: node.querySelector('.incident-banner__body').textContent,
+  href: node.querySelector('.incident-banner__link')?.getAttribute('href') ?? null,
+}))"""
+
+
+def _routed_page(browser: Browser, body: bytes) -> Page:
+    """The demo page and the widget from the package, the feed answer ``body``; no server."""
+    page = browser.new_context().new_page()
+    page.add_init_script(WAIT_FOR_WIDGET)
+    demo = (STATIC_DIR / "demo.html").read_bytes().replace(b"{{LANG}}", b"en")
+    files = {
+        "/demo": (demo, "text/html"),
+        "/widget.js": ((STATIC_DIR / "widget.js").read_bytes(), "text/javascript"),
+    }
+
+    def answer(route: Any) -> None:
+        path = route.request.url.removeprefix(ORIGIN).split("?")[0]
+        content, media = files.get(path, (body, "application/json"))
+        route.fulfill(status=200, body=content, content_type=media)
+
+    page.route(f"{ORIGIN}/**", answer)
+    return page
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(title=HOSTILE, body=HOSTILE, raw_link=RAW_LINKS)
+@example(
+    title="<img src=x onerror=alert(1)>", body="a\u2028b", raw_link="HTTPS://www.example.com/n"
+)
+@example(title="\x1b[31m", body="\ud800", raw_link="https://www.example.com/\x0c")
+def test_the_widget_draws_hostile_fields_literally_and_agrees_on_links(
+    browser: Browser, title: str, body: str, raw_link: str
+) -> None:
+    card = BannerCard(
+        id=1, audience=BannerAudience.PUBLIC, severity="critical",
+        texts={"en": {"title": title, "body": body}},
+        starts_at=datetime(2026, 12, 1, tzinfo=UTC), link=raw_link,
+    )  # fmt: skip
+    served = banner_json(card, "en")  # what the server sends for this stored row
+    unfiltered = {**served, "id": 2, "link": raw_link}  # a link the server would not send
+    document = {"schema": "incident-svc/banners/v1", "banners": [served, unfiltered]}
+    page = _routed_page(browser, json.dumps(document).encode())
+    try:
+        assert _open(page, f"{ORIGIN}/demo") == 2
+        drawn = page.evaluate(DRAWN)
+    finally:
+        page.context.close()
+    assert [(d["title"], d["body"]) for d in drawn] == [(served["title"], served["body"])] * 2
+    assert drawn[0]["href"] == served["link"] == normal_link(raw_link)
+    # the same grammar in the widget as in the server: a raw link is drawn iff the server
+    # would accept it, and then as the server would spell it (scheme case aside)
+    expected = normal_link(raw_link)
+    assert (drawn[1]["href"] is None) == (expected is None)
+    assert drawn[1]["href"] is None or drawn[1]["href"].lower() == expected.lower()  # type: ignore[union-attr]

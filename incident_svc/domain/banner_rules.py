@@ -7,17 +7,20 @@ viewer (from a valid feed token) in their audience.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from incident_svc.domain.enums import BannerAudience
 from incident_svc.domain.feed_tokens import Viewer
+from incident_svc.errors import ValidationError
 
 # Chinese regions that write Traditional and Simplified script, for tags without a script.
 _HANT_REGIONS = frozenset({"hk", "tw", "mo"})
 _HANS_REGIONS = frozenset({"cn", "sg", "my"})
 _MAX_LANGUAGES = 12
+MAX_LINK_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -147,3 +150,54 @@ def _same_language(tag: str, by_lower: dict[str, str]) -> str | None:
         if not scripts or not theirs or scripts & theirs:
             return locale
     return None
+
+
+def control_character(value: str, *, allow_newlines: bool = False) -> str | None:
+    """The first character a banner field may not hold, as ``U+0007``; None when clean.
+
+    Refused: control characters (C0, DEL, C1; a body may keep line feeds and tabs), lone
+    surrogates and the non-characters U+FFFE and U+FFFF (none of which XML 1.0 can carry).
+    """
+    for char in value:
+        if allow_newlines and char in "\n\t":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs") or char in "\ufffe\uffff":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def feed_text(value: object) -> str:
+    """``value`` as text both feeds can carry (XML 1.0, UTF-8): characters :func:`control_character`
+    refuses are dropped, except line feeds and tabs. Publishing refuses them; this guards rows
+    stored before that, or written around the service."""
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    if text.isprintable():  # the common case: nothing to drop (line feeds are not printable)
+        return text
+    return "".join(c for c in text if c in "\n\t" or control_character(c) is None)
+
+
+def normal_link(link: str) -> str | None:
+    """``link`` as the feed and the widget show it: an absolute http(s) URL with a host and its
+    scheme in lower case (``HTTPS://`` is ``https://``), or None when it is not one or holds
+    whitespace or control characters. The widget applies the same grammar (widget.js)."""
+    if len(link) > MAX_LINK_LENGTH or any(c.isspace() or c == "\ufeff" for c in link):
+        return None
+    scheme, sep, rest = link.partition(":")
+    if not sep or scheme.lower() not in ("http", "https") or not rest.startswith("//"):
+        return None
+    if len(rest) < 3 or rest[2] in "/?#" or control_character(link):
+        return None
+    return f"{scheme.lower()}:{rest}"
+
+
+def check_texts(texts: dict[str, dict[str, str]]) -> None:
+    """Refuse a rendered title or body holding a control character (naming locale and part)."""
+    for locale, parts in sorted(texts.items()):
+        for part, value in sorted(parts.items()):
+            bad = control_character(value, allow_newlines=part == "body")
+            if bad is not None:
+                raise ValidationError(
+                    f"the banner's {part} ({locale!r}) contains control character {bad}: "
+                    "fix the incident's texts or the banner template",
+                    field=f"texts.{locale}.{part}",
+                )

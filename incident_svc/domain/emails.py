@@ -19,6 +19,10 @@ that, so ``_plain`` answers for those in about a microsecond, following the libr
 ``_plain`` only ever says "valid, and this is the normalised form"; anything else (including
 every address it would reject) goes to the library, so every error message is the library's.
 tests/test_emails.py checks with hypothesis that the two agree.
+
+Internationalised addresses are kept as the library normalises them (domain in Unicode). On
+the wire a domain always travels as A-labels (IDNA 2008, :func:`ascii_address`); a local part
+that is not ASCII needs a relay that offers SMTPUTF8 (:func:`needs_smtputf8`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import re
 
 import email_validator
+import idna
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
@@ -65,3 +70,29 @@ def _library(text: str) -> str:
 def normalise_email(text: str) -> str:
     """The normalised address (domain in lower case); ValueError naming the problem."""
     return _plain(text) or _library(text)
+
+
+def needs_smtputf8(address: str) -> bool:
+    """True when the local part is not ASCII: only an SMTPUTF8 relay (RFC 6531) carries it.
+
+    A non-ASCII domain never needs it: it travels as A-labels (:func:`ascii_address`)."""
+    return not address.isascii() and not address.rpartition("@")[0].isascii()
+
+
+def ascii_domain(domain: str) -> str:
+    """The domain as A-labels (IDNA 2008, ``bücher.example`` -> ``xn--bcher-kva.example``);
+    ValueError when it has no such form."""
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"{domain!r} is not a valid internationalised domain: {exc}") from None
+
+
+def ascii_address(address: str) -> str:
+    """``address`` with its domain as A-labels (the local part as it is)."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        raise ValueError(f"{address!r} has no @-sign")
+    return f"{local}@{ascii_domain(domain)}"

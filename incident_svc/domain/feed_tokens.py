@@ -23,6 +23,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,6 +31,11 @@ AudienceKind = Literal["subject", "account"]
 KINDS: tuple[AudienceKind, ...] = ("subject", "account")
 _DOMAIN = "incident-svc-feed-token/v1"
 _MAX_TOKEN_LENGTH = 1024
+# ASCII only ([0-9], not \d, which matches any script's digits); a MAC is 32 bytes: 43 chars
+_SHAPE = re.compile(
+    r"v1\.(subject|account)\.([A-Za-z0-9_-]{2,800})\.([1-9][0-9]{0,11})\.([A-Za-z0-9_-]{43})",
+    re.ASCII,
+)
 
 
 @dataclass(frozen=True)
@@ -51,34 +57,43 @@ def mint(secret: str, kind: str, ref: str, expires: int) -> str:
     return f"v1.{kind}.{b64url(ref.encode('utf-8'))}.{expires}.{b64url(mac)}"
 
 
-def verify(token: str | None, *, secret: str | None, now: float) -> Viewer | None:
+def verify(
+    token: str | None, *, secret: str | None, now: float, max_lifetime: float | None = None
+) -> Viewer | None:
     """The viewer a token names, or None for anything missing, malformed, forged or expired.
 
-    Every failure gives the same None, so callers cannot treat them differently.
+    Only the canonical spelling is accepted: ASCII, unpadded base64url whose last character
+    carries no stray bits, a decimal expiry without leading zeros. A token that expires more
+    than ``max_lifetime`` seconds after ``now`` is refused too, however well signed. Every
+    failure gives the same None, so callers cannot treat them differently.
     """
     if not token or not secret or len(token) > _MAX_TOKEN_LENGTH:
         return None
-    parts = token.split(".")
-    if len(parts) != 5 or parts[0] != "v1" or parts[1] not in KINDS:
+    match = _SHAPE.fullmatch(token)
+    if match is None:
         return None
-    kind, ref_b64, expires_text, mac_b64 = parts[1], parts[2], parts[3], parts[4]
+    kind, ref_b64, expires_text, mac_b64 = match.groups()
     ref = _b64url_text(ref_b64)
-    if ref is None or not expires_text.isdigit() or len(expires_text) > 12:
+    expires = int(expires_text)
+    if ref is None or expires <= now:
         return None
-    expected = mint(secret, kind, ref, int(expires_text)).rsplit(".", 1)[1]
-    if not hmac.compare_digest(expected.encode("ascii"), mac_b64.encode("ascii", "replace")):
+    if max_lifetime is not None and expires - now > max_lifetime:
         return None
-    if int(expires_text) <= now:
+    expected = mint(secret, kind, ref, expires).rsplit(".", 1)[1]
+    if not hmac.compare_digest(expected.encode("ascii"), mac_b64.encode("ascii")):
         return None
     return Viewer(kind=kind, ref=ref)  # type: ignore[arg-type]
 
 
 def _b64url_text(data: str) -> str | None:
+    """The UTF-8 text of canonical unpadded base64url, else None."""
     try:
         raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+    canonical = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return text if text and canonical == data else None
 
 
 def parse_ttl(text: str) -> int:

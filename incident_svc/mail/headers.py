@@ -11,11 +11,14 @@ from __future__ import annotations
 import base64
 import re
 
+from incident_svc.domain.emails import ascii_domain
 from incident_svc.errors import ValidationError
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+( [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+# RFC 5322 dot-atom text; RFC 6532 adds every non-ASCII character (controls are refused first)
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\u0080-\U0010ffff-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _MESSAGE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
@@ -119,14 +122,15 @@ def display_name(name: str) -> str:
 
 
 def mailbox(field: str, addr: str) -> str:
-    """An addr-spec we can put on the wire without SMTPUTF8; IDN domains become A-labels."""
+    """An addr-spec for the wire: an IDN domain as A-labels (IDNA 2008); a local part that is
+    not ASCII stays UTF-8 (RFC 6532), and such a message goes only to an SMTPUTF8 relay."""
     require_single_line(field, addr)
     local, at, domain = addr.rpartition("@")
-    if not at or not _LOCAL_PART.fullmatch(local) or ".." in local:
+    if not at or not _LOCAL_PART.fullmatch(local) or ".." in local or _CONTROL.search(local):
         raise ValidationError(f"{addr!r} is not an address we can send to", field=field)
     try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
+        domain = ascii_domain(domain)
+    except ValueError:
         raise ValidationError(f"{addr!r} has an invalid domain", field=field) from None
     if not _DOMAIN.fullmatch(domain):
         raise ValidationError(f"{addr!r} has an invalid domain", field=field)

@@ -71,7 +71,7 @@ def build_skeleton(
         "Auto-Submitted: auto-generated",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"',
     ]
-    common = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+    common = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")  # RFC 6532 local parts
     return MimeSkeleton(
         common_headers=common,
         text_opening=_part_opening(boundary, "text/plain"),
@@ -103,7 +103,7 @@ def assemble(
     )
     return b"".join(
         (
-            head.encode("ascii"),
+            head.encode("utf-8"),  # ASCII but for a UTF-8 local part (RFC 6532)
             skeleton.common_headers,
             skeleton.text_opening,
             _encode_body(text),

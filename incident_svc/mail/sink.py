@@ -91,7 +91,13 @@ async def serve(
     handler = MaildirHandler(maildir, announce)
 
     def protocol() -> SMTP:
-        return SMTP(handler, hostname="incident-svc-mailsink", ident="incident-svc mailsink")
+        # SMTPUTF8 on, as most providers' relays: a trial run can reach international addresses
+        return SMTP(
+            handler,
+            hostname="incident-svc-mailsink",
+            ident="incident-svc mailsink",
+            enable_SMTPUTF8=True,
+        )
 
     loop = asyncio.get_running_loop()
     server = await loop.create_server(protocol, host, port)

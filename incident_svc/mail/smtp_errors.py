@@ -21,6 +21,7 @@ from incident_svc.errors import (
     RelaySetupError,
     TransientDeliveryError,
 )
+from incident_svc.mail.smtp_transaction import SmtpUtf8Missing
 
 _CONNECTION_LOST = (
     aiosmtplib.SMTPServerDisconnected,
@@ -43,6 +44,8 @@ def translate(exc: BaseException) -> DeliveryError:
         reply = f"{code} {first.message if first else 'recipient refused'}"
         kind = PermanentDeliveryError if code >= 500 else TransientDeliveryError
         return kind(f"the relay refused the recipient: {reply}", code=code, reply=reply)
+    if isinstance(exc, SmtpUtf8Missing):
+        return PermanentDeliveryError(str(exc), reply="SMTPUTF8 not offered")
     if isinstance(exc, UnicodeEncodeError):
         return PermanentDeliveryError(
             "the address is not ASCII and the relay path does not carry SMTPUTF8", reply=str(exc)

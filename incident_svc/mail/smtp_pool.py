@@ -19,6 +19,7 @@ from types import TracebackType
 import aiosmtplib
 
 from incident_svc.config import SmtpSettings
+from incident_svc.domain.emails import needs_smtputf8
 from incident_svc.errors import RelaySetupError
 from incident_svc.mail.rate import RateLimiter
 from incident_svc.mail.smtp_errors import connection_is_dead, setup_failure, translate
@@ -106,16 +107,21 @@ class SmtpPool:
         if not reused:
             await self._connect(slot, refusals)
         assert slot.client is not None
+        utf8 = not (sender.isascii() and recipient.isascii()) and (
+            needs_smtputf8(sender) or needs_smtputf8(recipient)
+        )
         try:
-            await mail_from(slot.client, sender)
+            await mail_from(slot.client, sender, smtputf8=utf8)
         except aiosmtplib.SMTPServerDisconnected:
             if not reused:
                 raise
             # the relay closed an idle connection: nothing was sent yet, so open a new one
             await self._connect(slot, refusals)
             assert slot.client is not None
-            await mail_from(slot.client, sender)
-        response = await rcpt_and_data(slot.client, recipient=recipient, data=data, wire=wire)
+            await mail_from(slot.client, sender, smtputf8=utf8)
+        response = await rcpt_and_data(
+            slot.client, recipient=recipient, data=data, wire=wire, smtputf8=utf8
+        )
         return Accepted(code=response.code, reply=f"{response.code} {response.message}")
 
     async def _connect(self, slot: _Slot, refusals: int) -> None:
@@ -150,6 +156,23 @@ class SmtpPool:
             self._refused = refused
             raise refused from exc
 
+    async def offers(self, extension: str) -> bool:
+        """Whether the relay offers an ESMTP extension (``smtputf8``), asked as a send would:
+        on a pooled connection, after TLS and login."""
+        slot = await self._idle.get()
+        try:
+            if slot.client is None or not slot.client.is_connected:
+                await self._connect(slot, self._refusals)
+            assert slot.client is not None
+            if slot.client.is_ehlo_or_helo_needed:
+                await slot.client.ehlo()
+            return slot.client.supports_extension(extension)
+        except (aiosmtplib.SMTPException, OSError):
+            slot.drop()
+            raise
+        finally:
+            self._idle.put_nowait(slot)
+
     async def _after_failure(self, slot: _Slot, exc: BaseException) -> None:
         """Keep a connection that only refused this message (after RSET); drop a dead one."""
         client = slot.client
@@ -172,3 +195,9 @@ async def _quit(slot: _Slot) -> None:
         if client is not None and client.is_connected:
             await client.quit()
     slot.drop()
+
+
+async def relay_offers(settings: SmtpSettings, extension: str) -> bool:
+    """Whether the configured relay offers ``extension`` (one connection, as a send makes it)."""
+    async with SmtpPool(settings.model_copy(update={"pool_size": 1})) as pool:
+        return await pool.offers(extension)

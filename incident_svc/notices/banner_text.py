@@ -18,7 +18,9 @@ async def render_banner_texts(
 ) -> dict[str, dict[str, str]]:
     """``{locale: {"title": ..., "body": ...}}`` in plain text, one entry per requested locale."""
     incident = await loading.load_incident(incident_id)
-    catalog = TemplateCatalog(settings.templates_dir)
+    catalog = TemplateCatalog(
+        settings.templates_dir, render_seconds=settings.templates.render_seconds
+    )
     texts: dict[str, dict[str, str]] = {}
     for locale in locales:
         labels = catalog.labels(locale)

@@ -15,27 +15,30 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from incident_svc.errors import ConfigError, TemplateError, ValidationError
 from incident_svc.notices import filters
 from incident_svc.notices.errors import located
 from incident_svc.notices.locales import canonical, fallback_chain
+from incident_svc.notices.sandbox import LimitedSandbox, RootedLoader, finalize_output, inside_roots
 from incident_svc.resources import builtin_templates_dir
 
 LABELS_DIR = "labels"
 SHARED_DIR = "email/_shared"
+DEFAULT_RENDER_SECONDS = 5.0
 
 
 def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith((".html.j2", ".html"))
 
 
-def build_environment(search_path: list[Path]) -> ImmutableSandboxedEnvironment:
-    """The one place templates are compiled: sandboxed, StrictUndefined, HTML autoescaped."""
-    env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(p) for p in search_path], followlinks=False),
+def build_environment(search_path: list[Path]) -> LimitedSandbox:
+    """The one place templates are compiled: sandboxed with bounded values, files only from
+    the template folders, StrictUndefined, HTML autoescaped."""
+    env = LimitedSandbox(
+        loader=RootedLoader(search_path),
         undefined=jinja2.StrictUndefined,
+        finalize=finalize_output,
         autoescape=_autoescape,
         auto_reload=False,
         cache_size=-1,
@@ -44,28 +47,40 @@ def build_environment(search_path: list[Path]) -> ImmutableSandboxedEnvironment:
         lstrip_blocks=True,
     )
     env.filters.update(filters.FILTERS)
+    env.wrap_filters(list(env.filters))
     return env
 
 
 class TemplateCatalog:
     """Every template one composer may use, compiled once on first use."""
 
-    def __init__(self, operator_dir: Path | None) -> None:
+    def __init__(
+        self, operator_dir: Path | None, *, render_seconds: float = DEFAULT_RENDER_SECONDS
+    ) -> None:
         if operator_dir is not None and not operator_dir.is_dir():
             raise ConfigError(f"templates_dir {operator_dir} is not a folder", key="templates_dir")
         self.operator_dir = operator_dir
+        self.render_seconds = render_seconds
         self.search_path = [p for p in (operator_dir, builtin_templates_dir()) if p]
+        self.real_roots = [p.resolve() for p in self.search_path]
         self.env = build_environment(self.search_path)
         self._labels: dict[str, dict[str, Any]] = {}
         self._resolved: dict[tuple[str, str, str], str] = {}
 
     def origin(self, name: str) -> Path | None:
         """The file that ``name`` is read from (the operator's if it has one)."""
+        parts = name.split("/")
+        if ".." in parts or name.startswith("/") or "\\" in name:
+            return None
         for root in self.search_path:
-            path = root / name
+            path = root.joinpath(*parts)
             if path.is_file():
                 return path
         return None
+
+    def read_bytes(self, name: str, path: Path) -> bytes:
+        """The bytes of a template folder's file; a template error if it resolves elsewhere."""
+        return inside_roots(path, self.real_roots, name).read_bytes()
 
     def resolve(self, folder: str, part: str, locale: str) -> str:
         """The template name for ``folder/<locale>/part`` along the locale's fallback chain.
@@ -112,7 +127,7 @@ class TemplateCatalog:
         if path is None:
             return {}
         try:
-            return tomllib.loads(path.read_text(encoding="utf-8"))
+            return tomllib.loads(self.read_bytes(f"{LABELS_DIR}/{locale}.toml", path).decode())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError(str(exc), file=str(path)) from None
 
@@ -122,7 +137,7 @@ class TemplateCatalog:
         for name in sorted(self._names_under(prefixes)):
             path = self.origin(name)
             assert path is not None
-            digest.update(name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+            digest.update(name.encode("utf-8") + b"\0" + self.read_bytes(name, path) + b"\0")
         return digest.hexdigest()
 
     def _names_under(self, prefixes: tuple[str, ...]) -> set[str]:

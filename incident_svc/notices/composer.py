@@ -27,7 +27,12 @@ from incident_svc.mail.dkim import DkimSigner, load_signer
 from incident_svc.mail.smtp_transaction import wire_form
 from incident_svc.notices import context as ctx
 from incident_svc.notices import loading
-from incident_svc.notices.catalog import LABELS_DIR, SHARED_DIR, TemplateCatalog
+from incident_svc.notices.catalog import (
+    DEFAULT_RENDER_SECONDS,
+    LABELS_DIR,
+    SHARED_DIR,
+    TemplateCatalog,
+)
 from incident_svc.notices.compose_worker import ComposeWorker
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.rendering import EmailStencils, RenderedNotice, render_email
@@ -79,12 +84,13 @@ class ComposerSpec:
     reply_to: mime.Mailbox | None
     signer: DkimSigner | None
     skeleton: mime.MimeSkeleton
+    render_seconds: float = DEFAULT_RENDER_SECONDS
 
     def build(self) -> Composer:
         return Composer(
             incident=self.incident,
             kind=self.kind,
-            catalog=TemplateCatalog(self.templates_dir),
+            catalog=TemplateCatalog(self.templates_dir, render_seconds=self.render_seconds),
             org=self.org,
             sender=self.sender,
             reply_to=self.reply_to,
@@ -220,6 +226,7 @@ class Composer:
             reply_to=self.reply_to,
             signer=self.signer,
             skeleton=self.skeleton,
+            render_seconds=self.catalog.render_seconds,
         )
 
     async def prepare(self, items: Sequence[ComposeItem]) -> list[Prepared]:
@@ -326,7 +333,9 @@ async def load_composer(*, incident_id: int, kind: NoticeKind, settings: Setting
     return Composer(
         incident=incident,
         kind=kind,
-        catalog=TemplateCatalog(settings.templates_dir),
+        catalog=TemplateCatalog(
+            settings.templates_dir, render_seconds=settings.templates.render_seconds
+        ),
         org=settings.org,
         sender=mime.parse_mailbox("mail_from", settings.mail_from),
         reply_to=mime.parse_mailbox("reply_to", reply_to) if reply_to else None,

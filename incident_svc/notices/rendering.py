@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import css_inline
+import jinja2
 
 from incident_svc.errors import TemplateError
 from incident_svc.notices import stencil
 from incident_svc.notices.catalog import TemplateCatalog
+from incident_svc.notices.deadline import RenderTimeout, time_limit
 from incident_svc.notices.errors import TemplateRenderError, located
 from incident_svc.notices.stencil import Stencils
 
@@ -35,6 +37,22 @@ class RenderedNotice:
 def render_template(catalog: TemplateCatalog, name: str, context: Mapping[str, Any]) -> str:
     """Render one template, capping its output; every failure names the file and line."""
     template = catalog.template(name)
+    try:
+        with time_limit(catalog.render_seconds):
+            return _generate(template, catalog, name, context)
+    except RenderTimeout:
+        raise TemplateRenderError(
+            f"rendering took longer than {catalog.render_seconds:g}s "
+            "(templates.render_seconds): stopped",
+            kind="timeout",
+            file=str(catalog.origin(name)),
+            line=None,
+        ) from None
+
+
+def _generate(
+    template: jinja2.Template, catalog: TemplateCatalog, name: str, context: Mapping[str, Any]
+) -> str:
     size = 0
     chunks: list[str] = []
     try:

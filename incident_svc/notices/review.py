@@ -20,6 +20,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import TemplateError, ValidationError
 from incident_svc.models import Account, Subject
 from incident_svc.notices import linkcheck, loading, sampling
+from incident_svc.notices.addresses import address_findings
 from incident_svc.notices.checks import Finding, check_notice, html_links, text_links
 from incident_svc.notices.composer import ComposeItem, Composer, Prepared, load_composer
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
@@ -163,6 +164,11 @@ async def check_incident(
             links += [(entry, sample.ref, part, url) for part, url in _links(rendered)]
         if progress is not None:
             progress(n, len(samples))
+    for recipient, finding in await address_findings(incident.id, kind, settings):
+        entry = report.locales.setdefault(
+            canonical(recipient.locale), LocaleReport(recipient.locale)
+        )
+        entry.findings.append((recipient.ref, finding))
     if online_links:
         await _follow(links)
     return report

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from tortoise import connections
 
+from incident_svc.db import dialect
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.models import Account, Subject
 from incident_svc.services.sqltext import placeholders
@@ -24,6 +25,22 @@ SELECT id FROM (
   FROM account a WHERE a.id IN (SELECT s.account_id {_AFFECTED} AND s.account_id IS NOT NULL)
 ) ranked WHERE rn <= ?
 """
+
+
+# an address with any character that is not ASCII (UTF-8 takes more bytes than characters)
+_NOT_ASCII = {
+    "sqlite": "length(CAST({0} AS BLOB)) > length({0})",
+    "postgres": "octet_length({0}) > char_length({0})",
+}
+_INTERNATIONAL_SUBJECTS = (
+    f"SELECT s.id AS id, s.external_ref AS ref, s.locale AS locale, s.email AS address "
+    f"{_AFFECTED} AND {{0}}"
+)
+_INTERNATIONAL_ACCOUNTS = (
+    "SELECT a.id AS id, a.account_ref AS ref, a.locale AS locale, a.holder_email AS address "
+    f"FROM account a WHERE a.id IN (SELECT s.account_id {_AFFECTED} "
+    "AND s.account_id IS NOT NULL) AND {0}"
+)
 
 
 @dataclass(frozen=True)
@@ -51,3 +68,18 @@ async def sample(incident_id: int, kind: NoticeKind, *, per_locale: int) -> list
     ids |= await _ids(_ONE_PER_JURISDICTION, [incident_id])
     subjects = await Subject.filter(id__in=sorted(ids)).order_by("id")
     return [Sample(s.external_ref, s.locale, s.email, subject_id=s.id) for s in subjects]
+
+
+async def international(incident_id: int, kind: NoticeKind) -> list[Sample]:
+    """Every recipient whose address is not all ASCII (the database finds them: one query)."""
+    conn = connections.get("default")
+    accounts = kind == NoticeKind.ACCOUNT_HOLDER_NOTICE
+    column = "a.holder_email" if accounts else "s.email"
+    test = _NOT_ASCII.get(dialect(conn), _NOT_ASCII["postgres"]).format(column)
+    sql = (_INTERNATIONAL_ACCOUNTS if accounts else _INTERNATIONAL_SUBJECTS).format(test)
+    rows = await conn.execute_query_dict(placeholders(sql, conn), [incident_id])
+    key = "account_id" if accounts else "subject_id"
+    return [
+        Sample(row["ref"], row["locale"], row["address"], **{key: int(row["id"])})
+        for row in sorted(rows, key=lambda r: str(r["ref"]))
+    ]

@@ -1,7 +1,7 @@
 """Writing an incident's affected list to CSV or JSON Lines, a page at a time.
 
-CSV cells that a spreadsheet would run as a formula (starting with = + - @, tab, CR or NUL)
-get a leading apostrophe (OWASP CSV injection).
+CSV cells that a spreadsheet would run as a formula get an apostrophe
+(:mod:`incident_svc.domain.csv_cells`, OWASP CSV injection).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from tortoise import connections
 
 from incident_svc.db import dialect
+from incident_svc.domain.csv_cells import safe_cell
 from incident_svc.errors import ValidationError
 from incident_svc.services import incidents
 from incident_svc.services.inventory.sql import params
@@ -32,7 +33,6 @@ COLUMNS = (
     "reasons",
 )
 PAGE = 20_000
-_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\x00")
 
 
 def export_format(path: Path, given: str | None) -> str:
@@ -42,10 +42,6 @@ def export_format(path: Path, given: str | None) -> str:
             "name the file .csv or .jsonl, or pass --export-format", file=str(path)
         )
     return fmt
-
-
-def safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA) else value
 
 
 async def export(*, ref: str, path: Path, fmt: str | None = None) -> int:

@@ -12,13 +12,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from tortoise.expressions import F
 
 from incident_svc.config import Settings
 from incident_svc.db import dialect, write_transaction
-from incident_svc.domain.banner_rules import BannerCard
+from incident_svc.domain.banner_rules import MAX_LINK_LENGTH, BannerCard, check_texts, normal_link
 from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
@@ -81,6 +80,7 @@ async def publish(
     incident = await _incident(request.incident_ref)
     source = texts or notices_text_source()
     rendered = await _render(incident, source, settings)
+    check_texts(rendered)  # control characters: refused, naming locale and part
     async with write_transaction() as conn:
         banner = await Banner.create(
             using_db=conn,
@@ -127,15 +127,16 @@ def _check_window(starts_at: datetime, ends_at: datetime | None) -> None:
 
 
 def check_link(link: str | None) -> str | None:
-    """An absolute http(s) URL without whitespace, or None."""
+    """An absolute http(s) URL without whitespace or control characters, scheme lower-cased;
+    or None."""
     if link is None:
         return None
-    parts = urlsplit(link)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or any(c.isspace() for c in link):
+    if len(link) > MAX_LINK_LENGTH:
+        raise ValidationError(f"longer than {MAX_LINK_LENGTH} characters", field="link")
+    normal = normal_link(link)
+    if normal is None:
         raise ValidationError(f"{link!r} is not an absolute http(s) URL", field="link")
-    if len(link) > 2048:
-        raise ValidationError("longer than 2048 characters", field="link")
-    return link
+    return normal
 
 
 async def _incident(ref: str) -> Incident:

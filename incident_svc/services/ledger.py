@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from tortoise import connections
 
+from incident_svc.domain.csv_cells import safe_cell
 from incident_svc.errors import ValidationError
 from incident_svc.services.campaigns import get
 from incident_svc.services.sqltext import as_utc, query
@@ -34,7 +35,6 @@ COLUMNS = [
     "send_reason",
     "last_error",
 ]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 PAGE = 5000
 
 _PAGE_SQL = (
@@ -74,12 +74,6 @@ async def rows(campaign_id: int) -> AsyncIterator[dict[str, Any]]:
         last = int(page[-1]["delivery_id"])
 
 
-def csv_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 async def export(*, campaign_id: int, path: Path, fmt: str | None = None) -> int:
     """Write the ledger to ``path``; returns the number of rows."""
     chosen = format_for(path, fmt)
@@ -98,7 +92,7 @@ async def _write(out: TextIO, campaign_id: int, fmt: str) -> int:
     async for row in rows(campaign_id):
         ordered = {column: row.get(column) for column in COLUMNS}
         if writer is not None:
-            writer.writerow({k: csv_cell(v) for k, v in ordered.items()})
+            writer.writerow({k: safe_cell(v) for k, v in ordered.items()})
         else:
             out.write(json.dumps(ordered, ensure_ascii=False) + "\n")
         count += 1

@@ -45,6 +45,7 @@ def create_app(
         counter=ServeCounter(),
         token_secret=secret.get_secret_value() if secret else None,
         max_age=settings.feed.max_age,
+        token_max_seconds=settings.feed.token_max_days * 86400.0,
         assets=load_assets(settings),
     )
     refresher = Refresher(

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
-from incident_svc.domain.banner_rules import BannerCard
+from incident_svc.domain.banner_rules import BannerCard, feed_text, normal_link
 
 _NS = "http://www.w3.org/2005/Atom"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_CONTROL = {code: None for code in range(32) if code not in (9, 10, 13)}
 
 
 def atom_document(chosen: Sequence[tuple[BannerCard, str]], feed_url: str) -> bytes:
@@ -32,21 +31,24 @@ def atom_document(chosen: Sequence[tuple[BannerCard, str]], feed_url: str) -> by
 
 def _entry(card: BannerCard, locale: str, base: str) -> ET.Element:
     text = card.texts[locale]
-    entry = ET.Element("entry", {"xml:lang": locale})
+    entry = ET.Element("entry", {"xml:lang": feed_text(locale)})
     _text(entry, "id", f"{base}/v1/banners#{card.id}")
     _text(entry, "title", text.get("title", ""))
     _text(entry, "updated", _iso(card.starts_at))
     _text(entry, "published", _iso(card.starts_at))
-    _text(entry, "summary", text.get("body", ""))
-    ET.SubElement(entry, "category", {"term": card.severity})
-    if card.link:
-        ET.SubElement(entry, "link", {"rel": "alternate", "href": card.link})
+    # RFC 4287 4.1.2: an entry has content or an alternate link; this one always has content
+    content = ET.SubElement(entry, "content", {"type": "text"})
+    content.text = feed_text(text.get("body", ""))
+    ET.SubElement(entry, "category", {"term": feed_text(card.severity)})
+    link = normal_link(card.link) if card.link else None
+    if link:
+        ET.SubElement(entry, "link", {"rel": "alternate", "href": link})
     return entry
 
 
-def _text(parent: ET.Element, tag: str, value: str) -> None:
+def _text(parent: ET.Element, tag: str, value: object) -> None:
     # XML 1.0 cannot carry most control characters; a banner text never needs them
-    ET.SubElement(parent, tag).text = value.translate(_CONTROL)
+    ET.SubElement(parent, tag).text = feed_text(value)
 
 
 def _iso(moment: datetime) -> str:

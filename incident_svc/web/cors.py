@@ -1,8 +1,8 @@
 """CORS for the feed: only the configured origins may read it from a browser.
 
 A small ASGI middleware rather than Starlette's general one: the feed needs GET and HEAD
-only, and must always say ``Vary: Origin`` so that a shared cache never hands one origin's
-answer to another.
+only, and every answer of every route says ``Vary: Origin`` (added to the route's own Vary)
+so that a shared cache never hands one origin's answer to another.
 """
 
 from __future__ import annotations
@@ -30,20 +30,32 @@ class FeedCors:
         if scope["method"] == "OPTIONS" and origin is not None:
             await _preflight(send, origin if allowed else None)
             return
-        if origin is None or not allowed:
-            await self.app(scope, receive, send)
-            return
-        cors_headers = [
-            (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
-        ]
+        extra: list[tuple[bytes, bytes]] = []
+        if origin is not None and allowed:
+            extra = [
+                (b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+            ]
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *cors_headers]}
+                headers = with_vary_origin(list(message.get("headers", [])))
+                message = {**message, "headers": [*headers, *extra]}
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
+
+
+def with_vary_origin(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with Origin in Vary, on every answer, allowed origin or not: a shared cache
+    must not hand an answer without CORS headers to an allowed origin, nor the other way."""
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == b"vary":
+            fields = {part.strip().lower() for part in value.split(b",")}
+            if b"origin" not in fields and b"*" not in fields:
+                headers[index] = (name, value + b", Origin")
+            return headers
+    return [*headers, (b"vary", b"Origin")]
 
 
 async def _preflight(send: Send, origin: str | None) -> None:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from incident_svc.domain.banner_rules import BannerCard, is_active, negotiate, visible_to
+from incident_svc.domain.banner_rules import (
+    BannerCard,
+    feed_text,
+    is_active,
+    negotiate,
+    normal_link,
+    visible_to,
+)
 from incident_svc.domain.feed_tokens import Viewer
 from incident_svc.web.atom import atom_document
 
@@ -100,16 +107,18 @@ def _json_body(chosen: Chosen) -> bytes:
 
 
 def banner_json(card: BannerCard, locale: str) -> dict[str, Any]:
+    """One banner of the JSON feed; texts as :func:`feed_text` leaves them, the link only when it
+    is one the widget would draw (scheme in lower case)."""
     text = card.texts[locale]
     return {
         "id": card.id,
         "incident": card.incident_ref,
         "audience": str(card.audience),
-        "severity": card.severity,
-        "locale": locale,
-        "title": text.get("title", ""),
-        "body": text.get("body", ""),
-        "link": card.link,
+        "severity": feed_text(card.severity),
+        "locale": feed_text(locale),
+        "title": feed_text(text.get("title", "")),
+        "body": feed_text(text.get("body", "")),
+        "link": normal_link(card.link) if card.link else None,
         "starts_at": _iso(card.starts_at),
         "ends_at": _iso(card.ends_at) if card.ends_at else None,
     }

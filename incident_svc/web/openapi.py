@@ -34,7 +34,10 @@ BANNER_SCHEMA: dict[str, Any] = {
         "locale": {"type": "string", "description": "The language the texts are in (BCP 47)."},
         "title": {"type": "string"},
         "body": {"type": "string", "description": "Plain text; render it as text, not HTML."},
-        "link": {**_NULLABLE_STRING, "description": "Where to read more (absolute http(s) URL)."},
+        "link": {
+            **_NULLABLE_STRING,
+            "description": "Where to read more: an absolute http(s) URL, scheme in lower case.",
+        },
         "starts_at": {"type": "string", "format": "date-time"},
         "ends_at": {**_NULLABLE_STRING, "format": "date-time"},
     },
@@ -93,9 +96,11 @@ _HEADERS = [
     {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"}},
     {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
 ]
+_VARY = {"Vary": {"schema": {"type": "string"}, "description": "Always names Origin."}}
 _CACHE_HEADERS = {
     "ETag": {"schema": {"type": "string"}},
     "Cache-Control": {"schema": {"type": "string"}},
+    **_VARY,
 }
 
 
@@ -126,8 +131,8 @@ def _asset(summary: str, media: str, schema: dict[str, Any] | None = None) -> di
         "summary": summary,
         "parameters": [_HEADERS[1]],
         "responses": {
-            "200": {"description": summary, "content": {media: {"schema": body}}},
-            "304": {"description": "Not modified."},
+            "200": {"description": summary, "headers": _VARY, "content": {media: {"schema": body}}},
+            "304": {"description": "Not modified.", "headers": _VARY},
         },
     }
 
@@ -195,7 +200,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
                 "feedToken": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A token minted by `incident-svc banner token` or the recipe in docs/banners.md.",
+                    "description": "A token minted by `incident-svc banner token` or the recipe in docs/banners.md; any other spelling, or a lifetime past feed.token_max_days, counts as no token.",
                 },
             },
         },

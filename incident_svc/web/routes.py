@@ -31,6 +31,7 @@ class FeedState:
     counter: ServeCounter
     token_secret: str | None
     max_age: int
+    token_max_seconds: float
     assets: dict[str, tuple[bytes, str, str]]  # path -> (body, media type, etag)
 
 
@@ -66,7 +67,9 @@ def _answer(request: Request, kind: str) -> tuple[FeedState, Answer, datetime]:
     now = datetime.now(UTC)
     # the Atom feed is for feed readers and status pages: public banners only, token or not
     token = _token(request) if kind == "json" else None
-    viewer = verify(token, secret=state.token_secret, now=time.time())
+    viewer = verify(
+        token, secret=state.token_secret, now=time.time(), max_lifetime=state.token_max_seconds
+    )
     snapshot = state.store.current
     chosen = state.view.choose(snapshot.cards, viewer, wanted_locales(request), now)
     answer = state.view.json_answer(chosen) if kind == "json" else state.view.atom_answer(chosen)

@@ -57,6 +57,7 @@ class Received:
     sender: str
     recipient: str
     data: bytes
+    mail_options: tuple[str, ...] = ()  # MAIL FROM parameters (SMTPUTF8, ...)
 
     @property
     def message_id(self) -> str | None:
@@ -108,7 +109,9 @@ class FaultyHandler:
             return "451 never seen"
         if isinstance(fault, Stall):
             await asyncio.sleep(fault.seconds)
-        message = Received(str(envelope.mail_from), address, bytes(envelope.content or b""))
+        content = envelope.original_content or envelope.content or b""
+        options = tuple(envelope.mail_options)
+        message = Received(str(envelope.mail_from), address, bytes(content), options)
         self.received.append(message)
         if isinstance(fault, AcceptThenDrop):
             server.transport.abort()  # type: ignore[union-attr]

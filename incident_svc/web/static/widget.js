@@ -70,6 +70,14 @@
     if (button) { button.focus(); }
   }
 
+  // the server's grammar (banner_rules.normal_link): http(s), any case, a host, no whitespace
+  // or control characters
+  function isLink(value) {
+    return typeof value === "string" && value.length <= 2048 &&
+      /^https?:\/\/[^\/?#]/i.test(value) &&
+      !/[\s\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]/u.test(value);
+  }
+
   function card(banner) {
     var critical = banner.severity === "critical";
     var words = labels(banner.locale);
@@ -81,7 +89,7 @@
     var text = el("div", "incident-banner__text");
     text.appendChild(el("strong", "incident-banner__title", banner.title));
     text.appendChild(el("p", "incident-banner__body", banner.body));
-    if (banner.link && /^https?:\/\//.test(banner.link)) {
+    if (isLink(banner.link)) {
       var link = el("a", "incident-banner__link", words.more);
       link.href = banner.link;
       text.appendChild(link);
