@@ -64,6 +64,10 @@ def test_create_approve_hold_release_schedule(database_url: str) -> None:
     assert refused.code == 6 and "different person" in refused.out
     approved = cli(database_url, "bob", "campaign", "approve", str(campaign_id), "--json")
     assert json.loads(approved.out)["approved_by"] == "bob"
+    digest = json.loads(approved.out)["approval_digest"]
+    assert len(digest) == 64 and json.loads(created.out)["approval_digest"] is None
+    assert json.loads(created.out)["approval_required"] is True
+    assert digest in cli(database_url, "bob", "campaign", "show", str(campaign_id)).out
     held = cli(database_url, "bob", "campaign", "hold", str(campaign_id), "--until", "2099-01-01T00:00:00Z",
                "--reason", "police request 17", "--json")  # fmt: skip
     assert json.loads(held.out)["hold_reason"] == "police request 17"
@@ -86,6 +90,8 @@ def test_create_approve_hold_release_schedule(database_url: str) -> None:
         cli(database_url, "bob", "campaign", "status", str(campaign_id), "--json").out
     )
     assert status["counts"]["pending"] == 0 and status["hold_until"] is None
+    shown = json.loads(cli(database_url, "bob", "campaign", "show", str(campaign_id), "--json").out)
+    assert shown["approval_digest"] == digest  # hold, release and schedule keep the approval
 
 
 def test_bad_time_and_unknown_campaign_are_one_line_errors(database_url: str) -> None:
