@@ -337,3 +337,35 @@ async def test_a_tampered_frozen_audience_is_refused(db_conn: str, settings_for:
         )
         await Subject.filter(external_ref="S-1").update(email="attacker@evil.example")
         await assert_refused(settings, campaign, server, "frozen audience")
+
+
+async def test_a_campaign_stopped_mid_run_follows_its_new_approval(
+    db_conn: str, settings_for: Any, tmp_path: Path
+) -> None:
+    templates = tmp_path / "tpl"
+    shutil.copytree(builtin_templates_dir(), templates)
+    subject = templates / "email/subject_notice/en/subject.j2"
+    original = subject.read_text(encoding="utf-8")
+    async with smtp_server() as server:
+        settings = sending(settings_for, db_conn, server, templates_dir=str(templates))
+        campaign = await approved(settings, subjects=3)
+        await campaign_start.start(
+            campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, settings=settings
+        )
+        subject.write_text("Urgent: act now\n", encoding="utf-8")
+        with pytest.raises(ConflictError):
+            await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="a")
+        subject.write_text(original, encoding="utf-8")
+        await Subject.filter(external_ref="S-1").update(email="new1@example.org")
+        gone = await Subject.get(external_ref="S-2")
+        await Exposure.filter(subject_id=gone.id).delete()
+        await campaigns.approve(
+            campaign_id=campaign.id, actor=APPROVER, key=None, settings=settings
+        )
+        counts = await campaign_start.send_now(
+            campaign_id=campaign.id, settings=settings, actor="alice"
+        )
+        recipients = sorted(m.recipient for m in server.received)
+    assert recipients == sorted([address(0), "new1@example.org"])
+    assert (counts["sent"], counts["cancelled"]) == (2, 1)
+    assert (await campaigns.get(campaign.id)).status is CampaignStatus.COMPLETED
