@@ -29,7 +29,7 @@ FROM exposure e JOIN subject s ON s.id = e.subject_id
 WHERE e.incident_id = ? {after}
 """
 _LIVE_HOLDERS = """
-SELECT a.id AS member_id, NULL AS subject_id, a.id AS account_id,
+SELECT a.id AS member_id, CAST(NULL AS BIGINT) AS subject_id, a.id AS account_id,
        a.account_ref AS recipient_ref, a.holder_email AS address, a.locale AS locale
 FROM account a
 WHERE a.id IN (SELECT s.account_id FROM exposure e JOIN subject s ON s.id = e.subject_id
