@@ -17,7 +17,8 @@ from incident_svc.cli.main import app
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import IncidentSvcError
 from incident_svc.models import Delivery
-from incident_svc.services import campaigns
+from incident_svc.services import campaign_start, campaigns
+from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
 
 T = TypeVar("T")
@@ -37,8 +38,8 @@ class Result:
     out: str
 
 
-def cli(url: str, actor: str, *args: str) -> Result:
-    env = {"INCIDENT_SVC_DATABASE_URL": url, "INCIDENT_SVC_ACTOR": actor}
+def cli(url: str, actor: str, *args: str, **extra: str) -> Result:
+    env = {"INCIDENT_SVC_DATABASE_URL": url, "INCIDENT_SVC_ACTOR": actor, **extra}
     result = CliRunner().invoke(app, list(args), env=env)
     if isinstance(result.exception, IncidentSvcError):
         return Result(result.exception.exit_code, str(result.exception))
@@ -63,6 +64,10 @@ def test_create_approve_hold_release_schedule(database_url: str) -> None:
     assert refused.code == 6 and "different person" in refused.out
     approved = cli(database_url, "bob", "campaign", "approve", str(campaign_id), "--json")
     assert json.loads(approved.out)["approved_by"] == "bob"
+    digest = json.loads(approved.out)["approval_digest"]
+    assert len(digest) == 64 and json.loads(created.out)["approval_digest"] is None
+    assert json.loads(created.out)["approval_required"] is True
+    assert digest in cli(database_url, "bob", "campaign", "show", str(campaign_id)).out
     held = cli(database_url, "bob", "campaign", "hold", str(campaign_id), "--until", "2099-01-01T00:00:00Z",
                "--reason", "police request 17", "--json")  # fmt: skip
     assert json.loads(held.out)["hold_reason"] == "police request 17"
@@ -85,6 +90,26 @@ def test_create_approve_hold_release_schedule(database_url: str) -> None:
         cli(database_url, "bob", "campaign", "status", str(campaign_id), "--json").out
     )
     assert status["counts"]["pending"] == 0 and status["hold_until"] is None
+    shown = json.loads(cli(database_url, "bob", "campaign", "show", str(campaign_id), "--json").out)
+    assert shown["approval_digest"] == digest  # hold, release and schedule keep the approval
+
+
+def test_approval_switched_off_by_environment_does_not_unlock_a_campaign(
+    database_url: str,
+) -> None:
+    in_db(database_url, lambda: make_incident(2))
+    created = cli(database_url, "alice", "campaign", "create", "INC-2026-0001", "--kind",
+                  "subject_notice", "--json")  # fmt: skip
+    campaign_id = str(json.loads(created.out)["id"])
+    off = {"INCIDENT_SVC_APPROVAL__REQUIRED": "false", "INCIDENT_SVC_SMTP__PORT": "9"}
+    sent = cli(database_url, "alice", "campaign", "send", campaign_id, "--now", **off)
+    assert sent.code == 6 and "is not approved yet" in sent.out and "\n" not in sent.out.strip()
+    approved = cli(database_url, "alice", "campaign", "approve", campaign_id, **off)
+    assert approved.code == 6 and "different person" in approved.out
+    shown = json.loads(cli(database_url, "bob", "campaign", "show", campaign_id, "--json").out)
+    assert (shown["status"], shown["approval_required"]) == ("draft", True)
+    assert shown["deliveries"]["pending"] == 0
+    assert in_db(database_url, lambda: Delivery.all().count()) == 0
 
 
 def test_bad_time_and_unknown_campaign_are_one_line_errors(database_url: str) -> None:
@@ -100,10 +125,15 @@ def test_ledger_export_csv_escapes_formulas_and_jsonl_carries_proof(
     async def seed() -> int:
         await make_incident(3)
         campaign = await campaigns.create(
-            incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+            incident_ref="INC-2026-0001",
+            kind="subject_notice",
+            at=None,
+            actor="a",
+            key=None,
+            approval=OPEN,
         )
-        await campaigns.start(
-            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+        await campaign_start.start(
+            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
         )
         await Delivery.filter(recipient_ref="S-1").update(
             status="sent", smtp_reply="=HYPERLINK(\"http://evil\")", message_id="<m1@example.com>",
@@ -158,10 +188,15 @@ def test_status_watch_ends_when_the_campaign_ends(database_url: str) -> None:
     async def seed() -> int:
         await make_incident(2)
         campaign = await campaigns.create(
-            incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+            incident_ref="INC-2026-0001",
+            kind="subject_notice",
+            at=None,
+            actor="a",
+            key=None,
+            approval=OPEN,
         )
-        await campaigns.start(
-            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+        await campaign_start.start(
+            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
         )
         await Delivery.filter(campaign_id=campaign.id).update(status="sent", sent_at=utcnow())
         await campaigns.complete_if_done(campaign_id=campaign.id, now=utcnow(), actor="a", key=None)

@@ -16,9 +16,10 @@ from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_js
 from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
+from incident_svc.config_sources import approval_policy
 from incident_svc.domain.enums import CampaignStatus, NoticeKind
 from incident_svc.models import Campaign
-from incident_svc.services import campaign_views, campaigns, ledger
+from incident_svc.services import campaign_start, campaign_views, campaigns, ledger
 from incident_svc.services.composing import load_default_composer
 from incident_svc.services.outbox import BatchSummary
 
@@ -104,6 +105,7 @@ def create(
             actor=actor,
             key=key,
             template_hash=template_hash,
+            approval=approval_policy(settings),
         )
         return await campaign_views.show(campaign.id)
 
@@ -346,7 +348,7 @@ def send(
 
     async def work(settings: Settings, actor: str, key: bytes | None) -> dict[str, int]:
         if json_output or not sys.stdout.isatty():
-            return await campaigns.send_now(
+            return await campaign_start.send_now(
                 campaign_id=campaign_id, settings=settings, actor=actor, key=key
             )
         return await _send_with_bar(campaign_id, settings, actor, key)
@@ -378,7 +380,7 @@ async def _send_with_bar(
         def advance(summary: BatchSummary) -> None:
             bar.advance(task, summary.sent + summary.failed)
 
-        return await campaigns.send_now(
+        return await campaign_start.send_now(
             campaign_id=campaign_id, settings=settings, actor=actor, key=key, progress=advance
         )
 
