@@ -23,7 +23,7 @@ from incident_svc.domain.enums import CampaignStatus, Channel, DeliveryStatus, N
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, IncidentSvcError, NotFoundError, ValidationError
 from incident_svc.models import Campaign, Exposure, Incident
-from incident_svc.services import audit, outbox
+from incident_svc.services import approvers, audit, outbox
 from incident_svc.services.sqltext import placeholders, query
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,19 @@ async def create(
     actor: str,
     key: bytes | None,
     template_hash: str | None = None,
+    signed: tuple[str, approvers.Signature] | None = None,
+    settings: Settings | None = None,
 ) -> Campaign:
-    """A draft campaign for the incident's current exposures (or their account holders)."""
+    """A draft for the incident's exposures (or account holders); ``signed``: see approvers."""
     notice_kind, channel_list = _check_kind_and_channels(kind, channels)
     incident = await Incident.get_or_none(ref=incident_ref)
     if incident is None:
         raise NotFoundError(f"incident {incident_ref} does not exist")
     audience = await _audience(incident, notice_kind)
     async with write_transaction() as conn:
+        made_by = await approvers.creator(
+            conn, incident_ref=incident_ref, kind=kind, signed=signed, settings=settings
+        )
         campaign = await Campaign.create(
             using_db=conn,
             incident=incident,
@@ -94,7 +99,10 @@ async def create(
             audience_count=audience,
             scheduled_at=at,
             created_by=actor,
+            creator_identity=made_by.identity.session,
+            creator_principal=made_by.identity.principal,
         )
+        await approvers.keep(conn, campaign, approvers.CREATOR, made_by)
         await _audit(
             conn,
             campaign,
@@ -108,6 +116,7 @@ async def create(
                 "audience": audience,
                 "scheduled_at": at.isoformat() if at else None,
                 "template_hash": template_hash,
+                **approvers.audit_fields(approvers.CREATOR, made_by),
             },
         )
     return campaign
@@ -156,21 +165,24 @@ def _require(campaign: Campaign, allowed: Sequence[CampaignStatus], verb: str) -
 
 
 async def approve(
-    *, campaign_id: int, actor: str, key: bytes | None, settings: Settings
+    *,
+    campaign_id: int,
+    actor: str,
+    key: bytes | None,
+    settings: Settings,
+    signature: approvers.Signature | None = None,
 ) -> Campaign:
-    """Approve a draft; with four-eyes approval on, the approver must not be the creator."""
+    """Approve a draft; four-eyes compares proven identities (approvers), never ``actor``."""
     async with write_transaction() as conn:
         campaign = await _locked(conn, campaign_id)
         _require(campaign, [CampaignStatus.DRAFT], "approved")
-        if settings.approval.required and actor == campaign.created_by:
-            raise ConflictError(
-                f"campaign {campaign_id} was created by {actor}; four-eyes approval needs "
-                "a different person to approve it"
-            )
+        proven = await approvers.approver(conn, campaign, signature=signature, settings=settings)
         campaign.status = CampaignStatus.APPROVED
         campaign.approved_by = actor
         campaign.approved_at = utcnow()
+        approvers.assign(campaign, approvers.APPROVER, proven)
         await campaign.save(using_db=conn)
+        await approvers.keep(conn, campaign, approvers.APPROVER, proven)
         await _audit(
             conn,
             campaign,
@@ -181,6 +193,8 @@ async def approve(
             {
                 "four_eyes": settings.approval.required,
                 "template_hash": campaign.template_hash,
+                "mode": settings.approval.mode,
+                **approvers.audit_fields(approvers.APPROVER, proven),
             },
         )
     return campaign
