@@ -41,7 +41,7 @@ WRITING_COMMANDS = [
         "2026-11-29T10:00:00Z",
         "--reference",
         "ICO-1",
-    ],  # fmt: skip
+    ],
 ]
 
 
