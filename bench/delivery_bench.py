@@ -46,6 +46,7 @@ from bench.delivery_seed import DISCOVERED_AT, TEXTS, seed, sqlite_url
 from bench.fast_sink import running
 from incident_svc import db
 from incident_svc.config import Settings, load_settings
+from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.times import utcnow
 from incident_svc.mail import mime, smtp_transaction
@@ -55,7 +56,9 @@ from incident_svc.notices.catalog import TemplateCatalog
 from incident_svc.notices.composer import ComposeItem, load_composer
 from incident_svc.notices.context import IncidentFacts, PersonFacts
 from incident_svc.notices.rendering import inline_css
-from incident_svc.services import campaigns
+from incident_svc.services import campaign_start, campaigns
+
+BENCH_POLICY = ApprovalPolicy(required=False, source="bench")
 
 SENDER = "security@example.com"
 BODY = ImmutableSandboxedEnvironment(autoescape=False).from_string(
@@ -299,15 +302,20 @@ async def end_to_end(
             "delivery": {"batch_size": 500},
         })  # fmt: skip
         campaign = await campaigns.create(
-            incident_ref="INC-2026-9999", kind="subject_notice", at=None, actor="bench", key=None
+            incident_ref="INC-2026-9999",
+            kind="subject_notice",
+            at=None,
+            actor="bench",
+            key=None,
+            approval=BENCH_POLICY,
         )
         started = time.perf_counter()
-        await campaigns.start(
+        await campaign_start.start(
             campaign_id=campaign.id,
             now=utcnow(),
             actor="bench",
             key=None,
-            approval_required=False,
+            settings=settings,
         )
         planned = time.perf_counter() - started
         loader: Any = None  # the real notices composer
@@ -317,7 +325,7 @@ async def end_to_end(
             loader = await precomposed_loader(campaign.id, settings)
         started = time.perf_counter()  # composing "free" notices is not part of the run
         before, thread = _cpu_ticks(), time.thread_time()
-        counts = await campaigns.send_now(
+        counts = await campaign_start.send_now(
             campaign_id=campaign.id, settings=settings, actor="bench", loader=loader
         )
         elapsed = time.perf_counter() - started

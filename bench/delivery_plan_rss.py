@@ -9,9 +9,14 @@ import sys
 import time
 
 from incident_svc import db
+from incident_svc.config import load_settings
+from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Delivery
-from incident_svc.services import campaigns
+from incident_svc.services import campaign_start, campaigns
+
+BENCH_POLICY = ApprovalPolicy(required=False, source="bench")
+BENCH_SETTINGS = load_settings(overrides={"approval": {"required": False}})
 
 
 def _rss_mb() -> float:
@@ -21,12 +26,17 @@ def _rss_mb() -> float:
 async def main(url: str) -> None:
     async with db.database(url):
         campaign = await campaigns.create(
-            incident_ref="INC-2026-9999", kind="subject_notice", at=None, actor="bench", key=None
+            incident_ref="INC-2026-9999",
+            kind="subject_notice",
+            at=None,
+            actor="bench",
+            key=None,
+            approval=BENCH_POLICY,
         )
         before = _rss_mb()
         started = time.perf_counter()
-        await campaigns.start(
-            campaign_id=campaign.id, now=utcnow(), actor="bench", key=None, approval_required=False
+        await campaign_start.start(
+            campaign_id=campaign.id, now=utcnow(), actor="bench", key=None, settings=BENCH_SETTINGS
         )
         seconds = time.perf_counter() - started
         rows = await Delivery.filter(campaign_id=campaign.id).count()

@@ -16,10 +16,15 @@ import time
 
 from bench.delivery_seed import seed, sqlite_url
 from incident_svc import db
+from incident_svc.config import load_settings
+from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.enums import AttemptOutcome
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
-from incident_svc.services import campaigns, outbox
+from incident_svc.services import campaign_start, campaigns, outbox
+
+BENCH_POLICY = ApprovalPolicy(required=False, source="bench")
+BENCH_SETTINGS = load_settings(overrides={"approval": {"required": False}})
 
 
 async def one_run(url: str, rows: int, group: int) -> tuple[float, float]:
@@ -28,10 +33,15 @@ async def one_run(url: str, rows: int, group: int) -> tuple[float, float]:
         await db.upgrade()
         await seed(rows)
         campaign = await campaigns.create(
-            incident_ref="INC-2026-9999", kind="subject_notice", at=None, actor="bench", key=None
+            incident_ref="INC-2026-9999",
+            kind="subject_notice",
+            at=None,
+            actor="bench",
+            key=None,
+            approval=BENCH_POLICY,
         )
-        await campaigns.start(
-            campaign_id=campaign.id, now=utcnow(), actor="bench", key=None, approval_required=False
+        await campaign_start.start(
+            campaign_id=campaign.id, now=utcnow(), actor="bench", key=None, settings=BENCH_SETTINGS
         )
         claimed = await outbox.claim(
             campaign_id=campaign.id, worker_id="w", now=utcnow(), limit=rows,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, FilePath, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FilePath, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,10 +27,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from incident_svc.config_sources import ENV_PREFIX as ENV_PREFIX
+from incident_svc.config_sources import record_sources
 from incident_svc.errors import ConfigError
 from incident_svc.resources import default_config_file
-
-ENV_PREFIX = "INCIDENT_SVC_"
 
 
 class _Section(BaseModel):
@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()
     dkim: DkimSettings = DkimSettings()
+    # what each source said, in the order they win (config_sources.setting_source reads it)
+    _sources: list[tuple[str, Mapping[str, Any]]] = PrivateAttr(default_factory=list)
 
 
 def _settings_reading(files: tuple[Path, ...]) -> type[Settings]:
@@ -195,9 +197,11 @@ def load_settings(
     for path in files:
         _check_toml_syntax(path)
     try:
-        return _settings_reading(tuple(files))(**dict(overrides or {}))
+        settings = _settings_reading(tuple(files))(**dict(overrides or {}))
     except pydantic.ValidationError as exc:
         raise _config_error(exc, files) from None
+    record_sources(settings, files=files, overrides=overrides, default=default_config_file())
+    return settings
 
 
 def _check_toml_syntax(path: Path) -> None:

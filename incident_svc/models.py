@@ -158,6 +158,12 @@ class Campaign(Model):
     creator_principal = fields.CharField(max_length=255, null=True)
     approver_identity = fields.CharField(max_length=255, null=True)
     approver_principal = fields.CharField(max_length=255, null=True)
+    # the approval policy in force when the campaign was created, and where it came from
+    approval_required = fields.BooleanField(default=True)
+    approval_source = fields.CharField(max_length=200, default="")
+    # what the approval binds: canonical JSON text (domain.approval) and its SHA-256
+    approval_snapshot = fields.TextField(null=True)
+    approval_digest = fields.CharField(max_length=64, null=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -188,6 +194,25 @@ class CampaignSignature(Model):
 
     class Meta:
         table = "campaign_signature"
+
+
+class CampaignRecipient(Model):
+    """One recipient of a campaign's frozen audience (written at approval, set-based)."""
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="recipients", on_delete=fields.CASCADE
+    )
+    member_id = fields.BigIntField()  # the subject's id, or the account's for holder notices
+    subject_id = fields.BigIntField(null=True)
+    account_id = fields.BigIntField(null=True)
+    recipient_ref = fields.CharField(max_length=128)
+    address = fields.CharField(max_length=320)
+    locale = fields.CharField(max_length=35)
+
+    class Meta:
+        table = "campaign_recipient"
+        unique_together = (("campaign_id", "member_id"),)
 
 
 class Delivery(Model):

@@ -17,8 +17,9 @@ from incident_svc.cli.main import app
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import IncidentSvcError
 from incident_svc.models import Delivery
-from incident_svc.services import campaigns
+from incident_svc.services import campaign_start, campaigns
 from tests.support import signers
+from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
 
 T = TypeVar("T")
@@ -103,10 +104,15 @@ def test_ledger_export_csv_escapes_formulas_and_jsonl_carries_proof(
     async def seed() -> int:
         await make_incident(3)
         campaign = await campaigns.create(
-            incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+            incident_ref="INC-2026-0001",
+            kind="subject_notice",
+            at=None,
+            actor="a",
+            key=None,
+            approval=OPEN,
         )
-        await campaigns.start(
-            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+        await campaign_start.start(
+            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
         )
         await Delivery.filter(recipient_ref="S-1").update(
             status="sent", smtp_reply="=HYPERLINK(\"http://evil\")", message_id="<m1@example.com>",
@@ -161,10 +167,15 @@ def test_status_watch_ends_when_the_campaign_ends(database_url: str) -> None:
     async def seed() -> int:
         await make_incident(2)
         campaign = await campaigns.create(
-            incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+            incident_ref="INC-2026-0001",
+            kind="subject_notice",
+            at=None,
+            actor="a",
+            key=None,
+            approval=OPEN,
         )
-        await campaigns.start(
-            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+        await campaign_start.start(
+            campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
         )
         await Delivery.filter(campaign_id=campaign.id).update(status="sent", sent_at=utcnow())
         await campaigns.complete_if_done(campaign_id=campaign.id, now=utcnow(), actor="a", key=None)

@@ -14,7 +14,8 @@ from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import AuditEvent, Campaign, Delivery
-from incident_svc.services import campaign_views, campaigns
+from incident_svc.services import campaign_start, campaign_views, campaigns
+from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
 from tests.support.signers import approve_signed, create_signed
 
@@ -72,7 +73,9 @@ async def test_four_eyes(db_conn: str, settings: Any) -> None:
                 campaign_id=campaign.id, actor=label, key=None, settings=settings
             )
     with pytest.raises(ConflictError, match="not approved"):
-        await campaigns.start(campaign_id=campaign.id, now=utcnow(), actor="alice", key=None)
+        await campaign_start.start(
+            campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, settings=settings
+        )
     assert await Delivery.all().count() == 0
     approved = await approve_signed(settings, campaign.id, by="bob")
     assert (approved.status, approved.approved_by) == (CampaignStatus.APPROVED, "bob")
@@ -84,7 +87,7 @@ async def test_four_eyes(db_conn: str, settings: Any) -> None:
 async def test_without_four_eyes_the_creator_may_approve(db_conn: str, settings_for: Any) -> None:
     settings = settings_for(db_conn, approval={"required": False})
     await make_incident(2)
-    campaign = await draft()
+    campaign = await draft(approval=OPEN)
     approved = await campaigns.approve(
         campaign_id=campaign.id, actor="alice", key=None, settings=settings
     )
@@ -113,33 +116,37 @@ async def test_start_due_starts_each_due_campaign_once_and_records_lateness(
         actor="bob",
         key=None,
     )
-    assert await campaigns.start_due(now=now, actor="scheduler") == [due.id]
-    assert await campaigns.start_due(now=now, actor="scheduler") == []  # idempotent
+    assert await campaign_start.start_due(now=now, actor="scheduler", settings=settings) == [due.id]
+    assert (
+        await campaign_start.start_due(now=now, actor="scheduler", settings=settings) == []
+    )  # idempotent
     assert await Delivery.filter(campaign_id=due.id).count() == 5
     assert await Delivery.filter(campaign_id__in=[later.id, held.id]).count() == 0
     started = await AuditEvent.get(action="campaign.started")
     assert json.loads(started.details)["lateness_seconds"] == pytest.approx(180.0, abs=1.0)
     await campaigns.release(campaign_id=held.id, actor="bob", key=None)
-    assert await campaigns.start_due(now=now, actor="scheduler") == [held.id]
+    assert await campaign_start.start_due(now=now, actor="scheduler", settings=settings) == [
+        held.id
+    ]
 
 
 async def test_start_twice_plans_once(db_conn: str, settings_for: Any) -> None:
     await make_incident(4)
-    campaign = await draft()
-    assert await campaigns.start(
-        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    campaign = await draft(approval=OPEN)
+    assert await campaign_start.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
     )
-    assert not await campaigns.start(
-        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    assert not await campaign_start.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
     )
     assert await Delivery.filter(campaign_id=campaign.id).count() == 4
 
 
 async def test_account_holder_notice_goes_to_each_affected_account_once(db_conn: str) -> None:
     await make_incident(10, accounts=3)
-    campaign = await draft(kind="account_holder_notice")
-    await campaigns.start(
-        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    campaign = await draft(kind="account_holder_notice", approval=OPEN)
+    await campaign_start.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
     )
     rows = (
         await Delivery.filter(campaign_id=campaign.id)
@@ -174,9 +181,9 @@ async def test_hold_needs_a_reason_and_a_future_time(db_conn: str) -> None:
 
 async def test_cancel_stops_pending_work_and_keeps_proof(db_conn: str) -> None:
     await make_incident(6)
-    campaign = await draft()
-    await campaigns.start(
-        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    campaign = await draft(approval=OPEN)
+    await campaign_start.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
     )
     await Delivery.filter(campaign_id=campaign.id, recipient_ref="S-0").update(
         status=DeliveryStatus.SENT
@@ -215,13 +222,20 @@ async def test_start_due_starts_the_others_when_one_cannot_start(
     settings = settings_for(db_conn, approval={"required": False})
     await make_incident(3)
     now = utcnow()
-    first, second, third = await draft(), await draft(), await draft()
+    first, second, third = (
+        await draft(approval=OPEN),
+        await draft(approval=OPEN),
+        await draft(approval=OPEN),
+    )
     for campaign in (first, second, third):
         await campaigns.schedule(
             campaign_id=campaign.id, at=now, actor="bob", key=None, settings=settings
         )
     await refuse_deliveries_of(first.id)
-    assert await campaigns.start_due(now=now, actor="scheduler") == [second.id, third.id]
+    assert await campaign_start.start_due(now=now, actor="scheduler", settings=settings) == [
+        second.id,
+        third.id,
+    ]
     assert (await Campaign.get(id=first.id)).status is CampaignStatus.SCHEDULED  # still due
     assert await Delivery.filter(campaign_id=first.id).count() == 0  # rolled back whole
     assert await Delivery.filter(campaign_id__in=[second.id, third.id]).count() == 6
@@ -229,7 +243,9 @@ async def test_start_due_starts_the_others_when_one_cannot_start(
     assert "refused by the test trigger" in caplog.text
     await connections.get("default").execute_script("DROP TRIGGER refuse_delivery ON delivery"
         if db.dialect() == "postgres" else "DROP TRIGGER refuse_delivery")  # fmt: skip
-    assert await campaigns.start_due(now=now, actor="scheduler") == [first.id]
+    assert await campaign_start.start_due(now=now, actor="scheduler", settings=settings) == [
+        first.id
+    ]
 
 
 async def test_start_due_skips_a_campaign_cancelled_meanwhile(
@@ -238,12 +254,12 @@ async def test_start_due_skips_a_campaign_cancelled_meanwhile(
     settings = settings_for(db_conn, approval={"required": False})
     await make_incident(2)
     now = utcnow()
-    cancelled, other = await draft(), await draft()
+    cancelled, other = await draft(approval=OPEN), await draft(approval=OPEN)
     for campaign in (cancelled, other):
         await campaigns.schedule(
             campaign_id=campaign.id, at=now, actor="bob", key=None, settings=settings
         )
-    real_start = campaigns.start
+    real_start = campaign_start.start
 
     async def start_after_a_cancel(**kwargs: Any) -> bool:
         """Another process cancels the first campaign between start_due's read and its start."""
@@ -251,7 +267,9 @@ async def test_start_due_skips_a_campaign_cancelled_meanwhile(
             await campaigns.cancel(campaign_id=cancelled.id, actor="carol", key=None)
         return await real_start(**kwargs)
 
-    monkeypatch.setattr(campaigns, "start", start_after_a_cancel)
-    assert await campaigns.start_due(now=now, actor="scheduler") == [other.id]
+    monkeypatch.setattr(campaign_start, "start", start_after_a_cancel)
+    assert await campaign_start.start_due(now=now, actor="scheduler", settings=settings) == [
+        other.id
+    ]
     assert (await Campaign.get(id=cancelled.id)).status is CampaignStatus.CANCELLED
     assert await Delivery.filter(campaign_id=cancelled.id).count() == 0

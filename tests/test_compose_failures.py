@@ -31,8 +31,9 @@ from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent, Campaign, Delivery, DeliveryAttempt, Exposure, Subject
 from incident_svc.notices.errors import TemplateRenderError
 from incident_svc.resources import builtin_templates_dir
-from incident_svc.services import campaigns, dispatcher
+from incident_svc.services import campaign_start, campaigns, dispatcher
 from incident_svc.services.composing import load_default_composer
+from tests.support.approval import OFF, OPEN
 from tests.support.people import address, make_incident
 from tests.support.smtpd import SmtpServer, smtp_server
 
@@ -82,10 +83,13 @@ async def campaign_with_bad_rows(settings: Settings) -> Campaign:
     composer = await load_default_composer(incident.id, NoticeKind.SUBJECT_NOTICE, settings)
     campaign = await campaigns.create(
         incident_ref=incident.ref, kind="subject_notice", at=None, actor="alice", key=None,
-        template_hash=composer.template_hash,
-    )  # fmt: skip
-    await campaigns.start(
-        campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, approval_required=False
+        template_hash=composer.template_hash, approval=OPEN)  # fmt: skip
+    await campaign_start.start(
+        campaign_id=campaign.id,
+        now=utcnow(),
+        actor="alice",
+        key=None,
+        settings=settings.model_copy(update={"approval": OFF.approval}),
     )
     removed = await Subject.get(external_ref=f"S-{REMOVED}")
     await Exposure.filter(incident_id=incident.id, subject_id=removed.id).delete()
@@ -131,7 +135,9 @@ async def test_drain_sends_the_others_and_fails_the_one_that_cannot_be_composed(
             settings_for, db_conn, server, operator_templates(tmp_path, PERSONAL_SUBJECT)
         )
         campaign = await campaign_with_bad_rows(settings)
-        counts = await campaigns.send_now(campaign_id=campaign.id, settings=settings, actor="a")
+        counts = await campaign_start.send_now(
+            campaign_id=campaign.id, settings=settings, actor="a"
+        )
         assert counts["sent"] == len(GOOD) and counts["failed"] == 3
         await assert_good_sent_and_bad_failed(campaign.id, server)
 
@@ -226,10 +232,9 @@ async def test_a_template_that_does_not_compile_stops_the_campaign(
         composer = await load_default_composer(incident.id, NoticeKind.SUBJECT_NOTICE, settings)
         campaign = await campaigns.create(
             incident_ref=incident.ref, kind="subject_notice", at=None, actor="a", key=None,
-            template_hash=composer.template_hash,
-        )  # fmt: skip
+            template_hash=composer.template_hash, approval=OPEN)  # fmt: skip
         with pytest.raises(TemplateRenderError, match="syntax"):
-            await campaigns.send_now(campaign_id=campaign.id, settings=settings, actor="a")
+            await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="a")
     assert (await Campaign.get(id=campaign.id)).status is CampaignStatus.SENDING
     # nobody was failed for the template's fault: every delivery waits for a fixed template
     assert await Delivery.filter(campaign_id=campaign.id, status=DeliveryStatus.FAILED).count() == 0

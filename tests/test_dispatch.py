@@ -14,8 +14,9 @@ from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, EmailStatu
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError
 from incident_svc.models import AuditEvent, Campaign, Delivery, DeliveryAttempt, Subject
-from incident_svc.services import campaigns, dispatcher
+from incident_svc.services import campaign_start, campaigns, dispatcher
 from incident_svc.services.composing import load_default_composer
+from tests.support.approval import OFF, OPEN
 from tests.support.composer import PlainComposer, plain_loader
 from tests.support.people import address, make_incident
 from tests.support.smtpd import Disconnect, Reply, SmtpServer, Stall, smtp_server
@@ -47,9 +48,14 @@ async def batch_events() -> list[dict[str, Any]]:
 async def send(settings: Settings, subjects: int = 5, **incident: Any) -> Campaign:
     await make_incident(subjects, **incident)
     campaign = await campaigns.create(
-        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None
+        incident_ref="INC-2026-0001",
+        kind="subject_notice",
+        at=None,
+        actor="alice",
+        key=None,
+        approval=OPEN,
     )
-    await campaigns.send_now(
+    await campaign_start.send_now(
         campaign_id=campaign.id, settings=settings, actor="alice", loader=plain_loader
     )
     return await Campaign.get(id=campaign.id)
@@ -177,10 +183,9 @@ async def test_templates_changed_since_creation_stop_the_campaign(
         await make_incident(3)
         campaign = await campaigns.create(
             incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None,
-            template_hash="hash-of-what-was-approved",
-        )  # fmt: skip
+            template_hash="hash-of-what-was-approved", approval=OPEN)  # fmt: skip
         with pytest.raises(ConflictError, match="templates changed"):
-            await campaigns.send_now(
+            await campaign_start.send_now(
                 campaign_id=campaign.id, settings=settings, actor="a", loader=plain_loader
             )
     assert server.received == []
@@ -200,7 +205,12 @@ async def test_service_dispatcher_sends_every_campaign_and_stops_cleanly(
         await make_incident(4)
         await make_incident(3, ref="INC-2026-0002", first=100)
         good = await campaigns.create(
-            incident_ref="INC-2026-0002", kind="subject_notice", at=None, actor="a", key=None
+            incident_ref="INC-2026-0002",
+            kind="subject_notice",
+            at=None,
+            actor="a",
+            key=None,
+            approval=OPEN,
         )
         bad = await campaigns.create(
             incident_ref="INC-2026-0001",
@@ -209,10 +219,11 @@ async def test_service_dispatcher_sends_every_campaign_and_stops_cleanly(
             actor="a",
             key=None,
             template_hash="stale",
+            approval=OPEN,
         )
         for campaign in (bad, good):
-            await campaigns.start(
-                campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+            await campaign_start.start(
+                campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
             )
         stop = asyncio.Event()
         worker = asyncio.create_task(
@@ -243,9 +254,10 @@ async def test_real_composer_end_to_end_hash_proves_the_bytes(
         composer = await load_default_composer(incident.id, NoticeKind.SUBJECT_NOTICE, settings)
         campaign = await campaigns.create(
             incident_ref=incident.ref, kind="subject_notice", at=None, actor="a", key=None,
-            template_hash=composer.template_hash,
-        )  # fmt: skip
-        counts = await campaigns.send_now(campaign_id=campaign.id, settings=settings, actor="a")
+            template_hash=composer.template_hash, approval=OPEN)  # fmt: skip
+        counts = await campaign_start.send_now(
+            campaign_id=campaign.id, settings=settings, actor="a"
+        )
     assert counts["sent"] == 6
     by_id = {m.message_id: m for m in server.received}
     for d in await Delivery.filter(campaign_id=campaign.id):
@@ -280,9 +292,14 @@ async def test_leases_are_renewed_while_a_slow_batch_is_in_flight(
         )
         await make_incident(5)
         campaign = await campaigns.create(
-            incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+            incident_ref="INC-2026-0001",
+            kind="subject_notice",
+            at=None,
+            actor="a",
+            key=None,
+            approval=OPEN,
         )
-        await campaigns.send_now(
+        await campaign_start.send_now(
             campaign_id=campaign.id, settings=settings, actor="a", loader=slow_loader
         )
     assert sorted(m.recipient for m in server.received) == sorted(
@@ -309,10 +326,10 @@ async def test_a_failing_worker_lane_waits_for_the_batch_in_flight_before_the_po
 
         for ref in ("INC-2026-0001", "INC-2026-0002"):
             campaign = await campaigns.create(
-                incident_ref=ref, kind="subject_notice", at=None, actor="a", key=None
+                incident_ref=ref, kind="subject_notice", at=None, actor="a", key=None, approval=OPEN
             )
-            await campaigns.start(
-                campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+            await campaign_start.start(
+                campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
             )
         with pytest.raises(RuntimeError, match="went away"):
             await asyncio.wait_for(

@@ -15,7 +15,8 @@ from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.mail.sink import Stored, message_ids, serve
 from incident_svc.models import AuditEvent, Delivery
-from incident_svc.services import campaigns, outbox
+from incident_svc.services import campaign_start, campaigns, outbox
+from tests.support.approval import OFF, OPEN
 from tests.support.databases import BACKEND
 from tests.support.people import make_incident
 from tests.test_kill_send import child_env, spawn
@@ -34,10 +35,15 @@ async def test_two_dispatcher_processes_share_a_campaign_without_sending_twice(
 ) -> None:
     await make_incident(RECIPIENTS)
     campaign = await campaigns.create(
-        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None
+        incident_ref="INC-2026-0001",
+        kind="subject_notice",
+        at=None,
+        actor="alice",
+        key=None,
+        approval=OPEN,
     )
-    await campaigns.start(
-        campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, approval_required=False
+    await campaign_start.start(
+        campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, settings=OFF
     )
     seen: list[Stored] = []
     maildir = tmp_path / "mail"
@@ -69,7 +75,12 @@ async def test_claim_query_uses_the_campaign_status_due_index(db_conn: str) -> N
     conn = connections.get("default")
     await make_incident(1, accounts=1)
     campaign = await campaigns.create(
-        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None
+        incident_ref="INC-2026-0001",
+        kind="subject_notice",
+        at=None,
+        actor="alice",
+        key=None,
+        approval=OPEN,
     )
     # 100,000 deliveries of which 50 are due: what a large campaign looks like mid-way
     await conn.execute_script(

@@ -18,7 +18,7 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import CampaignStatus
 from incident_svc.errors import ConflictError, IncidentSvcError, ValidationError
 from incident_svc.models import AuditEvent, Campaign, CampaignSignature
-from incident_svc.services import approvers, campaigns
+from incident_svc.services import approvers, campaign_start, campaigns
 from tests.support import signers
 from tests.support.campaign_setup import TEXTS
 from tests.support.people import make_incident
@@ -52,7 +52,7 @@ async def assert_untouched(campaign_id: int, settings: Settings, server: SmtpSer
     assert not await AuditEvent.filter(action="campaign.approved").exists()
     assert not await CampaignSignature.filter(role="approver").exists()
     with pytest.raises(ConflictError, match="not approved"):
-        await campaigns.send_now(campaign_id=campaign_id, settings=settings, actor="alice")
+        await campaign_start.send_now(campaign_id=campaign_id, settings=settings, actor="alice")
     assert server.handler.received == []
 
 
@@ -92,7 +92,7 @@ async def test_identity_mode_one_account_with_two_keys_is_still_one_person(
                 actor="bob",
                 key=None,
                 settings=settings,
-                signature=await keys.approval("bob", campaign.id),
+                signature=await keys.approval("bob", campaign.id, settings),
             )
         await assert_untouched(campaign.id, settings, server)
 
@@ -115,12 +115,16 @@ async def test_signed_mode_refuses_self_foreign_wrong_namespace_and_wrong_digest
         await incident()
         campaign = await signers.create_signed(by="alice")
         other = await signers.create_signed(by="alice")
-        text = await approvers.text_to_sign(campaign.id)
+        text = await approvers.text_to_sign(campaign.id, settings)
         refused = {
-            "self": await attempt(settings, campaign.id, await keys.approval("alice", campaign.id)),
+            "self": await attempt(
+                settings, campaign.id, await keys.approval("alice", campaign.id, settings)
+            ),
             "foreign": await attempt(settings, campaign.id, keys.signature("eve", text)),
             "namespace": await attempt(settings, campaign.id, keys.signature("bob", text, "git")),
-            "digest": await attempt(settings, campaign.id, await keys.approval("bob", other.id)),
+            "digest": await attempt(
+                settings, campaign.id, await keys.approval("bob", other.id, settings)
+            ),
             "unsigned": await attempt(settings, campaign.id, None),
         }
         assert isinstance(refused["self"], ConflictError) and "alice" in str(refused["self"])
@@ -155,7 +159,7 @@ async def test_a_principal_that_normalises_to_the_creator_is_the_creator(
         )
         await incident()
         campaign = await signers.create_signed(by="alice")
-        text = await approvers.text_to_sign(campaign.id)
+        text = await approvers.text_to_sign(campaign.id, settings)
         refused = await attempt(settings, campaign.id, keys.signature("eve", text))
         assert isinstance(refused, ConflictError) and "different person" in str(refused)
         await assert_untouched(campaign.id, settings, server)
@@ -171,7 +175,7 @@ async def test_signed_mode_needs_a_signed_creation_used_once(
         unsigned = await campaigns.create(
             incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None
         )
-        signature = await keys.approval("bob", unsigned.id)
+        signature = await keys.approval("bob", unsigned.id, settings)
         refused = await attempt(settings, unsigned.id, signature)
         assert isinstance(refused, ConflictError) and "did not sign" in str(refused)
         await assert_untouched(unsigned.id, settings, server)

@@ -15,6 +15,7 @@ from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.mail.sink import Stored, message_ids, serve
 from incident_svc.models import Delivery
 from incident_svc.services import audit, campaigns
+from tests.support.approval import OPEN
 from tests.support.people import make_incident
 
 RECIPIENTS = 2000
@@ -77,7 +78,12 @@ async def kill_after_progress(
 async def test_sigkill_and_restart_loses_nothing(db_conn: str, tmp_path: Path) -> None:
     await make_incident(RECIPIENTS)
     campaign = await campaigns.create(
-        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None
+        incident_ref="INC-2026-0001",
+        kind="subject_notice",
+        at=None,
+        actor="alice",
+        key=None,
+        approval=OPEN,
     )
     seen: list[Stored] = []
     maildir = tmp_path / "mail"

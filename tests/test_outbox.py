@@ -8,11 +8,12 @@ from datetime import timedelta
 from tortoise import connections
 
 from incident_svc.db import write_transaction
-from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus, NoticeKind
+from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign, Delivery, DeliveryAttempt
-from incident_svc.services import campaigns, outbox
+from incident_svc.services import campaign_start, campaigns, outbox
+from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
 
 POLICY = RetryPolicy(max_attempts=3, base_seconds=60, max_seconds=600)
@@ -21,10 +22,15 @@ POLICY = RetryPolicy(max_attempts=3, base_seconds=60, max_seconds=600)
 async def started(subjects: int) -> Campaign:
     incident = await make_incident(subjects)
     campaign = await campaigns.create(
-        incident_ref=incident.ref, kind="subject_notice", at=None, actor="a", key=None
+        incident_ref=incident.ref,
+        kind="subject_notice",
+        at=None,
+        actor="a",
+        key=None,
+        approval=OPEN,
     )
-    await campaigns.start(
-        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    await campaign_start.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
     )
     return campaign
 
@@ -48,14 +54,7 @@ def context(campaign: Campaign, worker: str) -> outbox.BatchContext:
 async def test_planning_again_adds_nothing(db_conn: str) -> None:
     campaign = await started(20)
     async with write_transaction() as conn:
-        total = await outbox.plan(
-            conn,
-            campaign_id=campaign.id,
-            incident_id=(await campaign.incident).id,
-            kind=NoticeKind.SUBJECT_NOTICE,
-            channel="email",
-            now=utcnow(),
-        )
+        total = await outbox.plan(conn, campaign_id=campaign.id, channel="email", now=utcnow())
     assert total == 20
     assert await Delivery.filter(campaign_id=campaign.id).count() == 20
 

@@ -22,7 +22,8 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import RelaySetupError
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Campaign, Delivery, DeliveryAttempt, Subject
-from incident_svc.services import campaigns, dispatcher
+from incident_svc.services import campaign_start, campaigns, dispatcher
+from tests.support.approval import OFF, OPEN
 from tests.support.composer import plain_loader
 from tests.support.people import address, make_incident
 from tests.support.smtpd import SmtpServer, smtp_server
@@ -159,12 +160,17 @@ async def test_send_now_with_a_wrong_password_fails_nobody_and_resumes_when_fixe
 ) -> None:
     await make_incident(6)
     campaign = await campaigns.create(
-        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+        incident_ref="INC-2026-0001",
+        kind="subject_notice",
+        at=None,
+        actor="a",
+        key=None,
+        approval=OPEN,
     )
     async with tls_server("starttls", pki) as server:
         wrong = delivery_settings(settings_for, db_conn, server, pki, WRONG)
         with pytest.raises(RelaySetupError, match="refused the login") as info:
-            await campaigns.send_now(
+            await campaign_start.send_now(
                 campaign_id=campaign.id, settings=wrong, actor="a", loader=plain_loader
             )
         assert WRONG not in str(info.value)
@@ -177,7 +183,7 @@ async def test_send_now_with_a_wrong_password_fails_nobody_and_resumes_when_fixe
         assert await Subject.filter(email_status=EmailStatus.BOUNCED).count() == 0
         assert server.handler.sessions <= 2  # the pool's two connections, once each
         fixed = delivery_settings(settings_for, db_conn, server, pki, PASSWORD)
-        counts = await campaigns.send_now(
+        counts = await campaign_start.send_now(
             campaign_id=campaign.id, settings=fixed, actor="a", loader=plain_loader
         )
     assert counts["sent"] == 6
@@ -190,10 +196,15 @@ async def test_service_sets_a_campaign_aside_while_the_relay_refuses_the_login(
 ) -> None:
     await make_incident(6)
     campaign = await campaigns.create(
-        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None
+        incident_ref="INC-2026-0001",
+        kind="subject_notice",
+        at=None,
+        actor="a",
+        key=None,
+        approval=OPEN,
     )
-    await campaigns.start(
-        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, approval_required=False
+    await campaign_start.start(
+        campaign_id=campaign.id, now=utcnow(), actor="a", key=None, settings=OFF
     )
     async with tls_server("starttls", pki) as server:
         settings = delivery_settings(

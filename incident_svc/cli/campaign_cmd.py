@@ -16,10 +16,11 @@ from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_js
 from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
+from incident_svc.config_sources import approval_policy
 from incident_svc.domain.enums import CampaignStatus, NoticeKind
 from incident_svc.errors import ValidationError
 from incident_svc.models import Campaign
-from incident_svc.services import approvers, campaign_views, campaigns, ledger
+from incident_svc.services import approvers, campaign_start, campaign_views, campaigns, ledger
 from incident_svc.services.composing import load_default_composer
 from incident_svc.services.outbox import BatchSummary
 
@@ -122,6 +123,7 @@ def create(
             actor=actor,
             key=key,
             template_hash=template_hash,
+            approval=approval_policy(settings),
             signed=signed,
             settings=settings,
         )
@@ -157,7 +159,9 @@ def approve(
     async def work(settings: Settings, actor: str, key: bytes | None) -> dict[str, Any]:
         proof = approvers.read_signature(signature) if signature is not None else None
         if sign_with is not None:
-            proof = await approvers.sign(await approvers.text_to_sign(campaign_id), sign_with)
+            proof = await approvers.sign(
+                await approvers.text_to_sign(campaign_id, settings), sign_with
+            )
         await campaigns.approve(
             campaign_id=campaign_id, actor=actor, key=key, settings=settings, signature=proof
         )
@@ -176,7 +180,7 @@ def approval_text(ctx: typer.Context, campaign_id: int = ID_ARG) -> None:
     """
 
     async def work(settings: Settings, actor: str, key: bytes | None) -> str:
-        return await approvers.text_to_sign(campaign_id)
+        return await approvers.text_to_sign(campaign_id, settings)
 
     sys.stdout.write(_run(ctx, work))
 
@@ -402,7 +406,7 @@ def send(
 
     async def work(settings: Settings, actor: str, key: bytes | None) -> dict[str, int]:
         if json_output or not sys.stdout.isatty():
-            return await campaigns.send_now(
+            return await campaign_start.send_now(
                 campaign_id=campaign_id, settings=settings, actor=actor, key=key
             )
         return await _send_with_bar(campaign_id, settings, actor, key)
@@ -434,7 +438,7 @@ async def _send_with_bar(
         def advance(summary: BatchSummary) -> None:
             bar.advance(task, summary.sent + summary.failed)
 
-        return await campaigns.send_now(
+        return await campaign_start.send_now(
             campaign_id=campaign_id, settings=settings, actor=actor, key=key, progress=advance
         )
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from incident_svc.config import Settings
+from incident_svc.config_sources import approval_policy
 from incident_svc.demo import texts
 from incident_svc.demo.inventory import write_inventory
 from incident_svc.demo.keys import ANALYST_KEY, APPROVER_KEY, DemoKeys
@@ -31,7 +32,15 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConfigError, TemplateError
 from incident_svc.models import Banner, Campaign, Delivery, Exposure, Incident
 from incident_svc.notices import review
-from incident_svc.services import affected, approvers, audit, banners, campaigns, incidents
+from incident_svc.services import (
+    affected,
+    approvers,
+    audit,
+    banners,
+    campaign_start,
+    campaigns,
+    incidents,
+)
 from incident_svc.services.composing import load_default_composer
 from incident_svc.services.inventory.importer import import_file
 from incident_svc.services.outbox import BatchSummary
@@ -180,7 +189,7 @@ async def send_campaign(
     else:
         before = await Delivery.filter(campaign_id=campaign.id, status="sent").count()
         with demo.bar(f"campaign {campaign.id} ({kind})", campaign.audience_count) as advance:
-            await campaigns.send_now(
+            await campaign_start.send_now(
                 campaign_id=campaign.id,
                 settings=demo.settings,
                 actor=ANALYST,
@@ -222,10 +231,11 @@ async def _campaign_for(demo: Demo, incident: Incident, kind: NoticeKind) -> Cam
         actor=ANALYST,
         key=demo.key,
         template_hash=composer.template_hash,
+        approval=approval_policy(demo.settings),
         signed=(text, await approvers.sign(text, keys.key(ANALYST_KEY))),
         settings=demo.settings,
     )
-    approval = await approvers.text_to_sign(campaign.id)
+    approval = await approvers.text_to_sign(campaign.id, demo.settings)
     campaign = await campaigns.approve(
         campaign_id=campaign.id,
         actor=APPROVER,

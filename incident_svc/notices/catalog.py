@@ -27,6 +27,11 @@ LABELS_DIR = "labels"
 SHARED_DIR = "email/_shared"
 
 
+def email_prefixes(kind: str) -> tuple[str, ...]:
+    """The folders whose files one email kind may use: its own, the shared parts, labels."""
+    return (f"email/{kind}/", SHARED_DIR, LABELS_DIR)
+
+
 def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith((".html.j2", ".html"))
 
@@ -124,6 +129,18 @@ class TemplateCatalog:
             assert path is not None
             digest.update(name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
         return digest.hexdigest()
+
+    def files(self, *prefixes: str) -> list[tuple[str, str, str]]:
+        """(name, layer, SHA-256 of content) of every effective file under ``prefixes``;
+        the layer is "operator" for a file from ``templates_dir``, else "builtin"."""
+        found = []
+        for name in sorted(self._names_under(prefixes)):
+            path = self.origin(name)
+            assert path is not None
+            operator = self.operator_dir is not None and path.is_relative_to(self.operator_dir)
+            layer = "operator" if operator else "builtin"
+            found.append((name, layer, hashlib.sha256(path.read_bytes()).hexdigest()))
+        return found
 
     def _names_under(self, prefixes: tuple[str, ...]) -> set[str]:
         names: set[str] = set()

@@ -27,7 +27,7 @@ from incident_svc.mail.dkim import DkimSigner, load_signer
 from incident_svc.mail.smtp_transaction import wire_form
 from incident_svc.notices import context as ctx
 from incident_svc.notices import loading
-from incident_svc.notices.catalog import LABELS_DIR, SHARED_DIR, TemplateCatalog
+from incident_svc.notices.catalog import TemplateCatalog, email_prefixes
 from incident_svc.notices.compose_worker import ComposeWorker
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.rendering import EmailStencils, RenderedNotice, render_email
@@ -126,7 +126,7 @@ class Composer:
         self.reply_to = reply_to
         self.signer = signer
         self.skeleton = skeleton or mime.build_skeleton(sender=sender, reply_to=reply_to)
-        self.template_hash: str = catalog.content_hash(f"email/{kind}/", SHARED_DIR, LABELS_DIR)
+        self.template_hash: str = catalog.content_hash(*email_prefixes(str(kind)))
         self._bases: dict[str, dict[str, Any]] = {}
         self.stencils: EmailStencils | None = EmailStencils(catalog)  # None: all in full
         self.worker_from = worker_from  # messages composed here before a worker takes over
@@ -321,7 +321,17 @@ async def load_composer(*, incident_id: int, kind: NoticeKind, settings: Setting
     """A composer for one incident and email kind, with the operator's templates if any."""
     if kind not in EMAIL_KINDS:
         raise ValidationError(f"{kind} is not an email notice", field="kind")
-    incident = await loading.load_incident(incident_id)
+    return build_composer(
+        incident=await loading.load_incident(incident_id), kind=kind, settings=settings
+    )
+
+
+def build_composer(
+    *, incident: ctx.IncidentFacts, kind: NoticeKind, settings: Settings
+) -> Composer:
+    """A composer for these incident facts (as stored, or as an approval froze them)."""
+    if kind not in EMAIL_KINDS:
+        raise ValidationError(f"{kind} is not an email notice", field="kind")
     reply_to = settings.reply_to
     return Composer(
         incident=incident,

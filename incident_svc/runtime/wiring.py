@@ -18,7 +18,7 @@ from incident_svc.domain.enums import WakeupAction
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
-from incident_svc.services import campaigns, reminders
+from incident_svc.services import campaign_start, campaigns, reminders
 from incident_svc.services.dispatcher import run_dispatcher
 from incident_svc.web.app import create_app
 from incident_svc.web.health import health_routes
@@ -49,7 +49,9 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             return await reminders.send_due(now=now, settings=settings, send=send, key=key)
 
         async def start_campaigns(now: datetime) -> object:
-            started = await campaigns.start_due(now=now, actor=SCHEDULER_ACTOR, key=key)
+            started = await campaign_start.start_due(
+                now=now, actor=SCHEDULER_ACTOR, settings=settings, key=key
+            )
             if started:
                 log.info("started campaign(s) %s", ", ".join(map(str, started)))
             return started

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from incident_svc.config import Settings
 from incident_svc.domain import identity as rules
 from incident_svc.domain.identity import Identity
-from incident_svc.errors import ConfigError, ConflictError, NotFoundError, ValidationError
+from incident_svc.errors import ConfigError, ConflictError, ValidationError
 from incident_svc.identity import openssh
 from incident_svc.identity.session import session_identity
 from incident_svc.models import Campaign, CampaignSignature
+from incident_svc.services import approval_snapshot
 
 CREATOR, APPROVER = "creator", "approver"
 
@@ -44,20 +44,6 @@ class Proven:
     identity: Identity
     text: str | None = None
     signature: Signature | None = None
-
-
-async def approval_digest(conn: BaseDBAsyncClient, campaign: Campaign) -> str:
-    """The digest an approver signs.
-
-    STAND-IN until the approval snapshot (issue 14, section 1) provides the digest of everything
-    that decides what goes out: SHA-256 over the campaign id and its template hash.
-    """
-    return hashlib.sha256(f"{campaign.id}:{campaign.template_hash or ''}".encode()).hexdigest()
-
-
-async def approval_text(conn: BaseDBAsyncClient, campaign: Campaign) -> str:
-    """The exact text an approver of ``campaign`` signs, as it stands now."""
-    return rules.approval_text(campaign.id, await approval_digest(conn, campaign))
 
 
 def new_creation_text(incident_ref: str, kind: str) -> str:
@@ -103,9 +89,16 @@ async def creator(
 
 
 async def approver(
-    conn: BaseDBAsyncClient, campaign: Campaign, *, signature: Signature | None, settings: Settings
+    conn: BaseDBAsyncClient,
+    campaign: Campaign,
+    *,
+    signature: Signature | None,
+    settings: Settings,
+    digest: str,
+    four_eyes: bool,
 ) -> Proven:
-    """The approver's proven identity; ConflictError when four-eyes refuses it."""
+    """The approver's proven identity, a signature checked over the campaign's id and approval
+    ``digest``; ConflictError when ``four_eyes`` is on and refuses them."""
     mode = settings.approval.mode
     if mode == "signed" and signature is None:
         raise ValidationError(
@@ -114,10 +107,10 @@ async def approver(
         )
     proven = Proven(Identity(await session_identity(conn)))
     if signature is not None:
-        text = await approval_text(conn, campaign)
+        text = rules.approval_text(campaign.id, digest)
         principal = await _principal(text, signature, settings)
         proven = Proven(Identity(proven.identity.session, principal), text, signature)
-    if settings.approval.required:
+    if four_eyes:
         _check_four_eyes(campaign, proven.identity, mode)
     return proven
 
@@ -175,12 +168,11 @@ def audit_fields(role: str, proven: Proven) -> dict[str, Any]:
     }
 
 
-async def text_to_sign(campaign_id: int) -> str:
-    """What the approver of ``campaign_id`` signs now (``campaign approval-text``)."""
-    campaign = await Campaign.get_or_none(id=campaign_id)
-    if campaign is None:
-        raise NotFoundError(f"campaign {campaign_id} does not exist")
-    return await approval_text(connections.get("default"), campaign)
+async def text_to_sign(campaign_id: int, settings: Settings) -> str:
+    """What the approver of ``campaign_id`` signs now (``campaign approval-text``): its id and
+    the approval digest it would get if approved now."""
+    _, digest = await approval_snapshot.current_approval_snapshot(campaign_id, settings)
+    return rules.approval_text(campaign_id, digest)
 
 
 async def sign(text: str, key_file: Path) -> Signature:

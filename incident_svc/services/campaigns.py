@@ -1,15 +1,12 @@
-"""Campaigns: create, approve, schedule, hold, release, cancel, start, complete, and read.
+"""Campaigns: create, approve, schedule, hold, release, cancel, complete, and read.
 
-Every change is written with its audit event in one transaction. Starting a campaign plans
-its deliveries (:func:`incident_svc.services.outbox.plan`) in the same transaction as the
-status change, so a campaign is either not started or started with all its rows.
+Every change is written with its audit event in one transaction. Approval freezes what the
+campaign will send (services.approval_snapshot); starting it is services.campaign_start.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import os
 from collections.abc import Sequence
 from datetime import datetime
 from email.utils import parseaddr
@@ -18,19 +15,20 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.config import Settings
-from incident_svc.db import STATEMENT_ERRORS, write_transaction
+from incident_svc.db import write_transaction
+from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.enums import CampaignStatus, Channel, DeliveryStatus, NoticeKind
 from incident_svc.domain.times import utcnow
-from incident_svc.errors import ConflictError, IncidentSvcError, NotFoundError, ValidationError
+from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Campaign, Exposure, Incident
-from incident_svc.services import approvers, audit, outbox
-from incident_svc.services.sqltext import placeholders, query
+from incident_svc.services import approval_snapshot, approvers, audit, outbox
+from incident_svc.services.sqltext import query
 
-log = logging.getLogger(__name__)
 SENDABLE_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
 STARTABLE = (CampaignStatus.APPROVED, CampaignStatus.SCHEDULED)
 FINAL = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
-START_ERRORS: tuple[type[Exception], ...] = (IncidentSvcError, *STATEMENT_ERRORS)
+# what a caller that does not say gets: the strict policy
+REQUIRED = ApprovalPolicy(required=True, source="not given: required")
 
 
 async def get(campaign_id: int) -> Campaign:
@@ -77,10 +75,13 @@ async def create(
     actor: str,
     key: bytes | None,
     template_hash: str | None = None,
+    approval: ApprovalPolicy = REQUIRED,
     signed: tuple[str, approvers.Signature] | None = None,
     settings: Settings | None = None,
 ) -> Campaign:
-    """A draft for the incident's exposures (or account holders); ``signed``: see approvers."""
+    """A draft campaign for the incident's current exposures (or their account holders),
+    bound for life to the approval policy in force now (``config_sources.approval_policy``).
+    ``signed``: the creator's signed statement (services.approvers)."""
     notice_kind, channel_list = _check_kind_and_channels(kind, channels)
     incident = await Incident.get_or_none(ref=incident_ref)
     if incident is None:
@@ -99,6 +100,8 @@ async def create(
             audience_count=audience,
             scheduled_at=at,
             created_by=actor,
+            approval_required=approval.required,
+            approval_source=approval.source[:200],
             creator_identity=made_by.identity.session,
             creator_principal=made_by.identity.principal,
         )
@@ -116,6 +119,7 @@ async def create(
                 "audience": audience,
                 "scheduled_at": at.isoformat() if at else None,
                 "template_hash": template_hash,
+                "approval": {"required": approval.required, "source": approval.source},
                 **approvers.audit_fields(approvers.CREATOR, made_by),
             },
         )
@@ -156,6 +160,11 @@ async def _locked(conn: BaseDBAsyncClient, campaign_id: int) -> Campaign:
     return campaign
 
 
+def approval_in_force(campaign: Campaign, settings: Settings) -> bool:
+    """Approval is needed if it was when the campaign was created, or is now."""
+    return campaign.approval_required or settings.approval.required
+
+
 def _require(campaign: Campaign, allowed: Sequence[CampaignStatus], verb: str) -> None:
     if campaign.status not in allowed:
         raise ConflictError(
@@ -172,15 +181,23 @@ async def approve(
     settings: Settings,
     signature: approvers.Signature | None = None,
 ) -> Campaign:
-    """Approve a draft; four-eyes compares proven identities (approvers), never ``actor``."""
+    """Approve a draft and freeze what it will send; with four-eyes approval on (when it was
+    created, or now), the approver's proven identity (services.approvers) must not be the
+    creator's; ``actor`` is only a label."""
     async with write_transaction() as conn:
         campaign = await _locked(conn, campaign_id)
         _require(campaign, [CampaignStatus.DRAFT], "approved")
-        proven = await approvers.approver(conn, campaign, signature=signature, settings=settings)
+        four_eyes = approval_in_force(campaign, settings)
+        digest = await approval_snapshot.freeze(conn, campaign, settings)
+        proven = await approvers.approver(
+            conn, campaign, signature=signature, settings=settings, digest=digest,
+            four_eyes=four_eyes,
+        )  # fmt: skip
         campaign.status = CampaignStatus.APPROVED
         campaign.approved_by = actor
         campaign.approved_at = utcnow()
         approvers.assign(campaign, approvers.APPROVER, proven)
+        campaign.audience_count = approval_snapshot.audience_count(campaign)
         await campaign.save(using_db=conn)
         await approvers.keep(conn, campaign, approvers.APPROVER, proven)
         await _audit(
@@ -191,8 +208,10 @@ async def approve(
             key,
             "campaign.approved",
             {
-                "four_eyes": settings.approval.required,
+                "four_eyes": four_eyes,
                 "template_hash": campaign.template_hash,
+                "approval_digest": digest,
+                "audience": campaign.audience_count,
                 "mode": settings.approval.mode,
                 **approvers.audit_fields(approvers.APPROVER, proven),
             },
@@ -206,8 +225,9 @@ async def schedule(
     """Set when an approved campaign starts (now when ``at`` is None)."""
     async with write_transaction() as conn:
         campaign = await _locked(conn, campaign_id)
-        allowed = [*STARTABLE] if settings.approval.required else [CampaignStatus.DRAFT, *STARTABLE]
-        if campaign.status is CampaignStatus.DRAFT and settings.approval.required:
+        required = approval_in_force(campaign, settings)
+        allowed = [*STARTABLE] if required else [CampaignStatus.DRAFT, *STARTABLE]
+        if campaign.status is CampaignStatus.DRAFT and required:
             raise ConflictError(
                 f"campaign {campaign_id} is not approved yet: run `campaign approve`"
             )
@@ -312,100 +332,6 @@ async def cancel(*, campaign_id: int, actor: str, key: bytes | None) -> Campaign
     return campaign
 
 
-def check_startable(campaign: Campaign, *, now: datetime, settings_approval: bool) -> None:
-    """Raise ConflictError unless the campaign may start sending at ``now``."""
-    if campaign.status is CampaignStatus.DRAFT and settings_approval:
-        raise ConflictError(f"campaign {campaign.id} is not approved yet: run `campaign approve`")
-    if campaign.status in FINAL:
-        raise ConflictError(f"campaign {campaign.id} is {campaign.status.value}")
-    if campaign.hold_until is not None and campaign.hold_until > now:
-        raise ConflictError(
-            f"campaign {campaign.id} is on hold until {campaign.hold_until.isoformat()}: "
-            f"{campaign.hold_reason}"
-        )
-
-
-async def start(
-    *,
-    campaign_id: int,
-    now: datetime,
-    actor: str,
-    key: bytes | None,
-    approval_required: bool = True,
-) -> bool:
-    """Plan the deliveries and switch to sending; False when someone else started it first."""
-    async with write_transaction() as conn:
-        campaign = await _locked(conn, campaign_id)
-        if campaign.status is CampaignStatus.SENDING:
-            return False
-        check_startable(campaign, now=now, settings_approval=approval_required)
-        claimed = await query(
-            conn,
-            "UPDATE campaign SET status = 'sending', started_at = ?, updated_at = ? "
-            "WHERE id = ? AND status IN ('draft', 'approved', 'scheduled') RETURNING id",
-            [now, now, campaign_id],
-        )
-        if not claimed:
-            return False
-        planned = {
-            channel: await outbox.plan(
-                conn,
-                campaign_id=campaign.id,
-                incident_id=campaign.incident.id,
-                kind=campaign.kind,
-                channel=channel,
-                now=now,
-            )
-            for channel in campaign.channels
-        }
-        total = sum(planned.values())
-        await conn.execute_query(
-            placeholders("UPDATE campaign SET audience_count = ? WHERE id = ?", conn),
-            [total, campaign.id],
-        )
-        lateness = (now - campaign.scheduled_at).total_seconds() if campaign.scheduled_at else 0.0
-        await _audit(
-            conn,
-            campaign,
-            campaign.incident.ref,
-            actor,
-            key,
-            "campaign.started",
-            {
-                "deliveries": planned,
-                "scheduled_at": campaign.scheduled_at.isoformat()
-                if campaign.scheduled_at
-                else None,
-                "lateness_seconds": round(max(lateness, 0.0), 3),
-            },
-        )
-    return True
-
-
-async def start_due(*, now: datetime, actor: str, key: bytes | None = None) -> list[int]:
-    """Start every approved campaign whose time has come and whose hold has expired.
-
-    Idempotent and safe with several processes: the status change is a conditional UPDATE,
-    so exactly one process starts each campaign; the others see it already sending.
-    Each campaign starts on its own: one that cannot start (changed meanwhile, refused by the
-    database) is logged and left due, so the next pass tries it again, and it never keeps
-    the campaigns after it from starting.
-    """
-    due = await Campaign.filter(status__in=list(STARTABLE), scheduled_at__lte=now).order_by("id")
-    started = []
-    for campaign in due:
-        if campaign.hold_until is not None and campaign.hold_until > now:
-            continue
-        try:
-            if await start(campaign_id=campaign.id, now=now, actor=actor, key=key):
-                started.append(campaign.id)
-        except ConflictError as exc:  # held, cancelled or started since it was read
-            log.info("campaign %s not started: %s", campaign.id, exc)
-        except START_ERRORS:
-            log.exception("campaign %s could not be started; it is tried again later", campaign.id)
-    return started
-
-
 async def complete_if_done(
     *, campaign_id: int, now: datetime, actor: str, key: bytes | None
 ) -> bool:
@@ -467,42 +393,3 @@ def message_id_parts(campaign: Campaign, settings: Settings) -> tuple[str, str]:
     stamp = campaign.created_at.isoformat() if campaign.created_at else ""
     token = hashlib.sha256(f"{campaign.id}:{stamp}".encode()).hexdigest()[:8]
     return token, sender_address(settings).rpartition("@")[2]
-
-
-async def send_now(
-    *,
-    campaign_id: int,
-    settings: Settings,
-    actor: str,
-    progress: Any = None,
-    key: bytes | None = None,
-    loader: Any = None,
-    worker_id: str | None = None,
-) -> dict[str, int]:
-    """Start the campaign if needed and send it in the foreground until every delivery is final.
-
-    Retries are waited for as they come due. Returns the final counts by status.
-    """
-    from incident_svc.services import dispatcher  # the dispatcher imports this module
-
-    campaign = await get(campaign_id)
-    if campaign.status is CampaignStatus.CANCELLED:
-        raise ConflictError(f"campaign {campaign_id} is cancelled")
-    if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.COMPLETED):
-        await start(
-            campaign_id=campaign_id,
-            now=utcnow(),
-            actor=actor,
-            key=key,
-            approval_required=settings.approval.required,
-        )
-    await dispatcher.drain(
-        campaign_id=campaign_id,
-        settings=settings,
-        worker_id=worker_id or f"send-now:{os.getpid()}",
-        actor=actor,
-        key=key,
-        loader=loader,
-        progress=progress,
-    )
-    return await delivery_counts(campaign_id)

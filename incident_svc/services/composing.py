@@ -12,8 +12,10 @@ from typing import Protocol
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import NoticeKind
-from incident_svc.notices.composer import ComposeItem, load_composer
+from incident_svc.models import Campaign
+from incident_svc.notices.composer import ComposeItem, build_composer, load_composer
 from incident_svc.notices.errors import ComposeItemError
+from incident_svc.services import approval_snapshot
 
 __all__ = [
     "ComposeItem",
@@ -22,6 +24,7 @@ __all__ = [
     "ComposerLoader",
     "Outgoing",
     "close_composer",
+    "frozen_composer",
     "item_factory",
     "load_default_composer",
 ]
@@ -61,6 +64,24 @@ ComposerLoader = Callable[[int, NoticeKind, Settings], Awaitable[Composer]]
 async def load_default_composer(incident_id: int, kind: NoticeKind, settings: Settings) -> Composer:
     """The notices composer for one incident and email kind."""
     return await load_composer(incident_id=incident_id, kind=kind, settings=settings)
+
+
+async def frozen_composer(campaign: Campaign, settings: Settings) -> Composer:
+    """The composer of a campaign's notices: from its approval snapshot (incident texts and
+    message settings as approved), or, for a campaign from before snapshots, as stored now."""
+    snapshot = approval_snapshot.stored(campaign)
+    if snapshot is None:
+        return await load_default_composer(campaign.incident.id, campaign.kind, settings)
+    frozen = snapshot["settings"]
+    as_approved = settings.model_copy(
+        update={
+            "mail_from": frozen["mail_from"],
+            "reply_to": frozen["reply_to"],
+            "org": approval_snapshot.frozen_org(snapshot),
+        }
+    )
+    incident = approval_snapshot.frozen_incident(campaign, snapshot)
+    return build_composer(incident=incident, kind=campaign.kind, settings=as_approved)
 
 
 async def close_composer(composer: Composer) -> None:

@@ -35,7 +35,7 @@ from incident_svc.errors import (
 )
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Campaign
-from incident_svc.services import campaigns, outbox
+from incident_svc.services import approval_gate, campaigns, outbox
 from incident_svc.services.composing import (
     ComposeItem,
     ComposeItemError,
@@ -43,7 +43,7 @@ from incident_svc.services.composing import (
     ComposerLoader,
     Outgoing,
     close_composer,
-    load_default_composer,
+    frozen_composer,
 )
 from incident_svc.services.recorder import Recorder
 
@@ -61,7 +61,7 @@ class Engine:
     worker_id: str
     actor: str
     key: bytes | None
-    loader: ComposerLoader = load_default_composer
+    loader: ComposerLoader | None = None  # None: the notices composer, from the snapshot
     progress: Progress | None = None
     tolerate: bool = False  # a service worker logs a campaign's error and goes on with others
     _composers: dict[int, Composer] = field(default_factory=dict)
@@ -80,7 +80,13 @@ class Engine:
     async def _composer_for(self, campaign: Campaign) -> Composer:
         composer = self._composers.get(campaign.id)
         if composer is None:
-            composer = await self.loader(campaign.incident.id, campaign.kind, self.settings)
+            await approval_gate.check_sending(
+                campaign, self.settings, actor=self.actor, key=self.key
+            )
+            if self.loader is None:
+                composer = await frozen_composer(campaign, self.settings)
+            else:
+                composer = await self.loader(campaign.incident.id, campaign.kind, self.settings)
             if campaign.template_hash and composer.template_hash != campaign.template_hash:
                 raise ConflictError(
                     f"campaign {campaign.id}: the templates changed since it was created "
@@ -329,9 +335,7 @@ async def run_dispatcher(
     what was sent is recorded and the rest is released for other workers.
     """
     async with SmtpPool(settings.smtp) as pool:
-        engine = Engine(
-            settings, pool, worker_id, actor, key, loader or load_default_composer, tolerate=True
-        )
+        engine = Engine(settings, pool, worker_id, actor, key, loader, tolerate=True)
         poll = settings.scheduler.poll_seconds
         lanes_stop = asyncio.Event()  # the service's stop, or one lane failing
 
@@ -360,9 +364,7 @@ async def drain(
     """Send one campaign until no delivery is pending or leased, waiting for retries."""
     stop = asyncio.Event()
     async with SmtpPool(settings.smtp) as pool:
-        engine = Engine(
-            settings, pool, worker_id, actor, key, loader or load_default_composer, progress
-        )
+        engine = Engine(settings, pool, worker_id, actor, key, loader, progress)
 
         async def lane() -> None:
             while not stop.is_set():

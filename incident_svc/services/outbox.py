@@ -1,7 +1,7 @@
 """The outbox: Delivery rows planned in bulk, claimed under leases, and their results recorded.
 
-- :func:`plan` writes one row per recipient and channel with one ``INSERT ... SELECT ... ON
-  CONFLICT DO NOTHING``; running it twice adds nothing.
+- :func:`plan` writes one row per recipient of the frozen audience and channel with one
+  ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``; running it twice adds nothing.
 - :func:`claim` leases a batch of due rows to one worker (PostgreSQL: ``FOR UPDATE SKIP
   LOCKED``; SQLite: one ``UPDATE ... RETURNING`` under ``BEGIN IMMEDIATE``) and gives each
   its stable Message-ID. Expired leases (a crashed worker) go back to the pool first.
@@ -22,7 +22,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.db import dialect, write_transaction
-from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus, EmailStatus, NoticeKind
+from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus, EmailStatus
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.services import audit
 from incident_svc.services.sqltext import as_utc, in_list, placeholders, query
@@ -32,49 +32,46 @@ PENDING = DeliveryStatus.PENDING.value
 OPT_OUT_REASON = "security notice: administrative, sent despite the marketing opt-out"
 PLAIN_REASON = "security notice: administrative"
 
-_PLAN_SUBJECTS = """
+# Deliveries come from the campaign's frozen audience (services.approved_audience), never
+# from the live affected list: what was approved is what is planned.
+_PLAN = """
 INSERT INTO delivery (campaign_id, recipient_ref, channel, subject_id, account_id, address,
                       locale, status, attempts, next_attempt_at, send_reason, updated_at)
-SELECT ?, s.external_ref, ?, s.id, s.account_id, s.email, s.locale, 'pending', 0, ?,
+SELECT ?, r.recipient_ref, ?, r.subject_id, r.account_id, r.address, r.locale, 'pending', 0, ?,
        CASE WHEN s.marketing_opt_out THEN ? ELSE ? END, ?
-FROM exposure e JOIN subject s ON s.id = e.subject_id
-WHERE e.incident_id = ?
-ORDER BY s.id
+FROM campaign_recipient r LEFT JOIN subject s ON s.id = r.subject_id
+WHERE r.campaign_id = ?
+ORDER BY r.member_id
 ON CONFLICT (campaign_id, recipient_ref, channel) DO NOTHING
 """
-
-_PLAN_HOLDERS = """
-INSERT INTO delivery (campaign_id, recipient_ref, channel, subject_id, account_id, address,
-                      locale, status, attempts, next_attempt_at, send_reason, updated_at)
-SELECT ?, a.account_ref, ?, NULL, a.id, a.holder_email, a.locale, 'pending', 0, ?, ?, ?
-FROM account a
-WHERE a.id IN (SELECT s.account_id FROM exposure e JOIN subject s ON s.id = e.subject_id
-               WHERE e.incident_id = ? AND s.account_id IS NOT NULL)
-ORDER BY a.id
-ON CONFLICT (campaign_id, recipient_ref, channel) DO NOTHING
+# A campaign started again after a new approval: pending rows follow the new audience.
+_READDRESS = """
+UPDATE delivery SET address = r.address, locale = r.locale, updated_at = ?
+FROM campaign_recipient r
+WHERE delivery.campaign_id = ? AND delivery.channel = ? AND delivery.status = 'pending'
+  AND r.campaign_id = delivery.campaign_id AND r.recipient_ref = delivery.recipient_ref
+  AND (r.address <> delivery.address OR r.locale <> delivery.locale)
+"""
+_DROP_UNAPPROVED = """
+UPDATE delivery SET status = 'cancelled', updated_at = ?
+WHERE campaign_id = ? AND channel = ? AND status = 'pending'
+  AND recipient_ref NOT IN (SELECT recipient_ref FROM campaign_recipient WHERE campaign_id = ?)
 """
 
 
-async def plan(
-    conn: BaseDBAsyncClient,
-    *,
-    campaign_id: int,
-    incident_id: int,
-    kind: NoticeKind,
-    channel: str,
-    now: datetime,
-) -> int:
-    """Materialise the campaign's deliveries for ``channel`` inside ``conn``; returns the total."""
-    if kind is NoticeKind.ACCOUNT_HOLDER_NOTICE:
-        sql = _PLAN_HOLDERS
-        values: list[Any] = [campaign_id, channel, now, PLAIN_REASON, now, incident_id]
-    else:
-        sql = _PLAN_SUBJECTS
-        values = [campaign_id, channel, now, OPT_OUT_REASON, PLAIN_REASON, now, incident_id]
-    await conn.execute_query(placeholders(sql, conn), values)
+async def plan(conn: BaseDBAsyncClient, *, campaign_id: int, channel: str, now: datetime) -> int:
+    """Materialise the campaign's deliveries for ``channel`` from its frozen audience inside
+    ``conn``; returns the total (rows planned earlier included)."""
+    await conn.execute_query(placeholders(_READDRESS, conn), [now, campaign_id, channel])
+    await conn.execute_query(
+        placeholders(_DROP_UNAPPROVED, conn), [now, campaign_id, channel, campaign_id]
+    )
+    values = [campaign_id, channel, now, OPT_OUT_REASON, PLAIN_REASON, now, campaign_id]
+    await conn.execute_query(placeholders(_PLAN, conn), values)
     rows = await query(
         conn,
-        "SELECT count(*) AS n FROM delivery WHERE campaign_id = ? AND channel = ?",
+        "SELECT count(*) AS n FROM delivery WHERE campaign_id = ? AND channel = ? "
+        "AND status <> 'cancelled'",
         [campaign_id, channel],
     )
     return int(rows[0]["n"])

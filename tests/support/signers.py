@@ -56,9 +56,13 @@ class Signers:
         text = approvers.new_creation_text(incident_ref, kind)
         return text, self.signature(name, text)
 
-    async def approval(self, name: str, campaign_id: int) -> approvers.Signature:
-        """``name``'s signature of the campaign's approval text as it stands now."""
-        return self.signature(name, await approvers.text_to_sign(campaign_id))
+    async def approval(
+        self, name: str, campaign_id: int, settings: Settings | None = None
+    ) -> approvers.Signature:
+        """``name``'s signature of the campaign's approval text as it stands now (the digest
+        depends on the settings that enter a message: give the ones approve will see)."""
+        text = await approvers.text_to_sign(campaign_id, self.settings(settings))
+        return self.signature(name, text)
 
 
 def make(folder: Path, names: tuple[str, ...] = (*LISTED, "eve")) -> Signers:
@@ -113,5 +117,5 @@ async def approve_signed(settings: Settings, campaign_id: int, *, by: str = "bob
         actor=by,
         key=None,
         settings=keys.settings(settings),
-        signature=await keys.approval(by, campaign_id),
+        signature=await keys.approval(by, campaign_id, settings),
     )

@@ -5,7 +5,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0001_initial")]
+    dependencies = [("models", "0002_i14_snapshot")]
 
     initial = False
 

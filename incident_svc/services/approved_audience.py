@@ -1,0 +1,132 @@
+"""A campaign's audience: frozen at approval into ``campaign_recipient``, hashed, compared.
+
+Every step is set-based: freezing is one ``INSERT ... SELECT``, comparing the frozen list with
+the live one is a few aggregate queries, and planning deliveries copies the frozen rows with
+one statement per channel. Hashing reads the rows a page at a time in id order (keyset
+pagination on an index) and feeds their canonical lines to one SHA-256: memory stays flat
+however long the list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from incident_svc.domain.approval import Audience, audience_line
+from incident_svc.domain.enums import NoticeKind
+from incident_svc.services.sqltext import placeholders, query
+
+PAGE = 20_000
+
+# The live audience, one row per recipient: member_id (subject or account id), subject_id,
+# account_id, recipient_ref, address, locale. "{after}" narrows it for keyset pagination.
+_LIVE_SUBJECTS = """
+SELECT s.id AS member_id, s.id AS subject_id, s.account_id AS account_id,
+       s.external_ref AS recipient_ref, s.email AS address, s.locale AS locale
+FROM exposure e JOIN subject s ON s.id = e.subject_id
+WHERE e.incident_id = ? {after}
+"""
+_LIVE_HOLDERS = """
+SELECT a.id AS member_id, NULL AS subject_id, a.id AS account_id,
+       a.account_ref AS recipient_ref, a.holder_email AS address, a.locale AS locale
+FROM account a
+WHERE a.id IN (SELECT s.account_id FROM exposure e JOIN subject s ON s.id = e.subject_id
+               WHERE e.incident_id = ? AND s.account_id IS NOT NULL) {after}
+"""
+_FROZEN = """
+SELECT member_id, subject_id, account_id, recipient_ref, address, locale
+FROM campaign_recipient WHERE campaign_id = ? {after}
+"""
+
+
+def _live(kind: NoticeKind) -> tuple[str, str]:
+    if kind is NoticeKind.ACCOUNT_HOLDER_NOTICE:
+        return _LIVE_HOLDERS, "a.id"
+    return _LIVE_SUBJECTS, "s.id"
+
+
+async def freeze(
+    conn: BaseDBAsyncClient, *, campaign_id: int, incident_id: int, kind: NoticeKind
+) -> None:
+    """Replace the campaign's frozen audience with the live one (inside ``conn``)."""
+    await query(conn, "DELETE FROM campaign_recipient WHERE campaign_id = ?", [campaign_id])
+    live, _ = _live(kind)
+    sql = (
+        "INSERT INTO campaign_recipient (campaign_id, member_id, subject_id, account_id, "
+        "recipient_ref, address, locale) SELECT ?, member_id, subject_id, account_id, "
+        f"recipient_ref, address, locale FROM ({live.format(after='')}) AS live"
+    )
+    await conn.execute_query(placeholders(sql, conn), [campaign_id, incident_id])
+
+
+async def live_hash(conn: BaseDBAsyncClient, *, incident_id: int, kind: NoticeKind) -> Audience:
+    """Count and SHA-256 of the audience the campaign would have if approved now."""
+    live, key = _live(kind)
+    return await _hash(conn, live, key, [incident_id])
+
+
+async def frozen_hash(conn: BaseDBAsyncClient, campaign_id: int) -> Audience:
+    """Count and SHA-256 of the campaign's frozen audience, read back from its table."""
+    return await _hash(conn, _FROZEN, "member_id", [campaign_id])
+
+
+async def _hash(conn: BaseDBAsyncClient, sql: str, key: str, values: list[Any]) -> Audience:
+    digest, count, last = hashlib.sha256(), 0, None
+    while True:
+        after = "" if last is None else f"AND {key} > ?"
+        page_sql = f"{sql.format(after=after)} ORDER BY {key} LIMIT {PAGE}"
+        rows = await query(conn, page_sql, [*values, *([] if last is None else [last])])
+        for row in rows:
+            digest.update(audience_line(row["recipient_ref"], row["address"], row["locale"]))
+        count += len(rows)
+        if len(rows) < PAGE:
+            return Audience(count, digest.hexdigest())
+        last = rows[-1]["member_id"]
+
+
+async def changes(
+    conn: BaseDBAsyncClient, *, campaign_id: int, incident_id: int, kind: NoticeKind
+) -> list[str]:
+    """How the live audience differs from the frozen one: recipients added or removed, and
+    recipients whose address, locale or reference changed, each with a first example."""
+    live, _ = _live(kind)
+    live_sql = live.format(after="")
+    frozen = "SELECT * FROM campaign_recipient WHERE campaign_id = ?"
+    added = await _count_and_first(
+        conn,
+        f"SELECT live.recipient_ref AS ref FROM ({live_sql}) AS live "
+        f"WHERE live.member_id NOT IN (SELECT member_id FROM ({frozen}) AS f)",
+        [incident_id, campaign_id],
+    )
+    removed = await _count_and_first(
+        conn,
+        f"SELECT f.recipient_ref AS ref FROM ({frozen}) AS f "
+        f"WHERE f.member_id NOT IN (SELECT member_id FROM ({live_sql}) AS live)",
+        [campaign_id, incident_id],
+    )
+    changed = await _count_and_first(
+        conn,
+        f"SELECT f.recipient_ref AS ref FROM ({frozen}) AS f JOIN ({live_sql}) AS live "
+        "ON live.member_id = f.member_id WHERE live.address <> f.address "
+        "OR live.locale <> f.locale OR live.recipient_ref <> f.recipient_ref",
+        [campaign_id, incident_id],
+    )
+    found = []
+    for (n, first), what in ((added, "added"), (removed, "removed")):
+        if n:
+            found.append(f"audience: {n} recipient(s) {what} (first {first})")
+    if changed[0]:
+        found.append(
+            f"audience: {changed[0]} recipient(s) with a changed address or locale "
+            f"(first {changed[1]})"
+        )
+    return found
+
+
+async def _count_and_first(
+    conn: BaseDBAsyncClient, sql: str, values: list[Any]
+) -> tuple[int, str | None]:
+    rows = await query(conn, f"SELECT count(*) AS n, min(ref) AS first FROM ({sql}) AS d", values)
+    return int(rows[0]["n"]), rows[0]["first"]
