@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
@@ -44,35 +45,42 @@ class Proven:
     identity: Identity
     text: str | None = None
     signature: Signature | None = None
+    signer: str | None = None  # the principal as allowed_signers spells it
 
 
 def new_creation_text(incident_ref: str, kind: str) -> str:
     return rules.creation_text(incident_ref, kind, secrets.token_hex(16))
 
 
-async def _principal(text: str, signature: Signature, settings: Settings) -> str:
+async def _signed(session: str, text: str, signature: Signature, settings: Settings) -> Proven:
+    """``session`` proven further by ``signature`` over ``text`` (the principal normalised for
+    comparing, and kept as allowed_signers spells it, for ``ssh-keygen -Y verify -I``)."""
     signers = settings.approval.allowed_signers
     if signers is None:
         raise ConfigError(
             "approval.allowed_signers is not set, so a signature cannot be checked",
             key="approval.allowed_signers",
         )
-    principal = await openssh.verify(
+    signer = await openssh.verify(
         text.encode("utf-8"), signature.data, signers, source=signature.source
     )
-    return rules.identity_name(principal, field="principal")
+    principal = rules.identity_name(signer, field="principal")
+    return Proven(Identity(session, principal), text, signature, signer)
 
 
 async def creator(
-    conn: BaseDBAsyncClient,
     *,
     incident_ref: str,
     kind: str,
     signed: tuple[str, Signature] | None,
     settings: Settings | None,
 ) -> Proven:
-    """The creator's identity; with a signed creation statement, its principal too."""
-    session = await session_identity(conn)
+    """The creator's identity; with a signed creation statement, its principal too.
+
+    Called before the creating transaction, so that no write lock is held while OpenSSH checks
+    the signature; every connection of the process logs in as the same role.
+    """
+    session = await session_identity(connections.get("default"))
     if signed is None:
         return Proven(Identity(session))
     text, signature = signed
@@ -84,8 +92,7 @@ async def creator(
         )
     if settings is None:
         raise ConfigError("a signed creation needs the settings (allowed_signers)")
-    principal = await _principal(text, signature, settings)
-    return Proven(Identity(session, principal), text, signature)
+    return await _signed(session, text, signature, settings)
 
 
 async def approver(
@@ -108,8 +115,7 @@ async def approver(
     proven = Proven(Identity(await session_identity(conn)))
     if signature is not None:
         text = rules.approval_text(campaign.id, digest)
-        principal = await _principal(text, signature, settings)
-        proven = Proven(Identity(proven.identity.session, principal), text, signature)
+        proven = await _signed(proven.identity.session, text, signature, settings)
     if four_eyes:
         _check_four_eyes(campaign, proven.identity, mode)
     return proven
@@ -138,7 +144,7 @@ def assign(campaign: Campaign, role: str, proven: Proven) -> None:
 
 async def keep(conn: BaseDBAsyncClient, campaign: Campaign, role: str, proven: Proven) -> None:
     """Store the signature that proved ``role``, if any; a creation statement only once."""
-    if proven.signature is None or proven.text is None or proven.identity.principal is None:
+    if proven.signature is None or proven.text is None or proven.signer is None:
         return
     once = hashlib.sha256(proven.text.encode()).hexdigest() if role == CREATOR else None
     if once and await CampaignSignature.filter(creation_sha256=once).using_db(conn).exists():
@@ -150,7 +156,7 @@ async def keep(conn: BaseDBAsyncClient, campaign: Campaign, role: str, proven: P
             using_db=conn,
             campaign=campaign,
             role=role,
-            principal=proven.identity.principal,
+            principal=proven.signer,
             text=proven.text,
             creation_sha256=once,
             signature=proven.signature.data.decode("ascii", "replace"),

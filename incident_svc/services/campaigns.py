@@ -87,10 +87,10 @@ async def create(
     if incident is None:
         raise NotFoundError(f"incident {incident_ref} does not exist")
     audience = await _audience(incident, notice_kind)
+    made_by = await approvers.creator(
+        incident_ref=incident_ref, kind=kind, signed=signed, settings=settings
+    )
     async with write_transaction() as conn:
-        made_by = await approvers.creator(
-            conn, incident_ref=incident_ref, kind=kind, signed=signed, settings=settings
-        )
         campaign = await Campaign.create(
             using_db=conn,
             incident=incident,
