@@ -67,6 +67,10 @@ def test_create_approve_hold_release_schedule(database_url: str) -> None:
     shown = json.loads(approved.out)
     assert (shown["approved_by"], shown["approver_principal"]) == ("bob", "bob")
     assert (shown["created_by"], shown["creator_principal"]) == ("alice", "alice")
+    digest = shown["approval_digest"]
+    assert len(digest) == 64 and json.loads(created.out)["approval_digest"] is None
+    assert json.loads(created.out)["approval_required"] is True
+    assert digest in cli(database_url, "bob", "campaign", "show", str(campaign_id)).out
     held = cli(database_url, "bob", "campaign", "hold", str(campaign_id), "--until", "2099-01-01T00:00:00Z",
                "--reason", "police request 17", "--json")  # fmt: skip
     assert json.loads(held.out)["hold_reason"] == "police request 17"
@@ -89,6 +93,8 @@ def test_create_approve_hold_release_schedule(database_url: str) -> None:
         cli(database_url, "bob", "campaign", "status", str(campaign_id), "--json").out
     )
     assert status["counts"]["pending"] == 0 and status["hold_until"] is None
+    shown = json.loads(cli(database_url, "bob", "campaign", "show", str(campaign_id), "--json").out)
+    assert shown["approval_digest"] == digest  # hold, release and schedule keep the approval
 
 
 def test_bad_time_and_unknown_campaign_are_one_line_errors(database_url: str) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +22,8 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent, Campaign, Delivery
+from incident_svc.resources import builtin_templates_dir
+from incident_svc.services import campaign_start
 from tests.support.campaign_setup import schedule, scheduled_campaign
 from tests.support.service_process import run_cli, service, service_env
 from tests.support.smtp_catcher import Catcher, smtp_catcher
@@ -211,3 +215,30 @@ async def test_a_retry_comes_due_on_time(
     ]  # fmt: skip
     assert 1.0 <= retried_at - refused_at < 2.0 + 0.3 + 1.0  # delay + one poll + slack
     assert len(catcher.messages) == 3
+
+
+async def test_serve_returns_a_campaign_changed_since_approval_to_draft(
+    db_conn: str, settings_for: Any, catcher: Catcher, tmp_path: Path
+) -> None:
+    templates = tmp_path / "tpl"
+    shutil.copytree(builtin_templates_dir(), templates)
+    config = settings_for(db_conn, templates_dir=str(templates))
+    env = service_env(
+        db_conn, smtp_port=catcher.port, var_dir=tmp_path / "var",
+        INCIDENT_SVC_TEMPLATES_DIR=str(templates),
+    )  # fmt: skip
+    due = await scheduled_campaign(config, subjects=3, at=utcnow())
+    running = await scheduled_campaign(config, subjects=2, at=None, ref="INC-2026-0002", first=50)
+    await campaign_start.start(
+        campaign_id=running.id, now=utcnow(), actor="alice", key=None, settings=config
+    )
+    body = templates / "email/subject_notice/en/body.txt.j2"
+    body.write_text(body.read_text(encoding="utf-8") + "\nhttp://phish.example\n")
+    async with service(env) as svc:
+        await wait_for_status(due.id, CampaignStatus.DRAFT)
+        await wait_for_status(running.id, CampaignStatus.DRAFT)
+        await svc.wait_for_log("body.txt.j2 changed")
+        assert await svc.terminate() == 0
+    assert catcher.messages == []
+    refused = await AuditEvent.filter(action="campaign.start_refused").count()
+    assert refused == 2

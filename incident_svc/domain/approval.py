@@ -135,23 +135,30 @@ def _changed_paths(
         if b == a:
             continue
         if isinstance(b, Mapping) and isinstance(a, Mapping):
-            paths.extend(_changed_paths(b, a, f"{prefix}{key}."))
+            paths.extend(_changed_paths(b, a, f"{prefix}{_printable(key)}."))
         else:
-            paths.append(f"{prefix}{key}")
+            paths.append(f"{prefix}{_printable(key)}")
     return paths
+
+
+def _printable(name: Any) -> str:
+    """A key as it can sit in one line of text (locales and names come from data)."""
+    text = str(name)
+    return text if text.isprintable() else repr(text)
 
 
 def _template_changes(before: list[Any], after: list[Any]) -> list[str]:
     old = {t["name"]: t for t in before}
     new = {t["name"]: t for t in after}
     changes = []
-    for name in sorted(set(old) | set(new)):
-        if name not in new:
+    for key in sorted(set(old) | set(new)):
+        name = _printable(key)
+        if key not in new:
             changes.append(f"template {name} removed")
-        elif name not in old:
-            changes.append(f"template {name} added ({new[name]['layer']})")
-        elif old[name] != new[name]:
-            changes.append(f"template {name} changed ({new[name]['layer']})")
+        elif key not in old:
+            changes.append(f"template {name} added ({new[key]['layer']})")
+        elif old[key] != new[key]:
+            changes.append(f"template {name} changed ({new[key]['layer']})")
     return changes
 
 

@@ -91,7 +91,8 @@ async def current_approval_snapshot(
 async def freeze(conn: BaseDBAsyncClient, campaign: Campaign, settings: Settings) -> str:
     """Freeze the campaign's audience and snapshot inside ``conn``; returns the digest.
 
-    The caller saves the campaign (``approval_snapshot``, ``approval_digest`` are set here).
+    The caller saves the campaign (``approval_snapshot``, ``approval_digest`` and a recorded
+    ``template_hash`` are set here).
     """
     incident = campaign.incident
     await approved_audience.freeze(
@@ -99,6 +100,9 @@ async def freeze(conn: BaseDBAsyncClient, campaign: Campaign, settings: Settings
     )
     audience = await approved_audience.frozen_hash(conn, campaign.id)
     text = approval.canonical_text(_snapshot(campaign, incident, settings, audience))
+    if campaign.template_hash is not None:  # recorded at creation: now the approved files'
+        catalog = TemplateCatalog(settings.templates_dir)
+        campaign.template_hash = catalog.content_hash(*email_prefixes(str(campaign.kind)))
     campaign.approval_snapshot = text
     campaign.approval_digest = approval.digest_of_text(text)
     return campaign.approval_digest

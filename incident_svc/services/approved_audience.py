@@ -86,47 +86,42 @@ async def _hash(conn: BaseDBAsyncClient, sql: str, key: str, values: list[Any]) 
         last = rows[-1]["member_id"]
 
 
+# One pass over both lists (a full outer join on the recipient's id): how many were added,
+# removed or changed, and the first reference of each, so a refusal can name one.
+_CHANGES = """
+SELECT sum(CASE WHEN f.member_id IS NULL THEN 1 ELSE 0 END) AS added,
+       min(CASE WHEN f.member_id IS NULL THEN live.recipient_ref END) AS first_added,
+       sum(CASE WHEN live.member_id IS NULL THEN 1 ELSE 0 END) AS removed,
+       min(CASE WHEN live.member_id IS NULL THEN f.recipient_ref END) AS first_removed,
+       sum(CASE WHEN {differs} THEN 1 ELSE 0 END) AS changed,
+       min(CASE WHEN {differs} THEN f.recipient_ref END) AS first_changed
+FROM ({live}) AS live
+FULL OUTER JOIN (SELECT * FROM campaign_recipient WHERE campaign_id = ?) AS f
+  ON f.member_id = live.member_id
+"""
+_DIFFERS = (
+    "live.member_id IS NOT NULL AND f.member_id IS NOT NULL AND (live.address <> f.address "
+    "OR live.locale <> f.locale OR live.recipient_ref <> f.recipient_ref)"
+)
+
+
 async def changes(
     conn: BaseDBAsyncClient, *, campaign_id: int, incident_id: int, kind: NoticeKind
 ) -> list[str]:
     """How the live audience differs from the frozen one: recipients added or removed, and
     recipients whose address, locale or reference changed, each with a first example."""
     live, _ = _live(kind)
-    live_sql = live.format(after="")
-    frozen = "SELECT * FROM campaign_recipient WHERE campaign_id = ?"
-    added = await _count_and_first(
-        conn,
-        f"SELECT live.recipient_ref AS ref FROM ({live_sql}) AS live "
-        f"WHERE live.member_id NOT IN (SELECT member_id FROM ({frozen}) AS f)",
-        [incident_id, campaign_id],
-    )
-    removed = await _count_and_first(
-        conn,
-        f"SELECT f.recipient_ref AS ref FROM ({frozen}) AS f "
-        f"WHERE f.member_id NOT IN (SELECT member_id FROM ({live_sql}) AS live)",
-        [campaign_id, incident_id],
-    )
-    changed = await _count_and_first(
-        conn,
-        f"SELECT f.recipient_ref AS ref FROM ({frozen}) AS f JOIN ({live_sql}) AS live "
-        "ON live.member_id = f.member_id WHERE live.address <> f.address "
-        "OR live.locale <> f.locale OR live.recipient_ref <> f.recipient_ref",
-        [campaign_id, incident_id],
-    )
+    sql = _CHANGES.format(live=live.format(after=""), differs=_DIFFERS)
+    [row] = await query(conn, sql, [incident_id, campaign_id])
     found = []
-    for (n, first), what in ((added, "added"), (removed, "removed")):
-        if n:
-            found.append(f"audience: {n} recipient(s) {what} (first {first})")
-    if changed[0]:
+    for what in ("added", "removed"):
+        if row[what]:
+            found.append(
+                f"audience: {row[what]} recipient(s) {what} (first {row['first_' + what]})"
+            )
+    if row["changed"]:
         found.append(
-            f"audience: {changed[0]} recipient(s) with a changed address or locale "
-            f"(first {changed[1]})"
+            f"audience: {row['changed']} recipient(s) with a changed address or locale "
+            f"(first {row['first_changed']})"
         )
     return found
-
-
-async def _count_and_first(
-    conn: BaseDBAsyncClient, sql: str, values: list[Any]
-) -> tuple[int, str | None]:
-    rows = await query(conn, f"SELECT count(*) AS n, min(ref) AS first FROM ({sql}) AS d", values)
-    return int(rows[0]["n"]), rows[0]["first"]

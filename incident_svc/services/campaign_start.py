@@ -69,7 +69,8 @@ async def start(
         if campaign.approval_snapshot is None:  # a draft started where approval is not needed
             await approval_snapshot.freeze(conn, campaign, settings)
             await campaign.save(
-                using_db=conn, update_fields=["approval_snapshot", "approval_digest"]
+                using_db=conn,
+                update_fields=["approval_snapshot", "approval_digest", "template_hash"],
             )
             change = None
         else:

@@ -44,18 +44,24 @@ WHERE r.campaign_id = ?
 ORDER BY r.member_id
 ON CONFLICT (campaign_id, recipient_ref, channel) DO NOTHING
 """
-# A campaign started again after a new approval: pending rows follow the new audience.
+# A campaign started again after a new approval: pending rows follow the new audience
+# (a recipient is the frozen row of its subject, or its account for holder notices).
 _READDRESS = """
-UPDATE delivery SET address = r.address, locale = r.locale, updated_at = ?
+UPDATE delivery SET recipient_ref = r.recipient_ref, address = r.address, locale = r.locale,
+                    updated_at = ?
 FROM campaign_recipient r
 WHERE delivery.campaign_id = ? AND delivery.channel = ? AND delivery.status = 'pending'
-  AND r.campaign_id = delivery.campaign_id AND r.recipient_ref = delivery.recipient_ref
-  AND (r.address <> delivery.address OR r.locale <> delivery.locale)
+  AND r.campaign_id = delivery.campaign_id
+  AND r.member_id = COALESCE(delivery.subject_id, delivery.account_id)
+  AND (r.address <> delivery.address OR r.locale <> delivery.locale
+       OR r.recipient_ref <> delivery.recipient_ref)
 """
 _DROP_UNAPPROVED = """
 UPDATE delivery SET status = 'cancelled', updated_at = ?
 WHERE campaign_id = ? AND channel = ? AND status = 'pending'
-  AND recipient_ref NOT IN (SELECT recipient_ref FROM campaign_recipient WHERE campaign_id = ?)
+  AND NOT EXISTS (SELECT 1 FROM campaign_recipient r
+                  WHERE r.campaign_id = ?
+                    AND r.member_id = COALESCE(delivery.subject_id, delivery.account_id))
 """
 
 
