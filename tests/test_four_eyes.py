@@ -16,8 +16,9 @@ import pytest
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import CampaignStatus
+from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, IncidentSvcError, ValidationError
-from incident_svc.models import AuditEvent, Campaign, CampaignSignature
+from incident_svc.models import AuditEvent, Campaign, CampaignSignature, Incident
 from incident_svc.services import approvers, campaign_start, campaigns
 from tests.support import signers
 from tests.support.campaign_setup import TEXTS
@@ -40,8 +41,10 @@ async def incident() -> None:
     await made.save()
 
 
-async def assert_untouched(campaign_id: int, settings: Settings, server: SmtpServer) -> None:
-    """Still a draft with no approver, no approval audited, and nothing can be sent."""
+async def assert_untouched(
+    campaign_id: int, settings: Settings, server: SmtpServer, *, approved_before: bool = False
+) -> None:
+    """A draft with no approver, no approval audited (beyond one before), nothing sendable."""
     campaign = await Campaign.get(id=campaign_id)
     assert campaign.status is CampaignStatus.DRAFT
     assert (campaign.approved_by, campaign.approver_identity, campaign.approver_principal) == (
@@ -49,8 +52,9 @@ async def assert_untouched(campaign_id: int, settings: Settings, server: SmtpSer
         None,
         None,
     )
-    assert not await AuditEvent.filter(action="campaign.approved").exists()
-    assert not await CampaignSignature.filter(role="approver").exists()
+    approvals = int(approved_before)
+    assert await AuditEvent.filter(action="campaign.approved").count() == approvals
+    assert await CampaignSignature.filter(role="approver").count() == approvals
     with pytest.raises(ConflictError, match="not approved"):
         await campaign_start.send_now(campaign_id=campaign_id, settings=settings, actor="alice")
     assert server.handler.received == []
@@ -214,3 +218,30 @@ async def test_kept_signatures_verify_again_with_plain_ssh_keygen(
             input=row.text.encode(), capture_output=True, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
+
+
+async def test_an_approval_signature_does_not_survive_a_change(
+    db_conn: str, settings_for: Any
+) -> None:
+    """Texts changed after a signed approval: back to draft, the approver forgotten, and the
+    old signature (over the old digest) cannot approve the new content; a new one can."""
+    keys = signers.shared()
+    async with smtp_server() as server:
+        settings = keys.settings(mail_settings(settings_for, db_conn, server))
+        await incident()
+        campaign = await signers.create_signed(by="alice")
+        old = await keys.approval("bob", campaign.id, settings)
+        await campaigns.approve(
+            campaign_id=campaign.id, actor="bob", key=None, settings=settings, signature=old
+        )
+        changed = {**TEXTS, "en": {**TEXTS["en"], "what_happened": "Click https://evil.example"}}
+        await Incident.filter(ref="INC-2026-0001").update(texts=changed)
+        with pytest.raises(ConflictError, match="draft again"):
+            await campaign_start.start(
+                campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, settings=settings
+            )
+        await assert_untouched(campaign.id, settings, server, approved_before=True)
+        refused = await attempt(settings, campaign.id, old)
+        assert isinstance(refused, ValidationError) and "does not verify" in str(refused)
+        again = await signers.approve_signed(settings, campaign.id, by="bob")
+        assert (again.status, again.approver_principal) == (CampaignStatus.APPROVED, "bob")
