@@ -182,12 +182,14 @@ async def text_to_sign(campaign_id: int, settings: Settings) -> str:
 
 
 async def sign(text: str, key_file: Path) -> Signature:
-    """Sign ``text`` with an SSH key (``--sign-with``)."""
-    return Signature(await openssh.sign(text.encode("utf-8"), key_file), str(key_file))
+    """Sign ``text`` with an SSH key (``--sign-with``; a quoted ``~/`` is expanded too)."""
+    path = _expanded(key_file)
+    return Signature(await openssh.sign(text.encode("utf-8"), path), str(path))
 
 
 def read_signature(path: Path) -> Signature:
     """A signature file (``--signature``), checked to look like one."""
+    path = _expanded(path)
     try:
         with path.open("rb") as handle:
             data = handle.read(openssh.MAX_SIGNATURE_BYTES + 1)
@@ -195,3 +197,8 @@ def read_signature(path: Path) -> Signature:
         raise ValidationError(f"cannot read: {exc.strerror}", file=str(path)) from None
     openssh.check_armor(data, source=str(path))
     return Signature(data, str(path))
+
+
+def _expanded(path: Path) -> Path:
+    """``~/`` expanded also when the shell did not (a quoted option value)."""
+    return path.expanduser()
