@@ -19,7 +19,7 @@ from incident_svc.domain.enums import CampaignStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, IncidentSvcError, ValidationError
 from incident_svc.models import AuditEvent, Campaign, CampaignSignature, Incident
-from incident_svc.services import approvers, campaign_start, campaigns
+from incident_svc.services import approvers, campaign_start, campaigns, ledger
 from tests.support import signers
 from tests.support.campaign_setup import TEXTS
 from tests.support.people import make_incident
@@ -111,7 +111,7 @@ async def attempt(settings: Settings, campaign_id: int, signature: Any) -> Incid
 
 
 async def test_signed_mode_refuses_self_foreign_wrong_namespace_and_wrong_digest(
-    db_conn: str, settings_for: Any
+    db_conn: str, settings_for: Any, tmp_path: Path
 ) -> None:
     keys = signers.shared()
     async with smtp_server() as server:
@@ -147,6 +147,16 @@ async def test_signed_mode_refuses_self_foreign_wrong_namespace_and_wrong_digest
         assert details["approver_identity"] == approved.approver_identity
         created = json.loads((await AuditEvent.filter(action="campaign.created").first()).details)  # type: ignore[union-attr]
         assert created["creator_principal"] == "alice"
+
+        # approved by another key: it is sent, and the proof of dispatch names the approver
+        counts = await campaign_start.send_now(
+            campaign_id=campaign.id, settings=settings, actor="bob"
+        )
+        assert counts["sent"] == len(server.handler.received) == 3
+        proof = tmp_path / "proof.jsonl"
+        assert await ledger.export(campaign_id=campaign.id, path=proof) == 3
+        rows = [json.loads(line) for line in proof.read_text().splitlines()]
+        assert {(r["approver"], r["approved_by"]) for r in rows} == {("bob", "bob")}
 
 
 async def test_a_principal_that_normalises_to_the_creator_is_the_creator(
