@@ -1,6 +1,6 @@
 """Who created and who approved a campaign, as proven, and the four-eyes rule between them.
 
-The session identity is read from the transaction's own connection (PostgreSQL role) or the
+The session identity is read from the database session (its PostgreSQL role) or the
 process (OS account), never from anything typed. Signatures are verified by OpenSSH against
 ``approval.allowed_signers``; each is kept (``campaign_signature``) so that anyone can check
 it again later with ``ssh-keygen -Y verify``.
