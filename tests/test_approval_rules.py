@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from hypothesis import given
@@ -82,3 +83,11 @@ def test_any_change_of_hostile_texts_is_named_in_one_line(
     assert (found == []) == (before == after) == (approval_digest(one) == approval_digest(two))
     line = one_line(found)
     assert "\n" not in line and "\r" not in line and "\x1b" not in line
+
+
+@given(st.text(), st.text(), st.text())
+def test_an_audience_line_is_its_json_array_whatever_the_values(
+    ref: str, address: str, locale: str
+) -> None:
+    expected = json.dumps([ref, address, locale], ensure_ascii=False, separators=(",", ":"))
+    assert audience_line(ref, address, locale) == (expected + "\n").encode("utf-8")

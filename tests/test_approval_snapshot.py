@@ -21,7 +21,14 @@ from incident_svc.config_sources import approval_policy
 from incident_svc.domain.enums import CampaignStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError
-from incident_svc.models import AuditEvent, Campaign, CampaignRecipient, Exposure, Subject
+from incident_svc.models import (
+    Account,
+    AuditEvent,
+    Campaign,
+    CampaignRecipient,
+    Exposure,
+    Subject,
+)
 from incident_svc.resources import builtin_templates_dir, default_config_file
 from incident_svc.services import approval_snapshot, campaign_start, campaign_views, campaigns
 from incident_svc.services import incidents as incident_service
@@ -356,3 +363,22 @@ async def test_a_campaign_stopped_mid_run_follows_its_new_approval(
     assert recipients == sorted([address(0), "new1@example.org"])
     assert (counts["sent"], counts["cancelled"]) == (2, 1)
     assert (await campaigns.get(campaign.id)).status is CampaignStatus.COMPLETED
+
+
+async def test_an_account_holder_address_changed_after_approval_is_refused(
+    db_conn: str, settings_for: Any
+) -> None:
+    async with smtp_server() as server:
+        settings = sending(settings_for, db_conn, server)
+        await make_incident(4, accounts=2)
+        campaign = await campaigns.create(
+            incident_ref="INC-2026-0001", kind="account_holder_notice", at=None, actor="alice",
+            key=None,
+        )  # fmt: skip
+        await campaigns.approve(
+            campaign_id=campaign.id, actor=APPROVER, key=None, settings=settings
+        )
+        campaign = await campaigns.get(campaign.id)
+        assert campaign.audience_count == 2
+        await Account.filter(account_ref="ACC-1").update(holder_email="attacker@evil.example")
+        await assert_refused(settings, campaign, server, "changed address or locale (first ACC-1)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ SNAPSHOT_VERSION = 1
 SECTIONS = ("campaign", "kind", "channels", "incident", "settings", "templates", "audience")
 MAX_NAMED = 3  # differences named in one line before "and N more"
 _LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')  # what JSON escapes when it keeps non-ASCII
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,15 @@ class Audience:
 
 def audience_line(recipient_ref: str, address: str, locale: str) -> bytes:
     """One recipient's canonical line: a JSON array and a newline, UTF-8."""
-    return (_LINE.encode([recipient_ref, address, locale]) + "\n").encode("utf-8")
+    return audience_text(recipient_ref, address, locale).encode("utf-8")
+
+
+def audience_text(recipient_ref: str, address: str, locale: str) -> str:
+    """:func:`audience_line` as text. Values JSON need not escape (nearly all) are written
+    as they are, which is the JSON encoder's output at a fraction of its cost per row."""
+    if _ESCAPED.search(recipient_ref) or _ESCAPED.search(address) or _ESCAPED.search(locale):
+        return _LINE.encode([recipient_ref, address, locale]) + "\n"
+    return f'["{recipient_ref}","{address}","{locale}"]\n'
 
 
 def audience_of(lines: Iterable[bytes]) -> Audience:

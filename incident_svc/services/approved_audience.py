@@ -14,7 +14,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from incident_svc.domain.approval import Audience, audience_line
+from incident_svc.domain.approval import Audience, audience_text
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.services.sqltext import placeholders, query
 
@@ -29,7 +29,7 @@ FROM exposure e JOIN subject s ON s.id = e.subject_id
 WHERE e.incident_id = ? {after}
 """
 _LIVE_HOLDERS = """
-SELECT a.id AS member_id, NULL AS subject_id, a.id AS account_id,
+SELECT a.id AS member_id, CAST(NULL AS BIGINT) AS subject_id, a.id AS account_id,
        a.account_ref AS recipient_ref, a.holder_email AS address, a.locale AS locale
 FROM account a
 WHERE a.id IN (SELECT s.account_id FROM exposure e JOIN subject s ON s.id = e.subject_id
@@ -78,31 +78,46 @@ async def _hash(conn: BaseDBAsyncClient, sql: str, key: str, values: list[Any]) 
         after = "" if last is None else f"AND {key} > ?"
         page_sql = f"{sql.format(after=after)} ORDER BY {key} LIMIT {PAGE}"
         rows = await query(conn, page_sql, [*values, *([] if last is None else [last])])
-        for row in rows:
-            digest.update(audience_line(row["recipient_ref"], row["address"], row["locale"]))
+        page = "".join(
+            audience_text(row["recipient_ref"], row["address"], row["locale"]) for row in rows
+        )
+        digest.update(page.encode("utf-8"))
         count += len(rows)
         if len(rows) < PAGE:
             return Audience(count, digest.hexdigest())
         last = rows[-1]["member_id"]
 
 
-# One pass over both lists (a full outer join on the recipient's id): how many were added,
-# removed or changed, and the first reference of each, so a refusal can name one.
-_CHANGES = """
+# Two passes, each a join on an index (SQLite's FULL OUTER JOIN scans a derived table once
+# per row): the live list against the frozen one, (campaign_id, member_id), for who was added
+# or changed, and the frozen list against the affected list, for who was removed. Each gives
+# a count and the first reference, so a refusal can name one.
+_ADDED_OR_CHANGED = """
 SELECT sum(CASE WHEN f.member_id IS NULL THEN 1 ELSE 0 END) AS added,
        min(CASE WHEN f.member_id IS NULL THEN live.recipient_ref END) AS first_added,
-       sum(CASE WHEN live.member_id IS NULL THEN 1 ELSE 0 END) AS removed,
-       min(CASE WHEN live.member_id IS NULL THEN f.recipient_ref END) AS first_removed,
        sum(CASE WHEN {differs} THEN 1 ELSE 0 END) AS changed,
        min(CASE WHEN {differs} THEN f.recipient_ref END) AS first_changed
 FROM ({live}) AS live
-FULL OUTER JOIN (SELECT * FROM campaign_recipient WHERE campaign_id = ?) AS f
-  ON f.member_id = live.member_id
+LEFT JOIN campaign_recipient f ON f.campaign_id = ? AND f.member_id = live.member_id
 """
 _DIFFERS = (
-    "live.member_id IS NOT NULL AND f.member_id IS NOT NULL AND (live.address <> f.address "
+    "f.member_id IS NOT NULL AND (live.address <> f.address "
     "OR live.locale <> f.locale OR live.recipient_ref <> f.recipient_ref)"
 )
+_REMOVED = """
+SELECT count(*) AS removed, min(f.recipient_ref) AS first_removed
+FROM campaign_recipient f
+WHERE f.campaign_id = ? AND NOT EXISTS ({still_affected})
+"""
+_STILL_AFFECTED = {
+    NoticeKind.SUBJECT_NOTICE: (
+        "SELECT 1 FROM exposure e WHERE e.incident_id = ? AND e.subject_id = f.member_id"
+    ),
+    NoticeKind.ACCOUNT_HOLDER_NOTICE: (
+        "SELECT 1 FROM exposure e JOIN subject s ON s.id = e.subject_id "
+        "WHERE e.incident_id = ? AND s.account_id = f.member_id"
+    ),
+}
 
 
 async def changes(
@@ -111,8 +126,11 @@ async def changes(
     """How the live audience differs from the frozen one: recipients added or removed, and
     recipients whose address, locale or reference changed, each with a first example."""
     live, _ = _live(kind)
-    sql = _CHANGES.format(live=live.format(after=""), differs=_DIFFERS)
+    sql = _ADDED_OR_CHANGED.format(live=live.format(after=""), differs=_DIFFERS)
     [row] = await query(conn, sql, [incident_id, campaign_id])
+    removed_sql = _REMOVED.format(still_affected=_STILL_AFFECTED[kind])
+    [gone] = await query(conn, removed_sql, [campaign_id, incident_id])
+    row.update(gone)
     found = []
     for what in ("added", "removed"):
         if row[what]:
