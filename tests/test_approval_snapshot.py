@@ -371,13 +371,8 @@ async def test_an_account_holder_address_changed_after_approval_is_refused(
     async with smtp_server() as server:
         settings = sending(settings_for, db_conn, server)
         await make_incident(4, accounts=2)
-        campaign = await campaigns.create(
-            incident_ref="INC-2026-0001", kind="account_holder_notice", at=None, actor="alice",
-            key=None,
-        )  # fmt: skip
-        await campaigns.approve(
-            campaign_id=campaign.id, actor=APPROVER, key=None, settings=settings
-        )
+        campaign = await create_signed(kind="account_holder_notice", by="alice")
+        await approve_signed(settings, campaign.id, by=APPROVER)
         campaign = await campaigns.get(campaign.id)
         assert campaign.audience_count == 2
         await Account.filter(account_ref="ACC-1").update(holder_email="attacker@evil.example")
