@@ -101,8 +101,10 @@ async def verify(text: bytes, signature: bytes, allowed_signers: Path, *, source
         )  # fmt: skip
     if code != 0:
         raise ValidationError(
-            f"the signature of {principals[0]} does not verify over this campaign's approval "
-            f"text in namespace {SIGNATURE_NAMESPACE} ({_last_line(err)})",
+            f"the signature of {principals[0]} does not verify over the text to sign in "
+            f"namespace {SIGNATURE_NAMESPACE}: made for another campaign or digest, in another "
+            f"namespace, or the campaign changed since (`campaign approval-text`) "
+            f"({_last_line(err)})",
             file=source,
         )
     return principals[0]
