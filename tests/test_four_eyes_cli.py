@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from incident_svc.cli.main import app
 from incident_svc.domain.identity import LABEL_WIDTH, check_label
 from incident_svc.errors import IncidentSvcError, ValidationError
-from incident_svc.models import AuditEvent
+from incident_svc.models import AuditEvent, Campaign
 from tests.support import signers
 from tests.support.people import make_incident
 from tests.test_campaign_cli import in_db
@@ -132,3 +132,16 @@ def test_any_label_is_used_or_refused_with_exit_5(database_url: str, label: str)
         assert (code, out) == (5, str(refused))
         return
     assert code == 4 and "campaign 999 does not exist" in out
+
+
+def test_signed_mode_without_openssh_is_one_configuration_line(database_url: str) -> None:
+    in_db(database_url, lambda: make_incident(2))
+    keys = signers.shared()
+    done = process(database_url, "campaign", "create", "INC-2026-0001", "--kind",
+                   "subject_notice", "--sign-with", str(keys.key("alice")),
+                   INCIDENT_SVC_APPROVAL__MODE="signed",
+                   INCIDENT_SVC_APPROVAL__ALLOWED_SIGNERS=str(keys.allowed_signers),
+                   PATH="/nonexistent")  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "ssh-keygen (OpenSSH) is needed" in done.stderr and "openssh-client" in done.stderr
+    assert in_db(database_url, lambda: Campaign.all().count()) == 0
