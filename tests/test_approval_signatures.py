@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from incident_svc.config import load_settings
 from incident_svc.errors import ConfigError, ValidationError
 from incident_svc.identity import openssh
 from incident_svc.services import approvers
@@ -100,3 +101,11 @@ async def test_hostile_signature_bytes_are_refused_in_one_line(signature: bytes)
     with pytest.raises(ValidationError) as info:
         await openssh.verify(TEXT.encode(), signature, keys.allowed_signers, source="h.sig")
     assert str(info.value).startswith("h.sig: ") and "\n" not in str(info.value)
+
+
+def test_signed_mode_needs_an_allowed_signers_file_in_the_config() -> None:
+    with pytest.raises(ConfigError, match=r"approval: .*allowed_signers") as info:
+        load_settings(overrides={"approval": {"mode": "signed"}})
+    assert info.value.key == "approval" and "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match=r"approval\.mode"):
+        load_settings(overrides={"approval": {"mode": "trust-me"}})
