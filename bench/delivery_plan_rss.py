@@ -16,7 +16,6 @@ from incident_svc.models import Delivery
 from incident_svc.services import campaign_start, campaigns
 
 BENCH_POLICY = ApprovalPolicy(required=False, source="bench")
-BENCH_SETTINGS = load_settings(overrides={"approval": {"required": False}})
 
 
 def _rss_mb() -> float:
@@ -36,7 +35,11 @@ async def main(url: str) -> None:
         before = _rss_mb()
         started = time.perf_counter()
         await campaign_start.start(
-            campaign_id=campaign.id, now=utcnow(), actor="bench", key=None, settings=BENCH_SETTINGS
+            campaign_id=campaign.id,
+            now=utcnow(),
+            actor="bench",
+            key=None,
+            settings=load_settings(overrides={"approval": {"required": False}}),
         )
         seconds = time.perf_counter() - started
         rows = await Delivery.filter(campaign_id=campaign.id).count()

@@ -24,7 +24,6 @@ from incident_svc.domain.times import utcnow
 from incident_svc.services import campaign_start, campaigns, outbox
 
 BENCH_POLICY = ApprovalPolicy(required=False, source="bench")
-BENCH_SETTINGS = load_settings(overrides={"approval": {"required": False}})
 
 
 async def one_run(url: str, rows: int, group: int) -> tuple[float, float]:
@@ -41,7 +40,11 @@ async def one_run(url: str, rows: int, group: int) -> tuple[float, float]:
             approval=BENCH_POLICY,
         )
         await campaign_start.start(
-            campaign_id=campaign.id, now=utcnow(), actor="bench", key=None, settings=BENCH_SETTINGS
+            campaign_id=campaign.id,
+            now=utcnow(),
+            actor="bench",
+            key=None,
+            settings=load_settings(overrides={"approval": {"required": False}}),
         )
         claimed = await outbox.claim(
             campaign_id=campaign.id, worker_id="w", now=utcnow(), limit=rows,

@@ -39,8 +39,8 @@ class Result:
     out: str
 
 
-def cli(url: str, actor: str, *args: str, **more_env: str) -> Result:
-    env = {"INCIDENT_SVC_DATABASE_URL": url, "INCIDENT_SVC_ACTOR": actor, **more_env}
+def cli(url: str, actor: str, *args: str, **extra: str) -> Result:
+    env = {"INCIDENT_SVC_DATABASE_URL": url, "INCIDENT_SVC_ACTOR": actor, **extra}
     result = CliRunner().invoke(app, list(args), env=env)
     if isinstance(result.exception, IncidentSvcError):
         return Result(result.exception.exit_code, str(result.exception))
@@ -95,6 +95,24 @@ def test_create_approve_hold_release_schedule(database_url: str) -> None:
     assert status["counts"]["pending"] == 0 and status["hold_until"] is None
     shown = json.loads(cli(database_url, "bob", "campaign", "show", str(campaign_id), "--json").out)
     assert shown["approval_digest"] == digest  # hold, release and schedule keep the approval
+
+
+def test_approval_switched_off_by_environment_does_not_unlock_a_campaign(
+    database_url: str,
+) -> None:
+    in_db(database_url, lambda: make_incident(2))
+    created = cli(database_url, "alice", "campaign", "create", "INC-2026-0001", "--kind",
+                  "subject_notice", "--json")  # fmt: skip
+    campaign_id = str(json.loads(created.out)["id"])
+    off = {"INCIDENT_SVC_APPROVAL__REQUIRED": "false", "INCIDENT_SVC_SMTP__PORT": "9"}
+    sent = cli(database_url, "alice", "campaign", "send", campaign_id, "--now", **off)
+    assert sent.code == 6 and "is not approved yet" in sent.out and "\n" not in sent.out.strip()
+    approved = cli(database_url, "alice", "campaign", "approve", campaign_id, **off)
+    assert approved.code == 6 and "different person" in approved.out
+    shown = json.loads(cli(database_url, "bob", "campaign", "show", campaign_id, "--json").out)
+    assert (shown["status"], shown["approval_required"]) == ("draft", True)
+    assert shown["deliveries"]["pending"] == 0
+    assert in_db(database_url, lambda: Delivery.all().count()) == 0
 
 
 def test_bad_time_and_unknown_campaign_are_one_line_errors(database_url: str) -> None:
