@@ -67,6 +67,16 @@ class SmtpSettings(_Section):
 
 class ApprovalSettings(_Section):
     required: bool = True
+    mode: Literal["identity", "signed"] = "identity"
+    allowed_signers: Path | None = None  # OpenSSH allowed_signers file; signed mode needs it
+
+    @model_validator(mode="after")
+    def _signed_needs_signers(self) -> ApprovalSettings:
+        if self.mode == "signed" and self.allowed_signers is None:
+            raise ValueError(
+                'mode "signed" needs allowed_signers (an OpenSSH allowed_signers file)'
+            )
+        return self
 
 
 class AuditSettings(_Section):

@@ -149,9 +149,15 @@ class Campaign(Model):
     scheduled_at = fields.DatetimeField(null=True)
     hold_until = fields.DatetimeField(null=True)
     hold_reason = fields.TextField(null=True)
-    created_by = fields.CharField(max_length=128)
+    created_by = fields.CharField(max_length=128)  # labels (--actor); identities below
     approved_by = fields.CharField(max_length=128, null=True)
     approved_at = fields.DatetimeField(null=True)
+    # proven identities (incident_svc.domain.identity): "postgres:ROLE" or "os:ACCOUNT", and
+    # the SSH principal that signed, if any; normalised
+    creator_identity = fields.CharField(max_length=255, null=True)
+    creator_principal = fields.CharField(max_length=255, null=True)
+    approver_identity = fields.CharField(max_length=255, null=True)
+    approver_principal = fields.CharField(max_length=255, null=True)
     # the approval policy in force when the campaign was created, and where it came from
     approval_required = fields.BooleanField(default=True)
     approval_source = fields.CharField(max_length=200, default="")
@@ -166,6 +172,28 @@ class Campaign(Model):
     class Meta:
         table = "campaign"
         indexes = (Index(fields=("status", "scheduled_at")),)
+
+
+class CampaignSignature(Model):
+    """An SSH signature of a campaign's creation or approval, kept to be checked again later.
+
+    A creation statement carries a nonce, and its hash (``creation_sha256``, unique) makes it
+    usable once; an approval names its campaign and digest, so it approves nothing else.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        "models.Campaign", related_name="signatures", on_delete=fields.RESTRICT
+    )
+    role = fields.CharField(max_length=16)  # "creator" or "approver"
+    principal = fields.CharField(max_length=255)
+    text = fields.TextField()
+    creation_sha256 = fields.CharField(max_length=64, unique=True, null=True)
+    signature = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "campaign_signature"
 
 
 class CampaignRecipient(Model):

@@ -33,6 +33,7 @@ from incident_svc.resources import builtin_templates_dir, default_config_file
 from incident_svc.services import approval_snapshot, campaign_start, campaign_views, campaigns
 from incident_svc.services import incidents as incident_service
 from tests.support.people import address, make_incident
+from tests.support.signers import approve_signed, create_signed
 from tests.support.smtpd import SmtpServer, smtp_server
 
 APPROVER = "bob"
@@ -44,17 +45,11 @@ def sending(settings_for: Any, url: str, server: SmtpServer, **extra: Any) -> Se
 
 
 async def approved(settings: Settings, subjects: int = 4) -> Campaign:
-    """A campaign created by alice under the settings' policy and approved by bob."""
+    """A campaign created by alice under the settings' policy and approved by bob (two SSH
+    keys: tests/support/signers.py)."""
     await make_incident(subjects)
-    campaign = await campaigns.create(
-        incident_ref="INC-2026-0001",
-        kind="subject_notice",
-        at=None,
-        actor="alice",
-        key=None,
-        approval=approval_policy(settings),
-    )
-    await campaigns.approve(campaign_id=campaign.id, actor=APPROVER, key=None, settings=settings)
+    campaign = await create_signed(by="alice", approval=approval_policy(settings))
+    await approve_signed(settings, campaign.id, by=APPROVER)
     return await campaigns.get(campaign.id)
 
 
@@ -95,9 +90,7 @@ async def test_the_digest_is_shown_audited_and_what_an_approver_reviews(
     db_conn: str, settings: Settings
 ) -> None:
     await make_incident(3)
-    draft = await campaigns.create(
-        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None
-    )
+    draft = await create_signed(by="alice")
     snapshot, before = await approval_snapshot.current_approval_snapshot(draft.id, settings)
     assert snapshot["audience"]["count"] == 3 and snapshot["campaign"] == draft.id
     assert {t["name"] for t in snapshot["templates"]} >= {
@@ -106,7 +99,7 @@ async def test_the_digest_is_shown_audited_and_what_an_approver_reviews(
         "labels/en.toml",
     }
     assert snapshot["settings"]["mail_from"] == settings.mail_from
-    await campaigns.approve(campaign_id=draft.id, actor=APPROVER, key=None, settings=settings)
+    await approve_signed(settings, draft.id, by=APPROVER)
     shown = await campaign_views.show(draft.id)
     assert shown["approval_digest"] == before and len(before) == 64
     [event] = await events("campaign.approved", draft.id)
@@ -276,9 +269,7 @@ async def test_an_address_changed_after_approval_is_refused_then_reapproved(
         campaign = await approved(settings, subjects=3)
         await Subject.filter(external_ref="S-2").update(email="attacker@evil.example")
         await assert_refused(settings, campaign, server, "changed address or locale (first S-2)")
-        again = await campaigns.approve(
-            campaign_id=campaign.id, actor=APPROVER, key=None, settings=settings
-        )
+        again = await approve_signed(settings, campaign.id, by=APPROVER)
         assert again.approval_digest not in (None, campaign.approval_digest)
         await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
         recipients = sorted(m.recipient for m in server.received)
@@ -319,10 +310,8 @@ async def test_start_due_returns_a_changed_campaign_to_draft_and_starts_the_othe
 ) -> None:
     changed = await approved(settings, subjects=2)
     await make_incident(2, ref="INC-2026-0002", first=10)
-    other = await campaigns.create(
-        incident_ref="INC-2026-0002", kind="subject_notice", at=None, actor="alice", key=None
-    )
-    await campaigns.approve(campaign_id=other.id, actor=APPROVER, key=None, settings=settings)
+    other = await create_signed("INC-2026-0002", by="alice")
+    await approve_signed(settings, other.id, by=APPROVER)
     now = utcnow()
     for campaign_id in (changed.id, other.id):
         await campaigns.schedule(
@@ -366,9 +355,7 @@ async def test_a_campaign_stopped_mid_run_follows_its_new_approval(
         await Subject.filter(external_ref="S-1").update(email="new1@example.org")
         gone = await Subject.get(external_ref="S-2")
         await Exposure.filter(subject_id=gone.id).delete()
-        await campaigns.approve(
-            campaign_id=campaign.id, actor=APPROVER, key=None, settings=settings
-        )
+        await approve_signed(settings, campaign.id, by=APPROVER)
         counts = await campaign_start.send_now(
             campaign_id=campaign.id, settings=settings, actor="alice"
         )
@@ -384,13 +371,8 @@ async def test_an_account_holder_address_changed_after_approval_is_refused(
     async with smtp_server() as server:
         settings = sending(settings_for, db_conn, server)
         await make_incident(4, accounts=2)
-        campaign = await campaigns.create(
-            incident_ref="INC-2026-0001", kind="account_holder_notice", at=None, actor="alice",
-            key=None,
-        )  # fmt: skip
-        await campaigns.approve(
-            campaign_id=campaign.id, actor=APPROVER, key=None, settings=settings
-        )
+        campaign = await create_signed(kind="account_holder_notice", by="alice")
+        await approve_signed(settings, campaign.id, by=APPROVER)
         campaign = await campaigns.get(campaign.id)
         assert campaign.audience_count == 2
         await Account.filter(account_ref="ACC-1").update(holder_email="attacker@evil.example")

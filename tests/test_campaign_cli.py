@@ -18,6 +18,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import IncidentSvcError
 from incident_svc.models import Delivery
 from incident_svc.services import campaign_start, campaigns
+from tests.support import signers
 from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
 
@@ -48,23 +49,25 @@ def cli(url: str, actor: str, *args: str, **extra: str) -> Result:
 
 def test_create_approve_hold_release_schedule(database_url: str) -> None:
     in_db(database_url, lambda: make_incident(5))
-    created = cli(
-        database_url,
-        "alice",
-        "campaign",
-        "create",
-        "INC-2026-0001",
-        "--kind",
-        "subject_notice",
-        "--json",
-    )
+    keys = signers.shared()
+    signed = {
+        "INCIDENT_SVC_APPROVAL__MODE": "signed",
+        "INCIDENT_SVC_APPROVAL__ALLOWED_SIGNERS": str(keys.allowed_signers),
+    }
+    created = cli(database_url, "alice", "campaign", "create", "INC-2026-0001", "--kind",
+                  "subject_notice", "--sign-with", str(keys.key("alice")), "--json", **signed)  # fmt: skip
     assert created.code == 0, created.out
     campaign_id = json.loads(created.out)["id"]
-    refused = cli(database_url, "alice", "campaign", "approve", str(campaign_id))
-    assert refused.code == 6 and "different person" in refused.out
-    approved = cli(database_url, "bob", "campaign", "approve", str(campaign_id), "--json")
-    assert json.loads(approved.out)["approved_by"] == "bob"
-    digest = json.loads(approved.out)["approval_digest"]
+    for key in ("alice", "alice.pub"):  # the creator's own key, also through its public half
+        refused = cli(database_url, "bob", "campaign", "approve", str(campaign_id),
+                      "--sign-with", str(keys.key(key)), **signed)  # fmt: skip
+        assert refused.code == 6 and "different person" in refused.out, refused.out
+    approved = cli(database_url, "bob", "campaign", "approve", str(campaign_id),
+                   "--sign-with", str(keys.key("bob")), "--json", **signed)  # fmt: skip
+    shown = json.loads(approved.out)
+    assert (shown["approved_by"], shown["approver_principal"]) == ("bob", "bob")
+    assert (shown["created_by"], shown["creator_principal"]) == ("alice", "alice")
+    digest = shown["approval_digest"]
     assert len(digest) == 64 and json.loads(created.out)["approval_digest"] is None
     assert json.loads(created.out)["approval_required"] is True
     assert digest in cli(database_url, "bob", "campaign", "show", str(campaign_id)).out

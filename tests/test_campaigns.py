@@ -17,6 +17,7 @@ from incident_svc.models import AuditEvent, Campaign, Delivery
 from incident_svc.services import campaign_start, campaign_views, campaigns
 from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
+from tests.support.signers import approve_signed, create_signed
 
 
 async def draft(kind: str = "subject_notice", **options: Any) -> Campaign:
@@ -64,18 +65,21 @@ async def test_unknown_incident(db_conn: str) -> None:
 
 async def test_four_eyes(db_conn: str, settings: Any) -> None:
     await make_incident(2)
-    campaign = await draft()
-    with pytest.raises(ConflictError, match="different person"):
-        await campaigns.approve(campaign_id=campaign.id, actor="alice", key=None, settings=settings)
+    campaign = await create_signed(by="alice")
+    # the same database role / OS account as the creator, whatever the label says
+    for label in ("alice", "bob"):
+        with pytest.raises(ConflictError, match="different person"):
+            await campaigns.approve(
+                campaign_id=campaign.id, actor=label, key=None, settings=settings
+            )
     with pytest.raises(ConflictError, match="not approved"):
         await campaign_start.start(
             campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, settings=settings
         )
     assert await Delivery.all().count() == 0
-    approved = await campaigns.approve(
-        campaign_id=campaign.id, actor="bob", key=None, settings=settings
-    )
+    approved = await approve_signed(settings, campaign.id, by="bob")
     assert (approved.status, approved.approved_by) == (CampaignStatus.APPROVED, "bob")
+    assert (approved.creator_principal, approved.approver_principal) == ("alice", "bob")
     with pytest.raises(ConflictError):
         await campaigns.approve(campaign_id=campaign.id, actor="carol", key=None, settings=settings)
 
@@ -95,13 +99,13 @@ async def test_start_due_starts_each_due_campaign_once_and_records_lateness(
 ) -> None:
     await make_incident(5)
     now = utcnow()
-    due, later, held = await draft(), await draft(), await draft()
+    due, later, held = await create_signed(), await create_signed(), await create_signed()
     for campaign, at in (
         (due, now - timedelta(minutes=3)),
         (later, now + timedelta(hours=1)),
         (held, now),
     ):
-        await campaigns.approve(campaign_id=campaign.id, actor="bob", key=None, settings=settings)
+        await approve_signed(settings, campaign.id, by="bob")
         await campaigns.schedule(
             campaign_id=campaign.id, at=at, actor="bob", key=None, settings=settings
         )

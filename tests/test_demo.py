@@ -46,6 +46,13 @@ def test_demo_tells_the_whole_story_once(tmp_path: Path) -> None:
     )
     assert subject["sent"] == first["affected"] and subject["status"] == "completed"
     assert holder["sent"] == first["account_holders"] == 8
+    for campaign in (subject, holder):  # two SSH keys under one OS account: two people
+        assert (campaign["created_by"], campaign["approved_by"]) == (
+            "demo-analyst",
+            "demo-approver",
+        )
+    allowed = (tmp_path / "var" / "demo" / "keys" / "allowed_signers").read_text().splitlines()
+    assert [line.split()[0] for line in allowed] == ["demo-analyst", "demo-approver"]
     assert first["emails_accepted_this_run"] == first["affected"] + 8
     maildir = Path(first["maildir"])
     assert maildir == (tmp_path / "var" / "mail").resolve()

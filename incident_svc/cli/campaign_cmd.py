@@ -18,8 +18,9 @@ from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.config_sources import approval_policy
 from incident_svc.domain.enums import CampaignStatus, NoticeKind
+from incident_svc.errors import ValidationError
 from incident_svc.models import Campaign
-from incident_svc.services import campaign_start, campaign_views, campaigns, ledger
+from incident_svc.services import approvers, campaign_start, campaign_views, campaigns, ledger
 from incident_svc.services.composing import load_default_composer
 from incident_svc.services.outbox import BatchSummary
 
@@ -31,7 +32,7 @@ app = typer.Typer(
         "hold it, send it, watch it, and export the proof-of-dispatch ledger.\n\n"
         "Typical run:\n\n"
         "  incident-svc campaign create INC-2026-0007 --kind subject_notice --json\n\n"
-        "  incident-svc --actor bob campaign approve 3\n\n"
+        "  incident-svc campaign approve 3 --sign-with ~/.ssh/id_ed25519\n\n"
         "  incident-svc campaign schedule 3 --at 2026-11-28T09:00:00+08:00\n\n"
         "  incident-svc campaign status 3 --watch\n\n"
         "  incident-svc campaign ledger 3 --export proof.csv"
@@ -43,6 +44,13 @@ ID_ARG = typer.Argument(
     ..., help="The campaign's id (from `campaign create --json` or `campaign list`)."
 )
 FINISHED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
+SIGN_WITH_OPTION = typer.Option(
+    None,
+    "--sign-with",
+    dir_okay=False,
+    help="Sign with this SSH key (private key, or public key of one in ssh-agent) through "
+    "ssh-keygen -Y sign; needed when approval.mode is signed.",
+)
 
 
 def _run(ctx: typer.Context, work: Callable[[Settings, str, bytes | None], Awaitable[T]]) -> T:
@@ -85,6 +93,7 @@ def create(
         help="When to start (ISO 8601 with offset); set later with schedule.",
     ),
     channels: str = typer.Option("email", "--channels", help="Comma-separated channels (email)."),
+    sign_with: Path | None = SIGN_WITH_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Create a draft campaign for the incident's current affected list.
@@ -95,8 +104,17 @@ def create(
     async def work(settings: Settings, actor: str, key: bytes | None) -> dict[str, Any]:
         from incident_svc.models import Incident
 
+        if settings.approval.mode == "signed" and sign_with is None:
+            raise ValidationError(
+                'approval.mode is "signed": the creator signs too; give --sign-with KEY',
+                field="--sign-with",
+            )
         found = await Incident.get_or_none(ref=incident)
         template_hash = await _template_hash(found.id, kind, settings) if found else None
+        signed = None
+        if sign_with is not None:
+            text = approvers.new_creation_text(incident, kind)
+            signed = (text, await approvers.sign(text, sign_with))
         campaign = await campaigns.create(
             incident_ref=incident,
             kind=kind,
@@ -106,6 +124,8 @@ def create(
             key=key,
             template_hash=template_hash,
             approval=approval_policy(settings),
+            signed=signed,
+            settings=settings,
         )
         return await campaign_views.show(campaign.id)
 
@@ -114,17 +134,55 @@ def create(
 
 
 @app.command()
-def approve(ctx: typer.Context, campaign_id: int = ID_ARG, json_output: bool = JSON_OPTION) -> None:
-    """Approve a draft. With approval.required (the default) the approver must not be its creator.
+def approve(
+    ctx: typer.Context,
+    campaign_id: int = ID_ARG,
+    signature: Path | None = typer.Option(
+        None,
+        "--signature",
+        dir_okay=False,
+        help="An SSH signature of `campaign approval-text ID`, made with "
+        "ssh-keygen -Y sign -n incident-svc-approval.",
+    ),
+    sign_with: Path | None = SIGN_WITH_OPTION,
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Approve a draft. With approval.required (the default) the approver must be another
+    person than its creator: another database role or OS account, or in signed mode (or when
+    signing) another SSH key's principal. --actor is only a label.
 
-    Example: incident-svc --actor bob campaign approve 3
+    Example: incident-svc campaign approve 3 --sign-with ~/.ssh/id_ed25519
     """
+    if signature is not None and sign_with is not None:
+        raise typer.BadParameter("give --signature or --sign-with, not both")
 
     async def work(settings: Settings, actor: str, key: bytes | None) -> dict[str, Any]:
-        await campaigns.approve(campaign_id=campaign_id, actor=actor, key=key, settings=settings)
+        proof = approvers.read_signature(signature) if signature is not None else None
+        if sign_with is not None:
+            proof = await approvers.sign(
+                await approvers.text_to_sign(campaign_id, settings), sign_with
+            )
+        await campaigns.approve(
+            campaign_id=campaign_id, actor=actor, key=key, settings=settings, signature=proof
+        )
         return await campaign_views.show(campaign_id)
 
     _print_campaign(_run(ctx, work), json_output, f"campaign {campaign_id} approved")
+
+
+@app.command("approval-text")
+def approval_text(ctx: typer.Context, campaign_id: int = ID_ARG) -> None:
+    """Print the exact text an approver signs (the campaign and its approval digest).
+
+    Example: incident-svc campaign approval-text 3 > approve-3.txt &&
+    ssh-keygen -Y sign -f ~/.ssh/id_ed25519 -n incident-svc-approval approve-3.txt &&
+    incident-svc campaign approve 3 --signature approve-3.txt.sig
+    """
+
+    async def work(settings: Settings, actor: str, key: bytes | None) -> str:
+        return await approvers.text_to_sign(campaign_id, settings)
+
+    sys.stdout.write(_run(ctx, work))
 
 
 @app.command()

@@ -42,7 +42,8 @@ def demo_command(
 
     Generates an inventory (accounts in HK, GB, US and DE; people reading English or
     Traditional Chinese), records an incident, finds who is affected, checks every notice,
-    creates the subject and account-holder campaigns, approves them as a second person,
+    creates the subject and account-holder campaigns and approves them as a second person
+    (two SSH keys made for the demo, signed approval mode: see docs/audit.md),
     sends them to a mail sink started in this process, publishes a banner and verifies the
     audit log. Running it again changes nothing and sends nothing twice.
 
@@ -102,6 +103,10 @@ def _print_summary(summary: DemoSummary) -> None:
             "by locale": _pairs(summary.affected_by_locale),
             "affected accounts": summary.account_holders,
             "notices sent": _pairs(sent),
+            "four eyes (SSH-signed)": ", ".join(
+                f"{kind} created by {c.get('created_by')}, approved by {c.get('approved_by')}"
+                for kind, c in summary.campaigns.items()
+            ),
             "accepted this run": summary.emails_accepted_this_run,
             "emails in Maildir": summary.emails_in_maildir,
             "Maildir": summary.maildir,

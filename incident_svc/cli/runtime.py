@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
+import pwd
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,7 @@ import typer
 
 from incident_svc.config import ENV_PREFIX, Settings, load_settings
 from incident_svc.db import database
+from incident_svc.domain.identity import check_label
 from incident_svc.services import audit_key
 
 T = TypeVar("T")
@@ -35,15 +36,23 @@ class CliState:
 
     @property
     def actor(self) -> str:
-        """Who is doing this, for the audit log: --actor, else $INCIDENT_SVC_ACTOR, else the OS user."""
-        return self.actor_option or os.environ.get(f"{ENV_PREFIX}ACTOR") or _os_user()
+        """The label for the audit log: --actor, else $INCIDENT_SVC_ACTOR, else the OS account.
+
+        Only a label: four-eyes compares proven identities (services.approvers). Refused with
+        exit 5 when it holds a control character or is longer than the actor columns.
+        """
+        if self.actor_option is not None:
+            return check_label(self.actor_option, field="--actor")
+        if os.environ.get(f"{ENV_PREFIX}ACTOR"):
+            return check_label(os.environ[f"{ENV_PREFIX}ACTOR"], field=f"${ENV_PREFIX}ACTOR")
+        return check_label(_os_user(), field="OS account")
 
 
 def _os_user() -> str:
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid:{os.geteuid()}"
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -14,6 +14,7 @@ from pathlib import Path
 from incident_svc.config import Settings
 from incident_svc.db import database, redact_url, upgrade
 from incident_svc.demo import story
+from incident_svc.demo.keys import operator_keys
 from incident_svc.demo.story import Bar, Demo, DemoSummary, Report, no_bar
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.errors import ConfigError
@@ -49,12 +50,13 @@ async def run_demo(
     summary = DemoSummary(database=redact_url(url), maildir=str(maildir))
     async with sink.serve(host="127.0.0.1", port=0, maildir=maildir) as (host, port):
         report(f"development mail sink on {host}:{port}, writing {maildir}")
-        demo_settings = _settings_for(settings, url, host, port)
+        keys = await operator_keys(folder / "keys")
+        demo_settings = keys.signed_mode(_settings_for(settings, url, host, port))
         async with database(url, check_schema=False):
             applied = await upgrade()
             if applied:
                 report(f"database {summary.database}: applied {', '.join(applied)}")
-            demo = Demo(demo_settings, folder, subjects, _key(settings), report, bar)
+            demo = Demo(demo_settings, folder, subjects, _key(settings), report, bar, keys)
             await _story(demo, summary)
     summary.emails_in_maildir = len(sink.message_ids(maildir))
     summary.seconds = round(time.perf_counter() - started, 1)

@@ -20,6 +20,7 @@ from incident_svc.config import Settings
 from incident_svc.config_sources import approval_policy
 from incident_svc.demo import texts
 from incident_svc.demo.inventory import write_inventory
+from incident_svc.demo.keys import ANALYST_KEY, APPROVER_KEY, DemoKeys
 from incident_svc.domain.enums import (
     BannerAudience,
     BannerSeverity,
@@ -28,10 +29,18 @@ from incident_svc.domain.enums import (
     Severity,
 )
 from incident_svc.domain.times import utcnow
-from incident_svc.errors import TemplateError
+from incident_svc.errors import ConfigError, TemplateError
 from incident_svc.models import Banner, Campaign, Delivery, Exposure, Incident
 from incident_svc.notices import review
-from incident_svc.services import affected, audit, banners, campaign_start, campaigns, incidents
+from incident_svc.services import (
+    affected,
+    approvers,
+    audit,
+    banners,
+    campaign_start,
+    campaigns,
+    incidents,
+)
 from incident_svc.services.composing import load_default_composer
 from incident_svc.services.inventory.importer import import_file
 from incident_svc.services.outbox import BatchSummary
@@ -77,6 +86,7 @@ class Demo:
     key: bytes | None
     report: Report
     bar: Bar = no_bar
+    keys: DemoKeys | None = None  # two operators' SSH keys: the demo approves in signed mode
 
 
 async def import_inventory(demo: Demo, summary: DemoSummary) -> None:
@@ -191,7 +201,13 @@ async def send_campaign(
         demo.report(f"campaign {campaign.id} ({kind}): {after - before} emails accepted")
     counts = await campaigns.delivery_counts(campaign.id)
     final = await campaigns.get(campaign.id)
-    summary.campaigns[str(kind)] = {"id": campaign.id, "status": final.status, **counts}
+    summary.campaigns[str(kind)] = {
+        "id": campaign.id,
+        "status": final.status,
+        "created_by": final.creator_principal or final.creator_identity,
+        "approved_by": final.approver_principal or final.approver_identity,
+        **counts,
+    }
 
 
 async def _campaign_for(demo: Demo, incident: Incident, kind: NoticeKind) -> Campaign:
@@ -204,6 +220,10 @@ async def _campaign_for(demo: Demo, incident: Incident, kind: NoticeKind) -> Cam
     if existing is not None:
         return existing
     composer = await load_default_composer(incident.id, kind, demo.settings)
+    keys = demo.keys
+    if keys is None:
+        raise ConfigError("the demo approves in signed mode and needs its operators' keys")
+    text = approvers.new_creation_text(incident.ref, str(kind))
     campaign = await campaigns.create(
         incident_ref=incident.ref,
         kind=str(kind),
@@ -212,11 +232,21 @@ async def _campaign_for(demo: Demo, incident: Incident, kind: NoticeKind) -> Cam
         key=demo.key,
         template_hash=composer.template_hash,
         approval=approval_policy(demo.settings),
+        signed=(text, await approvers.sign(text, keys.key(ANALYST_KEY))),
+        settings=demo.settings,
     )
-    await campaigns.approve(
-        campaign_id=campaign.id, actor=APPROVER, key=demo.key, settings=demo.settings
+    approval = await approvers.text_to_sign(campaign.id, demo.settings)
+    campaign = await campaigns.approve(
+        campaign_id=campaign.id,
+        actor=APPROVER,
+        key=demo.key,
+        settings=demo.settings,
+        signature=await approvers.sign(approval, keys.key(APPROVER_KEY)),
     )
-    demo.report(f"campaign {campaign.id} ({kind}) created by {ANALYST}, approved by {APPROVER}")
+    demo.report(
+        f"campaign {campaign.id} ({kind}) created by {campaign.creator_principal}, "
+        f"approved by {campaign.approver_principal} (SSH-signed four eyes)"
+    )
     return campaign
 
 

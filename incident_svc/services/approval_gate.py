@@ -33,6 +33,7 @@ async def return_to_draft(
     campaign.status = CampaignStatus.DRAFT
     campaign.approved_by = None  # type: ignore[assignment]
     campaign.approved_at = None
+    campaign.approver_identity = campaign.approver_principal = None
     campaign.approval_snapshot = None  # type: ignore[assignment]
     campaign.approval_digest = None  # type: ignore[assignment]
     await campaign.save(using_db=conn)

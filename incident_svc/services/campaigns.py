@@ -21,7 +21,7 @@ from incident_svc.domain.enums import CampaignStatus, Channel, DeliveryStatus, N
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Campaign, Exposure, Incident
-from incident_svc.services import approval_snapshot, audit, outbox
+from incident_svc.services import approval_snapshot, approvers, audit, outbox
 from incident_svc.services.sqltext import query
 
 SENDABLE_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
@@ -76,14 +76,20 @@ async def create(
     key: bytes | None,
     template_hash: str | None = None,
     approval: ApprovalPolicy = REQUIRED,
+    signed: tuple[str, approvers.Signature] | None = None,
+    settings: Settings | None = None,
 ) -> Campaign:
     """A draft campaign for the incident's current exposures (or their account holders),
-    bound for life to the approval policy in force now (``config_sources.approval_policy``)."""
+    bound for life to the approval policy in force now (``config_sources.approval_policy``).
+    ``signed``: the creator's signed statement (services.approvers)."""
     notice_kind, channel_list = _check_kind_and_channels(kind, channels)
     incident = await Incident.get_or_none(ref=incident_ref)
     if incident is None:
         raise NotFoundError(f"incident {incident_ref} does not exist")
     audience = await _audience(incident, notice_kind)
+    made_by = await approvers.creator(
+        incident_ref=incident_ref, kind=kind, signed=signed, settings=settings
+    )
     async with write_transaction() as conn:
         campaign = await Campaign.create(
             using_db=conn,
@@ -96,7 +102,10 @@ async def create(
             created_by=actor,
             approval_required=approval.required,
             approval_source=approval.source[:200],
+            creator_identity=made_by.identity.session,
+            creator_principal=made_by.identity.principal,
         )
+        await approvers.keep(conn, campaign, approvers.CREATOR, made_by)
         await _audit(
             conn,
             campaign,
@@ -111,6 +120,7 @@ async def create(
                 "scheduled_at": at.isoformat() if at else None,
                 "template_hash": template_hash,
                 "approval": {"required": approval.required, "source": approval.source},
+                **approvers.audit_fields(approvers.CREATOR, made_by),
             },
         )
     return campaign
@@ -164,25 +174,32 @@ def _require(campaign: Campaign, allowed: Sequence[CampaignStatus], verb: str) -
 
 
 async def approve(
-    *, campaign_id: int, actor: str, key: bytes | None, settings: Settings
+    *,
+    campaign_id: int,
+    actor: str,
+    key: bytes | None,
+    settings: Settings,
+    signature: approvers.Signature | None = None,
 ) -> Campaign:
     """Approve a draft and freeze what it will send; with four-eyes approval on (when it was
-    created, or now), the approver must not be the creator."""
+    created, or now), the approver's proven identity (services.approvers) must not be the
+    creator's; ``actor`` is only a label."""
     async with write_transaction() as conn:
         campaign = await _locked(conn, campaign_id)
         _require(campaign, [CampaignStatus.DRAFT], "approved")
         four_eyes = approval_in_force(campaign, settings)
-        if four_eyes and actor == campaign.created_by:
-            raise ConflictError(
-                f"campaign {campaign_id} was created by {actor}; four-eyes approval needs "
-                "a different person to approve it"
-            )
+        digest = await approval_snapshot.freeze(conn, campaign, settings)
+        proven = await approvers.approver(
+            conn, campaign, signature=signature, settings=settings, digest=digest,
+            four_eyes=four_eyes,
+        )  # fmt: skip
         campaign.status = CampaignStatus.APPROVED
         campaign.approved_by = actor
         campaign.approved_at = utcnow()
-        digest = await approval_snapshot.freeze(conn, campaign, settings)
+        approvers.assign(campaign, approvers.APPROVER, proven)
         campaign.audience_count = approval_snapshot.audience_count(campaign)
         await campaign.save(using_db=conn)
+        await approvers.keep(conn, campaign, approvers.APPROVER, proven)
         await _audit(
             conn,
             campaign,
@@ -195,6 +212,8 @@ async def approve(
                 "template_hash": campaign.template_hash,
                 "approval_digest": digest,
                 "audience": campaign.audience_count,
+                "mode": settings.approval.mode,
+                **approvers.audit_fields(approvers.APPROVER, proven),
             },
         )
     return campaign

@@ -1,5 +1,8 @@
 """The proof-of-dispatch ledger of a campaign: one row per delivery, as CSV or JSON Lines.
 
+Each row also names who approved the campaign (proven identity and label), so that a row
+read on its own says who decided that it went out.
+
 Rows are read a page at a time in id order, so memory stays flat for a million deliveries.
 CSV cells that a spreadsheet would run as a formula are escaped (OWASP CSV injection).
 """
@@ -34,6 +37,8 @@ COLUMNS = [
     "content_sha256",
     "send_reason",
     "last_error",
+    "approver",  # who approved the campaign: the SSH principal, else the role or OS account
+    "approved_by",  # the approver's label (--actor)
 ]
 PAGE = 5000
 
@@ -66,6 +71,8 @@ async def rows(campaign_id: int) -> AsyncIterator[dict[str, Any]]:
         page = await query(connections.get("default"), _PAGE_SQL, [campaign_id, last, PAGE])
         for row in page:
             row["incident"] = campaign.incident.ref
+            row["approver"] = campaign.approver_principal or campaign.approver_identity
+            row["approved_by"] = campaign.approved_by
             sent_at = as_utc(row["sent_at"])
             row["sent_at"] = sent_at.isoformat() if sent_at else None
             yield row

@@ -1,5 +1,7 @@
 """A sendable campaign (incident with texts, affected people, approved, scheduled), via services.
 
+Created and approved by two people with SSH keys of their own (signed approval mode).
+
 The services are the ones the CLI calls, so this is what `campaign create/approve/schedule`
 write; tests of the service process then only watch what `serve` does with it.
 """
@@ -11,7 +13,7 @@ from datetime import datetime
 from incident_svc.config import Settings
 from incident_svc.models import Campaign, Incident
 from incident_svc.services import campaigns
-from tests.support import people
+from tests.support import people, signers
 
 TEXTS = {
     "en": {
@@ -42,10 +44,8 @@ async def scheduled_campaign(
     """``subjects`` affected people, and their notice approved; scheduled for ``at`` if given."""
     incident = await people.make_incident(subjects, ref=ref, first=first)
     await Incident.filter(id=incident.id).update(texts=TEXTS, categories=["contact"])
-    campaign = await campaigns.create(
-        incident_ref=ref, kind="subject_notice", at=None, actor="alice", key=None
-    )
-    await campaigns.approve(campaign_id=campaign.id, actor="bob", key=None, settings=settings)
+    campaign = await signers.create_signed(ref, by="alice")
+    await signers.approve_signed(settings, campaign.id, by="bob")
     if at is not None:
         await schedule(settings, campaign.id, at)
     return await campaigns.get(campaign.id)
