@@ -63,7 +63,7 @@ def test_db_upgrade_and_status(empty_database_url: str) -> None:
     assert before.returncode == 1 and json.loads(before.stdout)["state"] == "empty"
     first = cli("db", "upgrade", "--json", database_url=empty_database_url)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout)["applied"] == ["0001_initial"]
+    assert json.loads(first.stdout)["applied"] == ["0001_initial", "0002_relay_state"]
     again = cli("db", "upgrade", database_url=empty_database_url)
     assert again.returncode == 0 and "nothing to apply" in again.stdout
     after = cli("db", "status", "--json", database_url=empty_database_url)

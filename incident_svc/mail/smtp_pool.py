@@ -5,7 +5,8 @@ comes from several connections kept open across messages. Each connection is ope
 first use and reopened after it drops or times out; a rate limit spaces sends over the whole
 pool. Every failure of a message leaves this module as a
 :class:`~incident_svc.errors.DeliveryError`; a relay that refuses the connection's TLS or
-login as :class:`~incident_svc.errors.RelaySetupError` (a configuration problem).
+login as :class:`~incident_svc.errors.RelaySetupError` (a configuration problem), a relay
+that cannot be reached at all as :class:`~incident_svc.errors.RelayUnavailableError`.
 Nothing connects or reads configuration in the constructor beyond storing the settings.
 """
 
@@ -21,7 +22,12 @@ import aiosmtplib
 from incident_svc.config import SmtpSettings
 from incident_svc.errors import RelaySetupError
 from incident_svc.mail.rate import RateLimiter
-from incident_svc.mail.smtp_errors import connection_is_dead, setup_failure, translate
+from incident_svc.mail.smtp_errors import (
+    connection_is_dead,
+    setup_failure,
+    translate,
+    unreachable,
+)
 from incident_svc.mail.smtp_transaction import mail_from, rcpt_and_data
 
 
@@ -143,12 +149,30 @@ class SmtpPool:
         try:
             await slot.client.connect()
         except (aiosmtplib.SMTPException, OSError) as exc:
+            down = unreachable(exc, s)
+            if down is not None:
+                raise down from exc
             refused = setup_failure(exc, s)
             if refused is None:
                 raise
             self._refusals += 1
             self._refused = refused
             raise refused from exc
+
+    async def probe(self) -> None:
+        """Open one idle connection afresh (kept for the next message): the relay answers.
+
+        Raises RelayUnavailableError while it cannot be reached, RelaySetupError when it
+        refuses our TLS or login.
+        """
+        slot = await self._idle.get()
+        try:
+            await self._connect(slot, self._refusals)
+        except BaseException:
+            slot.drop()
+            raise
+        finally:
+            self._idle.put_nowait(slot)
 
     async def _after_failure(self, slot: _Slot, exc: BaseException) -> None:
         """Keep a connection that only refused this message (after RSET); drop a dead one."""
