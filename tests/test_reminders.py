@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 import pytest
 
 from incident_svc.config import Settings
+from incident_svc.mail.internal_message import InternalMessage
 from incident_svc.models import AuditEvent, Incident, ReminderSent
 from incident_svc.services import audit, reminders
 from tests.support import rows
@@ -38,8 +38,14 @@ def config(db_conn: str, settings_for: Any, catcher: Catcher) -> Settings:
 
 
 def sender(settings: Settings) -> reminders.SendEmail:
-    async def send(message: EmailMessage) -> object:
-        return await aiosmtplib.send(message, hostname=settings.smtp.host, port=settings.smtp.port)
+    async def send(message: InternalMessage) -> object:
+        return await aiosmtplib.send(
+            message.data,
+            sender=message.sender,
+            recipients=[message.recipient],
+            hostname=settings.smtp.host,
+            port=settings.smtp.port,
+        )
 
     return send
 
@@ -57,8 +63,9 @@ async def test_reminder_goes_out_once_with_an_audit_event(
     assert [r.offset_hours for r in sent] == [24.0]
     assert await send_due(config, T0 + 50 * H) == []  # once
     [mail] = catcher.to(TEAM)
-    assert "INC-2026-0042" in mail["Subject"]
-    assert "(24 h left)" in mail["Subject"]
+    subject = mail["Subject"].replace("\r\n", "")  # unfolded: the header is folded at 78
+    assert "INC-2026-0042" in subject
+    assert "(24 h left)" in subject
     assert "regulator-notified INC-2026-0042" in mail.get_payload()
     assert await ReminderSent.filter(offset_hours=24.0).count() == 1
     [event] = await audit.events(incident_ref="INC-2026-0042")

@@ -154,3 +154,11 @@ def build_slow(
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg.as_bytes()
+
+
+def encode_text_body(body: str) -> bytes:
+    """A single-part body: Content-Transfer-Encoding, blank line, the encoded text (CRLF).
+
+    Without the CRLF that, in a multipart message, belongs to the boundary after the part.
+    """
+    return _encode_body(body)[: -len(_CRLF)]

@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 from starlette.applications import Starlette
@@ -15,6 +14,7 @@ from starlette.types import ASGIApp
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import WakeupAction
+from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
@@ -43,7 +43,7 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
     """The parts of one service process; its SMTP connections close when the block ends."""
     key = hmac_key(settings)
     async with SmtpPool(settings.smtp) as pool:
-        send = _reminder_sender(settings, pool)
+        send = _reminder_sender(pool)
 
         async def send_reminders(now: datetime) -> object:
             return await reminders.send_due(now=now, settings=settings, send=send, key=key)
@@ -73,13 +73,9 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
         )
 
 
-def _reminder_sender(settings: Settings, pool: SmtpPool) -> reminders.SendEmail:
-    async def send(message: EmailMessage) -> object:
-        return await pool.send(
-            sender=campaigns.sender_address(settings),
-            recipient=settings.security_team_email,
-            data=message.as_bytes(),
-        )
+def _reminder_sender(pool: SmtpPool) -> reminders.SendEmail:
+    async def send(message: InternalMessage) -> object:
+        return await send_internal(pool, message)
 
     return send
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import make_msgid
 
 from tortoise.exceptions import IntegrityError
 
@@ -21,12 +19,13 @@ from incident_svc.config import Settings
 from incident_svc.db import write_transaction
 from incident_svc.domain.deadlines import Awareness, Reminder, due_reminders, next_due
 from incident_svc.domain.enums import IncidentStatus
+from incident_svc.mail.internal_message import InternalMessage, internal_message
 from incident_svc.models import Incident, ReminderSent
 from incident_svc.services import audit
 
 log = logging.getLogger(__name__)
 
-SendEmail = Callable[[EmailMessage], Awaitable[object]]
+SendEmail = Callable[[InternalMessage], Awaitable[object]]
 ACTOR = "service:reminders"
 
 
@@ -126,7 +125,7 @@ def hours_left(reminder: Reminder, now: datetime) -> float:
 
 
 def _details(
-    reminder: Reminder, ref: str, now: datetime, settings: Settings, message: EmailMessage
+    reminder: Reminder, ref: str, now: datetime, settings: Settings, message: InternalMessage
 ) -> dict[str, object]:
     return {
         "incident": ref,
@@ -136,26 +135,26 @@ def _details(
         "due_at": reminder.due_at.isoformat(),
         "hours_left": round(hours_left(reminder, now), 2),
         "to": settings.security_team_email,
-        "message_id": message["Message-ID"],
+        "message_id": message.message_id,
     }
 
 
 def reminder_email(
     reminder: Reminder, *, ref: str, now: datetime, settings: Settings
-) -> EmailMessage:
-    """The reminder as an email to the security team (plain text; values are ours, no CR/LF)."""
+) -> InternalMessage:
+    """The reminder as a well-formed email to the security team (mail/internal_message.py)."""
     left = hours_left(reminder, now)
     deadline = reminder.deadline.isoformat(timespec="minutes")
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = settings.security_team_email
-    message["Subject"] = f"[{ref}] regulator deadline {deadline} ({left:.0f} h left)"
-    message["Message-ID"] = make_msgid(domain="incident-svc.invalid")
-    message.set_content(
-        f"Incident {ref}: no regulator notification is recorded.\n\n"
-        f"Deadline: {deadline} (awareness + {settings.reminders.regulator_deadline_hours:g} h)\n"
-        f"Time left: {left:.1f} hours\n\n"
-        "When the regulator has been told, record it:\n\n"
-        f"    incident-svc incident regulator-notified {ref} --at TIME --reference TEXT\n"
+    return internal_message(
+        settings,
+        kind="reminder",
+        at=now,
+        subject=f"[{ref}] regulator deadline {deadline} ({left:.0f} h left)",
+        text=(
+            f"Incident {ref}: no regulator notification is recorded.\n\n"
+            f"Deadline: {deadline} (awareness + {settings.reminders.regulator_deadline_hours:g} h)\n"
+            f"Time left: {left:.1f} hours\n\n"
+            "When the regulator has been told, record it:\n\n"
+            f"    incident-svc incident regulator-notified {ref} --at TIME --reference TEXT\n"
+        ),
     )
-    return message
