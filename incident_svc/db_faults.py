@@ -23,7 +23,7 @@ import asyncpg
 from tortoise import connections
 from tortoise.exceptions import DBConnectionError
 
-from incident_svc.errors import DatabaseUnavailableError
+from incident_svc.errors import DatabaseUnavailableError, IncidentSvcError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,8 +49,8 @@ def fault_reason(exc: BaseException) -> str | None:
     """One line saying which passing fault ``exc`` is (or was caused by); None if it is none."""
     seen: BaseException | None = exc
     for _ in range(8):
-        if seen is None:
-            return None
+        if seen is None or isinstance(seen, IncidentSvcError):
+            return None  # ours says what it is (a DatabaseUnavailableError is final)
         reason = _own_reason(seen)
         if reason is not None:
             return reason
@@ -109,8 +109,10 @@ async def ride_out(
                 ) from None
             if first_fault is None:
                 first_fault = time.monotonic()
-                _tell(notify, f"database fault during {what} ({reason}): retrying for up to "
-                      f"{left:.0f} s")
+                _tell(
+                    notify,
+                    f"database fault during {what} ({reason}): retrying for up to {left:.0f} s",
+                )
             await _fresh_connections()
             await asyncio.sleep(min(pause, left))
             pause = min(pause * 2, MAX_PAUSE_SECONDS)
@@ -122,9 +124,10 @@ async def ride_out(
 
 
 def _tell(notify: Notify | None, line: str) -> None:
-    log.warning("%s", line)
     if notify is not None:
-        notify(line)
+        notify(line)  # the foreground command prints it (and has no log handler)
+    else:
+        log.warning("%s", line)
 
 
 async def _fresh_connections() -> None:

@@ -60,4 +60,3 @@ class RelayCircuit:
 
     def outage_seconds(self, now: datetime) -> float:
         return 0.0 if self.down_since is None else (now - self.down_since).total_seconds()
-

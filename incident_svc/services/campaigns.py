@@ -21,9 +21,16 @@ from incident_svc.config import Settings
 from incident_svc.db import STATEMENT_ERRORS, write_transaction
 from incident_svc.domain.enums import CampaignStatus, Channel, DeliveryStatus, NoticeKind
 from incident_svc.domain.times import utcnow
-from incident_svc.errors import ConflictError, IncidentSvcError, NotFoundError, ValidationError
+from incident_svc.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    IncidentSvcError,
+    NotFoundError,
+    ValidationError,
+)
 from incident_svc.models import Campaign, Exposure, Incident
 from incident_svc.services import audit, outbox
+from incident_svc.services.due import open_count
 from incident_svc.services.sqltext import placeholders, query
 
 log = logging.getLogger(__name__)
@@ -398,9 +405,7 @@ async def complete_if_done(
     """Mark a sending campaign completed once no delivery is pending or leased."""
     async with write_transaction() as conn:
         campaign = await _locked(conn, campaign_id)
-        if campaign.status is not CampaignStatus.SENDING or await outbox.open_count(
-            conn, campaign_id
-        ):
+        if campaign.status is not CampaignStatus.SENDING or await open_count(conn, campaign_id):
             return False
         counts = await delivery_counts(campaign_id, conn=conn)
         campaign.status = CampaignStatus.COMPLETED
@@ -464,10 +469,12 @@ async def send_now(
     key: bytes | None = None,
     loader: Any = None,
     worker_id: str | None = None,
+    notify: Any = None,
 ) -> dict[str, int]:
     """Start the campaign if needed and send it in the foreground until every delivery is final.
 
-    Retries are waited for as they come due. Returns the final counts by status.
+    Retries are waited for as they come due. Returns the final counts by status. ``notify``
+    hears one line about each wait (a relay outage, a database fault, the first failure).
     """
     from incident_svc.services import dispatcher  # the dispatcher imports this module
 
@@ -482,13 +489,20 @@ async def send_now(
             key=key,
             approval_required=settings.approval.required,
         )
-    await dispatcher.drain(
-        campaign_id=campaign_id,
-        settings=settings,
-        worker_id=worker_id or f"send-now:{os.getpid()}",
-        actor=actor,
-        key=key,
-        loader=loader,
-        progress=progress,
-    )
-    return await delivery_counts(campaign_id)
+    try:
+        await dispatcher.drain(
+            campaign_id=campaign_id,
+            settings=settings,
+            worker_id=worker_id or f"send-now:{os.getpid()}",
+            actor=actor,
+            key=key,
+            loader=loader,
+            progress=progress,
+            notify=notify,
+        )
+        return await delivery_counts(campaign_id)
+    except DatabaseUnavailableError as exc:
+        raise DatabaseUnavailableError(
+            f"{exc}; nothing was lost: run `incident-svc campaign send {campaign_id} --now` "
+            "again when the database answers, it continues where it stopped"
+        ) from None

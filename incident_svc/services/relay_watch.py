@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 
 from incident_svc.config import Settings
@@ -21,6 +21,7 @@ from incident_svc.db_faults import fault_reason
 from incident_svc.domain.relay_circuit import RelayCircuit
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import DeliveryError, RelayUnavailableError
+from incident_svc.mail.internal_message import send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.services import relay_state
 from incident_svc.services.relay_alert import outage_email
@@ -28,7 +29,6 @@ from incident_svc.services.relay_alert import outage_email
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str], None]
-SendAlert = Callable[[bytes], Awaitable[object]]
 
 
 class RelayWatch:
@@ -92,15 +92,20 @@ class RelayWatch:
                 f"the relay {self.relay} has been unreachable for {outage:.0f} s "
                 f"({exc.reply}); the security team is emailed as soon as it answers",
             )
-        log.info("relay %s still unreachable; next probe at %s", self.relay,
-                 _clock(self.circuit.next_probe_at))
+        log.info(
+            "relay %s still unreachable; next probe at %s",
+            self.relay,
+            _clock(self.circuit.next_probe_at),
+        )
         await self._save(now)
 
     async def _recovered(self, now: datetime) -> None:
         since, error = self.circuit.down_since, self.circuit.last_error
         outage = self.circuit.close(now)
-        self._tell(logging.WARNING, f"the relay {self.relay} answers again after {outage:.0f} s: "
-                   "sending resumes")
+        self._tell(
+            logging.WARNING,
+            f"the relay {self.relay} answers again after {outage:.0f} s: sending resumes",
+        )
         if since is not None and outage >= self.settings.delivery.outage_alert_seconds:
             await self._alert(since, now, error)
         await self._save(now)
@@ -117,9 +122,7 @@ class RelayWatch:
             settings=self.settings, relay=self.relay, since=since, until=until, error=error
         )
         try:
-            await self.pool.send(
-                sender=message.sender, recipient=message.recipient, data=message.data
-            )
+            await send_internal(self.pool, message)
         except DeliveryError as exc:
             log.error("the outage email to %s could not be sent: %s", message.recipient, exc)
             return
@@ -135,9 +138,10 @@ class RelayWatch:
             log.warning("relay state not saved (database: %s)", fault_reason(exc))
 
     def _tell(self, level: int, line: str) -> None:
-        log.log(level, "%s", line)
         if self.notify is not None:
-            self.notify(line)
+            self.notify(line)  # the foreground command prints it (and has no log handler)
+        else:
+            log.log(level, "%s", line)
 
 
 def _clock(moment: datetime | None) -> str:
