@@ -128,7 +128,7 @@ async def test_unreachable_relay_is_the_relays_fault_not_the_messages() -> None:
     async with smtp_server() as server:
         port = server.port
     pool = SmtpPool(SmtpSettings(host="127.0.0.1", port=port, timeout=1.0))
-    with pytest.raises(RelayUnavailableError, match="cannot be reached .*Connect call failed"):
+    with pytest.raises(RelayUnavailableError, match=r"cannot be reached .*Connect call failed"):
         await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
     with pytest.raises(RelayUnavailableError):
         await pool.probe()
