@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise import connections
 from tortoise.functions import Count
@@ -58,7 +59,8 @@ async def delivery_metrics(*, now: datetime) -> DeliveryMetrics:
         .limit(1)
         .values_list("updated_at", flat=True)
     )
-    waiting_since: list[datetime] = [t for t in [*oldest, *orphan] if isinstance(t, datetime)]
+    found: list[Any] = [*oldest, *orphan]
+    waiting_since = [t for t in found if isinstance(t, datetime)]
     recent = active.filter(status=DeliveryStatus.SENT, sent_at__gt=now - RATE_WINDOW)
     return DeliveryMetrics(
         by_state=by_state,
