@@ -67,6 +67,8 @@ def _own_reason(exc: BaseException) -> str | None:
         return None
     if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc).lower():
         return f"{name}: {_first_line(exc)}"
+    if isinstance(exc, asyncpg.exceptions.InternalClientError) and "holder" in str(exc):
+        return f"{name}: {_first_line(exc)}"  # a connection the server cut, given back twice
     if isinstance(exc, sqlite3.OperationalError):
         text = str(exc).lower()
         return f"SQLite: {exc}" if any(p in text for p in _SQLITE_PASSING) else None
