@@ -71,7 +71,7 @@ def _own_reason(exc: BaseException) -> str | None:
         return f"{name}: {_first_line(exc)}"  # a connection the server cut, given back twice
     if isinstance(exc, sqlite3.OperationalError):
         text = str(exc).lower()
-        return f"SQLite: {exc}" if any(p in text for p in _SQLITE_PASSING) else None
+        return f"SQLite: {_first_line(exc)}" if any(p in text for p in _SQLITE_PASSING) else None
     if isinstance(exc, DBConnectionError | ConnectionError | TimeoutError):
         return f"{name}: {_first_line(exc)}" if str(exc) else name
     if isinstance(exc, OSError) and exc.errno is not None:
@@ -80,7 +80,7 @@ def _own_reason(exc: BaseException) -> str | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [""])[0][:200]
+    return " ".join(str(exc).split())[:200]
 
 
 async def ride_out(

@@ -38,7 +38,8 @@ class RelayView:
             return f"relay {self.relay} up"
         since = _clock(self.down_since)
         probe = _clock(self.next_probe_at)
-        return f"relay {self.relay} unreachable since {since}, next probe at {probe} ({self.last_error})"
+        why = " ".join(self.last_error.split())  # a relay's words: never more than one line
+        return f"relay {self.relay} unreachable since {since}, next probe at {probe} ({why})"
 
 
 def _clock(moment: datetime | None) -> str:
