@@ -10,6 +10,7 @@ email about an outage longer than ``delivery.outage_alert_seconds``.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +36,7 @@ from tests.support.fault_runs import (
     send_now,
 )
 from tests.support.people import address
-from tests.support.smtpd import Stall, smtp_server
+from tests.support.smtpd import Reply, Stall, smtp_server
 
 pytestmark = pytest.mark.slow
 RECIPIENTS = 100
@@ -155,3 +156,22 @@ def _values(text: str) -> dict[str, float]:
         for line in text.splitlines()
         if line and not line.startswith("#")
     }
+
+
+async def test_send_now_says_the_first_failure_and_what_happens_next(
+    db_conn: str, tmp_path: Path
+) -> None:
+    campaign = await draft_campaign(5)
+    async with smtp_server() as server:
+        server.faults[address(2)] = [Reply("450 4.2.0 mailbox busy\x1b[31m", at="rcpt")]
+        server.faults[address(3)] = [Reply("451 4.3.0 try later", at="rcpt")]
+        env = child_env(db_conn, server.port, tmp_path)
+        code, out, err, _ = await send_now(env, campaign.id)
+    assert code == 0, err
+    assert_no_traceback(err)
+    assert json.loads(out)["counts"]["sent"] == 5
+    told = [line for line in err.splitlines() if line.startswith("first failure: ")]
+    assert len(told) == 1, err  # the first one, not every one
+    assert told[0].endswith("retried in 0.1 s to 0.2 s (attempt 1 of 25)")
+    assert "\x1b" not in err  # a relay's words never drive the terminal
+    assert "450 4.2.0 mailbox busy\\x1b[31m" in told[0] or "451 4.3.0 try later" in told[0]
