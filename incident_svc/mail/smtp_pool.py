@@ -20,7 +20,7 @@ from types import TracebackType
 import aiosmtplib
 
 from incident_svc.config import SmtpSettings
-from incident_svc.errors import RelaySetupError
+from incident_svc.errors import RelaySetupError, RelayUnavailableError
 from incident_svc.mail.rate import RateLimiter
 from incident_svc.mail.smtp_errors import (
     connection_is_dead,
@@ -168,6 +168,13 @@ class SmtpPool:
         slot = await self._idle.get()
         try:
             await self._connect(slot, self._refusals)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            slot.drop()  # any other way a connection cannot be opened: still unavailable
+            why = translate(exc).reply or str(exc)
+            relay = f"{self._settings.host}:{self._settings.port}"
+            raise RelayUnavailableError(
+                f"the relay {relay} cannot be used ({why})", reply=why
+            ) from exc
         except BaseException:
             slot.drop()
             raise

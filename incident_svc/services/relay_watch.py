@@ -20,7 +20,7 @@ from incident_svc.config import Settings
 from incident_svc.db_faults import fault_reason
 from incident_svc.domain.relay_circuit import RelayCircuit
 from incident_svc.domain.times import utcnow
-from incident_svc.errors import DeliveryError, RelayUnavailableError
+from incident_svc.errors import IncidentSvcError, RelayUnavailableError
 from incident_svc.mail.internal_message import send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.services import relay_state
@@ -123,7 +123,7 @@ class RelayWatch:
         )
         try:
             await send_internal(self.pool, message)
-        except DeliveryError as exc:
+        except IncidentSvcError as exc:  # a refusal, or our TLS or login refused
             log.error("the outage email to %s could not be sent: %s", message.recipient, exc)
             return
         log.info("outage email sent to %s", message.recipient)
