@@ -267,10 +267,11 @@ class Engine:
         context = outbox.BatchContext(
             campaign_id=campaign.id,
             incident_ref=campaign.incident.ref,
-            worker_id=owner,
+            worker_id=self.worker_id,
             actor=self.actor,
             policy=self.policy,
             key=self.key,
+            lease_owner=owner,
         )
 
         async def record() -> outbox.BatchSummary:

@@ -234,6 +234,7 @@ class BatchContext:
     actor: str
     policy: RetryPolicy
     key: bytes | None
+    lease_owner: str | None = None  # the batch's lease name ("{worker}/{n}"); else worker_id
 
 
 async def record(
@@ -250,7 +251,8 @@ async def record(
     async with write_transaction() as conn:
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            held = await query(conn, *_update_results(conn, context.worker_id, chunk))
+            owner = context.lease_owner or context.worker_id
+            held = await query(conn, *_update_results(conn, owner, chunk))
             ids = {int(row["id"]) for row in held}
             mine = [row for row in chunk if row.delivery_id in ids]
             if mine:
