@@ -76,7 +76,9 @@ def unreachable(exc: BaseException, settings: SmtpSettings) -> RelayUnavailableE
     elif isinstance(exc, aiosmtplib.SMTPResponseException):
         return None  # a refused login, STARTTLS refused: setup_failure's
     elif isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPTimeoutError):
-        why = f"{type(exc).__name__}: {exc}"
+        cause = exc.__cause__
+        shown = cause if isinstance(cause, OSError) and str(cause) else exc  # the socket's words
+        why = f"{type(shown).__name__}: {shown}"
     elif isinstance(exc, aiosmtplib.SMTPServerDisconnected | OSError | TimeoutError):
         why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     else:
