@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Progress = Callable[[outbox.BatchSummary], None]
 Notify = Callable[[str], None]
+STUCK_COMMIT_SECONDS = 2.0  # a group commit takes milliseconds; this long, it is riding a fault
 
 
 @dataclass
@@ -201,8 +202,9 @@ class Engine:
         async def connection_share() -> None:
             # one sender per connection of the pool, each taking the next message when its
             # previous one is answered: a task per message would cost more than it sends.
-            # Once the relay cannot be reached, the rest of the batch goes back untried.
-            while not self.relay.is_open:
+            # Once the relay cannot be reached, or while a commit rides out a database
+            # fault, the rest of the batch goes back untried.
+            while not self.relay.is_open and not recorder.stuck(STUCK_COMMIT_SECONDS):
                 message = next(queue, None)
                 if message is None:
                     return
