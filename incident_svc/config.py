@@ -121,9 +121,17 @@ class DeliverySettings(_Section):
     retry_base_seconds: float = Field(default=1800.0, ge=0)
     retry_max_seconds: float = Field(default=14400.0, ge=0)
     batch_size: int = Field(default=100, ge=1)
-    lease_seconds: float = Field(default=300.0, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=0)
     workers: int = Field(default=1, ge=1)
     compose_worker_from: int = Field(default=2000, ge=0)
+    # a relay that cannot be reached: probed every relay_probe_seconds, doubling up to the max
+    relay_probe_seconds: float = Field(default=5.0, gt=0)
+    relay_probe_max_seconds: float = Field(default=60.0, gt=0)
+    outage_alert_seconds: float = Field(default=300.0, ge=0)
+
+
+class DatabaseSettings(_Section):
+    fault_tolerance_seconds: float = Field(default=60.0, ge=0)
 
 
 class SchedulerSettings(_Section):
@@ -163,6 +171,7 @@ class Settings(BaseSettings):
     reply_to: str | None = None
     security_team_email: str = "security-team@example.com"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database: DatabaseSettings = DatabaseSettings()
     org: OrgSettings = OrgSettings()
     smtp: SmtpSettings = SmtpSettings()
     approval: ApprovalSettings = ApprovalSettings()

@@ -4,13 +4,15 @@
     ├── ConfigError                  bad configuration (names the key)
     │   └── RelaySetupError          the relay refuses our TLS or login: no message can go out
     ├── DatabaseError
-    │   └── SchemaError              schema missing, behind or ahead of the code
+    │   ├── SchemaError              schema missing, behind or ahead of the code
+    │   └── DatabaseUnavailableError the database failed for longer than we ride out
     ├── NotFoundError                a reference that names nothing
     ├── ValidationError              bad input (names file, line and field where known)
     ├── ConflictError                the state does not allow this (illegal transition, ...)
     ├── TemplateError                a notice template that cannot render
     └── DeliveryError                an attempt to hand a message to SMTP failed
         ├── TransientDeliveryError   4xx, timeouts, disconnects: try again later
+        │   └── RelayUnavailableError the relay cannot be reached at all: no message's fault
         └── PermanentDeliveryError   5xx, refused recipients: do not try again
 
 The CLI turns any IncidentSvcError into one line on stderr and a non-zero exit code;
@@ -59,6 +61,13 @@ class DatabaseError(IncidentSvcError):
 
 class SchemaError(DatabaseError):
     exit_code = 3
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database stayed unreachable (or busy, or full) past ``database.fault_tolerance_seconds``;
+    nothing was lost, and running the same command again continues where it stopped."""
+
+    exit_code = 8
 
 
 class NotFoundError(IncidentSvcError):
@@ -110,3 +119,8 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     pass
+
+
+class RelayUnavailableError(TransientDeliveryError):
+    """No connection to the relay (refused, timed out, TLS handshake cut, 421 at greeting):
+    the message was never offered, so no attempt is spent on it."""

@@ -338,3 +338,19 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_event"
         indexes = (Index(fields=("target_type", "target_id")), Index(fields=("at",)))
+
+
+class RelayState(Model):
+    """What the dispatchers last learnt about one SMTP relay, for other processes to read
+    (`campaign status`, /healthz, /metrics); one row per relay ("host:port")."""
+
+    relay = fields.CharField(max_length=300, primary_key=True)
+    up = fields.BooleanField(default=True)
+    down_since = fields.DatetimeField(null=True)
+    next_probe_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    alerted_at = fields.DatetimeField(null=True)  # the outage email went out (one per outage)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "relay_state"

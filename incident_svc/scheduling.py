@@ -25,6 +25,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from incident_svc.config import Settings
+from incident_svc.db_faults import fault_reason
 from incident_svc.domain.enums import WakeupAction
 from incident_svc.domain.times import utcnow
 from incident_svc.domain.wakeups import Wakeup
@@ -116,9 +117,20 @@ class ServiceScheduler:
         return list(self._inflight)
 
     async def poll(self) -> None:
-        """Read the alarms from the database and make the jobs match them."""
+        """Read the alarms from the database and make the jobs match them.
+
+        A database fault (incident_svc.db_faults) is one warning line: the next poll tries
+        again, and /healthz reports the scheduler stale if it lasts.
+        """
         now = self._clock()
-        plan = await load_plan(now=now, settings=self._settings)
+        try:
+            plan = await load_plan(now=now, settings=self._settings)
+        except Exception as exc:
+            reason = fault_reason(exc)
+            if reason is None:
+                raise
+            log.warning("scheduler poll skipped: the database does not answer (%s)", reason)
+            return
         self.reconcile(plan, now=now)
         self.last_poll_at = now
 

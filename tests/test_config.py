@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from incident_svc.config import load_settings
 from incident_svc.errors import ConfigError
@@ -112,3 +114,44 @@ def test_settings_are_immutable() -> None:
     settings = load_settings()
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises its own ValidationError
         settings.smtp.port = 1  # type: ignore[misc]
+
+
+def test_fault_keys_have_their_defaults() -> None:
+    settings = load_settings()
+    assert settings.database.fault_tolerance_seconds == 60.0
+    assert settings.delivery.lease_seconds == 60.0
+    assert settings.delivery.relay_probe_seconds == 5.0
+    assert settings.delivery.relay_probe_max_seconds == 60.0
+    assert settings.delivery.outage_alert_seconds == 300.0
+
+
+FAULT_KEYS = [
+    ("database", "fault_tolerance_seconds"),
+    ("delivery", "relay_probe_seconds"),
+    ("delivery", "relay_probe_max_seconds"),
+    ("delivery", "outage_alert_seconds"),
+    ("delivery", "lease_seconds"),
+]
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
+@given(
+    key=st.sampled_from(FAULT_KEYS),
+    value=st.one_of(
+        st.floats(max_value=-0.001),
+        st.text(max_size=30),
+        st.just(float("nan")),
+        st.lists(st.integers(), max_size=2),
+    ),
+)
+def test_a_bad_fault_setting_is_one_line_naming_its_key(
+    key: tuple[str, str], value: object
+) -> None:
+    section, name = key
+    try:
+        load_settings(overrides={section: {name: value}})
+    except ConfigError as exc:
+        assert exc.key == f"{section}.{name}"
+        assert "\n" not in str(exc)
+    else:  # only a text that reads as a non-negative number may pass
+        assert isinstance(value, str) and float(value) >= 0

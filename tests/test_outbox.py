@@ -12,7 +12,7 @@ from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign, Delivery, DeliveryAttempt
-from incident_svc.services import campaign_start, campaigns, outbox
+from incident_svc.services import campaign_start, campaigns, due, outbox
 from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
 
@@ -149,7 +149,7 @@ async def test_release_gives_back_untried_rows(db_conn: str) -> None:
     )
     assert await outbox.release(worker_id="w1", delivery_ids=[c.delivery_id for c in batch]) == 4
     assert len(await claim(campaign, "w2")) == 4
-    assert await outbox.open_count(connections.get("default"), campaign.id) == 4
+    assert await due.open_count(connections.get("default"), campaign.id) == 4
 
 
 async def test_a_group_larger_than_one_statement_records_each_row_its_own_result(

@@ -61,7 +61,12 @@ async def test_healthy_then_clean_exit_on_signal(env: dict[str, str], sig: int) 
             metrics = await client.get(f"{svc.url}/metrics")
         assert health.json() == {
             "status": "ok",
-            "checks": {"database": "ok", "scheduler": "running", "dispatcher": "disabled"},
+            "checks": {
+                "database": "ok",
+                "relay": "ok",
+                "scheduler": "running",
+                "dispatcher": "disabled",
+            },
         }
         assert "incident_svc_scheduler_running 1" in metrics.text
         started = asyncio.get_running_loop().time()

@@ -35,6 +35,7 @@ async def test_dead_dispatcher_makes_health_fail(db_conn: str) -> None:
     assert response.status_code == 503
     assert response.json()["checks"] == {
         "database": "ok",
+        "relay": "ok",
         "scheduler": "disabled",
         "dispatcher": "dead",
     }

@@ -8,7 +8,12 @@ import time
 import pytest
 
 from incident_svc.config import SmtpSettings
-from incident_svc.errors import PermanentDeliveryError, RelaySetupError, TransientDeliveryError
+from incident_svc.errors import (
+    PermanentDeliveryError,
+    RelaySetupError,
+    RelayUnavailableError,
+    TransientDeliveryError,
+)
 from incident_svc.mail.smtp_pool import SmtpPool
 from tests.support.smtpd import AcceptThenDrop, Disconnect, Reply, SmtpServer, Stall, smtp_server
 
@@ -119,12 +124,14 @@ async def test_idle_connection_closed_by_the_server_is_reopened_without_failing(
         assert pool.connects == 2
 
 
-async def test_unreachable_relay_is_transient() -> None:
+async def test_unreachable_relay_is_the_relays_fault_not_the_messages() -> None:
     async with smtp_server() as server:
         port = server.port
     pool = SmtpPool(SmtpSettings(host="127.0.0.1", port=port, timeout=1.0))
-    with pytest.raises(TransientDeliveryError, match="connection"):
+    with pytest.raises(RelayUnavailableError, match=r"cannot be reached .*Connect call failed"):
         await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+    with pytest.raises(RelayUnavailableError):
+        await pool.probe()
     await pool.close()
 
 

@@ -12,7 +12,14 @@ from typing import Any, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json, print_table
+from incident_svc.cli.output import (
+    JSON_OPTION,
+    console,
+    err_console,
+    print_fields,
+    print_json,
+    print_table,
+)
 from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
@@ -23,6 +30,7 @@ from incident_svc.models import Campaign
 from incident_svc.services import approvers, campaign_start, campaign_views, campaigns, ledger
 from incident_svc.services.composing import load_default_composer
 from incident_svc.services.outbox import BatchSummary
+from incident_svc.services.relay_state import relay_name
 
 T = TypeVar("T")
 
@@ -314,13 +322,14 @@ def status(
         _watch(ctx, campaign_id)
 
     async def work(settings: Settings, actor: str, key: bytes | None) -> dict[str, Any]:
-        return await campaign_views.status(campaign_id)
+        return await campaign_views.status(campaign_id, relay=relay_name(settings.smtp))
 
     data = _run(ctx, work)
     if json_output:
         print_json(data)
         return
-    print_fields({k: v for k, v in data.items() if k not in {"counts", "latest_failures"}})
+    hidden = {"counts", "latest_failures", "relay_down_since", "relay_next_probe_at"}
+    print_fields({k: v for k, v in data.items() if k not in hidden})
     print_table(
         [{"state": k, "deliveries": v} for k, v in data["counts"].items()], ["state", "deliveries"]
     )
@@ -343,13 +352,14 @@ def _watch(ctx: typer.Context, campaign_id: int) -> None:
         with Progress(*columns, console=console, transient=False) as bar:
             task = bar.add_task(f"campaign {campaign_id}", total=None)
             while True:
-                data = await campaign_views.status(campaign_id)
+                data = await campaign_views.status(campaign_id, relay=relay_name(settings.smtp))
                 done = sum(data["counts"][s] for s in ("sent", "failed", "cancelled"))
+                relay = "" if data["relay"] == "up" else f" ({printable(data['relay'])})"
                 bar.update(
                     task,
                     total=data["total"] or None,
                     completed=done,
-                    description=f"campaign {campaign_id} {data['status'].value} {data['rate_per_second']}/s",
+                    description=f"campaign {campaign_id} {data['status'].value} {data['rate_per_second']}/s{relay}",
                 )
                 if data["status"] in FINISHED:
                     return
@@ -407,7 +417,7 @@ def send(
     async def work(settings: Settings, actor: str, key: bytes | None) -> dict[str, int]:
         if json_output or not sys.stdout.isatty():
             return await campaign_start.send_now(
-                campaign_id=campaign_id, settings=settings, actor=actor, key=key
+                campaign_id=campaign_id, settings=settings, actor=actor, key=key, notify=_say
             )
         return await _send_with_bar(campaign_id, settings, actor, key)
 
@@ -438,9 +448,27 @@ async def _send_with_bar(
         def advance(summary: BatchSummary) -> None:
             bar.advance(task, summary.sent + summary.failed)
 
+        def say(line: str) -> None:
+            bar.console.print(printable(line), markup=False, highlight=False)
+
         return await campaign_start.send_now(
-            campaign_id=campaign_id, settings=settings, actor=actor, key=key, progress=advance
+            campaign_id=campaign_id,
+            settings=settings,
+            actor=actor,
+            key=key,
+            progress=advance,
+            notify=say,
         )
+
+
+def _say(line: str) -> None:
+    """What `send --now` is waiting for, on stderr (stdout stays the result)."""
+    err_console.print(printable(line), markup=False, highlight=False)
+
+
+def printable(text: str) -> str:
+    """Text from outside (a relay's reply) with control characters made visible."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def register(root: typer.Typer) -> None:

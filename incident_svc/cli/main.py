@@ -16,6 +16,7 @@ from incident_svc.cli import (
     demo_cmd,
     incident_cmd,
     inventory_cmd,
+    logs,
     mailsink_cmd,
     notice_cmd,
     serve_cmd,
@@ -81,6 +82,7 @@ demo_cmd.register(app)
 
 def run() -> None:
     """Console-script entry: expected errors become one line on stderr and an exit code."""
+    logs.install()
     try:
         app()
     except IncidentSvcError as exc:

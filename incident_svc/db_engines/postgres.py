@@ -6,13 +6,22 @@ cancelled in between (a lease renewal stopped when its batch ends, a service shu
 never reaches ``__aexit__``, and the connection is never returned: after ``maxsize`` such
 cancellations (5 by default) every later transaction waits for the pool forever. Here the
 connection goes back to the pool (asyncpg rolls back what it holds) before the error goes on.
+
+Leaving a transaction, Tortoise gives the connection back and only then resets the task's
+connection variable; when giving back raises (closing a connection of an expired generation
+that the server already cut, db_faults._fresh_connections), the variable keeps pointing at
+the released connection and every later transaction of that task (and of tasks it starts)
+fails with "connection has been released back to the pool". Here the variable is always
+reset, and a failure to give back a dead connection is not an error of the transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
+import asyncpg
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import (
     TransactionalDBClient,
@@ -20,6 +29,16 @@ from tortoise.backends.base.client import (
     TransactionContextPooled,
 )
 from tortoise.connection import get_connections
+from tortoise.exceptions import TransactionManagementError
+
+# what giving back a connection the server cut may raise (asyncpg may already have taken it
+# back itself when the connection closed: "release() called on a free connection holder")
+_RELEASE_ERRORS = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
 
 
 class GuardedPooledContext(TransactionContextPooled):
@@ -32,11 +51,28 @@ class GuardedPooledContext(TransactionContextPooled):
             await self.client.begin()
         except BaseException:
             try:
-                await asyncio.shield(pool.release(self.client._connection))
+                with contextlib.suppress(*_RELEASE_ERRORS):
+                    await asyncio.shield(pool.release(self.client._connection))
             finally:
                 get_connections().reset(self.token)
             raise
         return self.client
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        try:
+            if not self.client._finalized:
+                if exc_type is None:
+                    await self.client.commit()
+                elif exc_type is not TransactionManagementError:
+                    await self.client.rollback()
+        finally:
+            try:
+                pool = self.client._parent._pool
+                if pool:
+                    with contextlib.suppress(*_RELEASE_ERRORS):
+                        await asyncio.shield(pool.release(self.client._connection))
+            finally:
+                get_connections().reset(self.token)
 
 
 class GuardedAsyncpgClient(AsyncpgDBClient):

@@ -5,7 +5,9 @@
 addresses SMTP cannot carry become :class:`PermanentDeliveryError`. A relay that refuses the
 connection's setup (a certificate we do not trust, TLS or STARTTLS it does not speak, a
 refused login) raises :class:`RelaySetupError`: that is no message's fault, so no delivery
-is failed or retried for it, and no address is marked bounced.
+is failed or retried for it, and no address is marked bounced. A relay that cannot be
+reached at all (connection refused or timed out, the TLS handshake cut, a 4xx or 5xx greeting)
+raises :class:`RelayUnavailableError`: no message was offered, so no attempt is spent.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from incident_svc.errors import (
     DeliveryError,
     PermanentDeliveryError,
     RelaySetupError,
+    RelayUnavailableError,
     TransientDeliveryError,
 )
 from incident_svc.mail.smtp_transaction import SmtpUtf8Missing
@@ -63,6 +66,28 @@ def connection_is_dead(exc: BaseException) -> bool:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return exc.code == 421  # "service not available, closing transmission channel"
     return isinstance(exc, _CONNECTION_LOST)
+
+
+def unreachable(exc: BaseException, settings: SmtpSettings) -> RelayUnavailableError | None:
+    """Our error when ``exc``, raised while opening a connection, means the relay cannot be
+    reached at all; None when it is something else (a TLS or login setup problem, ...)."""
+    tls = _ssl_error(exc)
+    if tls is not None and not isinstance(tls, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return None  # TLS spoken wrongly or a certificate we do not trust: setup_failure's
+    if isinstance(exc, aiosmtplib.SMTPConnectResponseError):
+        why = f"{exc.code} {exc.message} at greeting".strip()
+    elif isinstance(exc, aiosmtplib.SMTPResponseException):
+        return None  # a refused login, STARTTLS refused: setup_failure's
+    elif isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPTimeoutError):
+        cause = exc.__cause__
+        shown = cause if isinstance(cause, OSError) and str(cause) else exc  # the socket's words
+        why = f"{type(shown).__name__}: {shown}"
+    elif isinstance(exc, aiosmtplib.SMTPServerDisconnected | OSError | TimeoutError):
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    else:
+        return None
+    relay = f"{settings.host}:{settings.port}"
+    return RelayUnavailableError(f"the relay {relay} cannot be reached ({why})", reply=why)
 
 
 def setup_failure(exc: BaseException, settings: SmtpSettings) -> RelaySetupError | None:

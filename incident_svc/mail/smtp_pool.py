@@ -5,7 +5,8 @@ comes from several connections kept open across messages. Each connection is ope
 first use and reopened after it drops or times out; a rate limit spaces sends over the whole
 pool. Every failure of a message leaves this module as a
 :class:`~incident_svc.errors.DeliveryError`; a relay that refuses the connection's TLS or
-login as :class:`~incident_svc.errors.RelaySetupError` (a configuration problem).
+login as :class:`~incident_svc.errors.RelaySetupError` (a configuration problem), a relay
+that cannot be reached at all as :class:`~incident_svc.errors.RelayUnavailableError`.
 Nothing connects or reads configuration in the constructor beyond storing the settings.
 """
 
@@ -20,9 +21,14 @@ import aiosmtplib
 
 from incident_svc.config import SmtpSettings
 from incident_svc.domain.emails import needs_smtputf8
-from incident_svc.errors import RelaySetupError
+from incident_svc.errors import RelaySetupError, RelayUnavailableError
 from incident_svc.mail.rate import RateLimiter
-from incident_svc.mail.smtp_errors import connection_is_dead, setup_failure, translate
+from incident_svc.mail.smtp_errors import (
+    connection_is_dead,
+    setup_failure,
+    translate,
+    unreachable,
+)
 from incident_svc.mail.smtp_transaction import mail_from, rcpt_and_data
 
 
@@ -149,6 +155,9 @@ class SmtpPool:
         try:
             await slot.client.connect()
         except (aiosmtplib.SMTPException, OSError) as exc:
+            down = unreachable(exc, s)
+            if down is not None:
+                raise down from exc
             refused = setup_failure(exc, s)
             if refused is None:
                 raise
@@ -168,6 +177,28 @@ class SmtpPool:
                 await slot.client.ehlo()
             return slot.client.supports_extension(extension)
         except (aiosmtplib.SMTPException, OSError):
+            slot.drop()
+            raise
+        finally:
+            self._idle.put_nowait(slot)
+
+    async def probe(self) -> None:
+        """Open one idle connection afresh (kept for the next message): the relay answers.
+
+        Raises RelayUnavailableError while it cannot be reached, RelaySetupError when it
+        refuses our TLS or login.
+        """
+        slot = await self._idle.get()
+        try:
+            await self._connect(slot, self._refusals)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            slot.drop()  # any other way a connection cannot be opened: still unavailable
+            why = translate(exc).reply or str(exc)
+            relay = f"{self._settings.host}:{self._settings.port}"
+            raise RelayUnavailableError(
+                f"the relay {relay} cannot be used ({why})", reply=why
+            ) from exc
+        except BaseException:
             slot.drop()
             raise
         finally:

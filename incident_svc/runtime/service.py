@@ -36,6 +36,7 @@ from incident_svc.runtime.supervision import supervise
 from incident_svc.runtime.wiring import Dispatcher, Parts, open_parts
 from incident_svc.scheduling import ServiceScheduler
 from incident_svc.services import audit_policy
+from incident_svc.services.relay_state import relay_name
 
 log = logging.getLogger(__name__)
 SERVICE_ACTOR = "service"
@@ -96,6 +97,7 @@ async def _start(settings: Settings, options: ServeOptions, parts: Parts) -> _Ru
         poll_seconds=settings.scheduler.poll_seconds,
         dispatch_enabled=options.dispatch,
         started_at=utcnow(),
+        relay=relay_name(settings.smtp),
     )
     running = _Running(status=status)
     if options.scheduler:
@@ -128,8 +130,9 @@ def _start_workers(
     def worker(n: int) -> asyncio.Task[None]:
         name = f"dispatcher-{n}"
 
-        def run() -> Coroutine[Any, Any, None]:
-            return dispatcher(settings=settings, stop=stop, worker_id=f"{prefix}:{n}")
+        def run(start: int) -> Coroutine[Any, Any, None]:
+            worker_id = f"{prefix}:{n}" + (f".{start}" if start else "")
+            return dispatcher(settings=settings, stop=stop, worker_id=worker_id)
 
         return asyncio.create_task(supervise(name, run, stop=stop, status=status), name=name)
 

@@ -23,6 +23,7 @@ class ServiceStatus:
     failing: set[str] = field(default_factory=set)  # workers waiting to be started again
     restarts: int = 0
     started_at: datetime | None = None
+    relay: str | None = None  # "host:port" of the configured SMTP relay
 
     def scheduler_state(self, now: datetime) -> str:
         """disabled, running, stale (polls failing) or stopped."""

@@ -22,7 +22,7 @@ from incident_svc.config_sources import setting_source
 from incident_svc.db import STATEMENT_ERRORS, write_transaction
 from incident_svc.domain.enums import CampaignStatus
 from incident_svc.domain.times import utcnow
-from incident_svc.errors import ConflictError, IncidentSvcError
+from incident_svc.errors import ConflictError, DatabaseUnavailableError, IncidentSvcError
 from incident_svc.models import Campaign
 from incident_svc.services import (
     approval_gate,
@@ -190,23 +190,32 @@ async def send_now(
     key: bytes | None = None,
     loader: Any = None,
     worker_id: str | None = None,
+    notify: Any = None,
 ) -> dict[str, int]:
     """Start the campaign if needed and send it in the foreground until every delivery is final.
 
-    Retries are waited for as they come due. Returns the final counts by status.
+    Retries are waited for as they come due. Returns the final counts by status. ``notify``
+    hears one line about each wait (a relay outage, a database fault, the first failure).
     """
     campaign = await campaigns.get(campaign_id)
     if campaign.status is CampaignStatus.CANCELLED:
         raise ConflictError(f"campaign {campaign_id} is cancelled")
     if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.COMPLETED):
         await start(campaign_id=campaign_id, now=utcnow(), actor=actor, key=key, settings=settings)
-    await dispatcher.drain(
-        campaign_id=campaign_id,
-        settings=settings,
-        worker_id=worker_id or f"send-now:{os.getpid()}",
-        actor=actor,
-        key=key,
-        loader=loader,
-        progress=progress,
-    )
-    return await campaigns.delivery_counts(campaign_id)
+    try:
+        await dispatcher.drain(
+            campaign_id=campaign_id,
+            settings=settings,
+            worker_id=worker_id or f"send-now:{os.getpid()}",
+            actor=actor,
+            key=key,
+            loader=loader,
+            progress=progress,
+            notify=notify,
+        )
+        return await campaigns.delivery_counts(campaign_id)
+    except DatabaseUnavailableError as exc:
+        raise DatabaseUnavailableError(
+            f"{exc}; nothing was lost: run `incident-svc campaign send {campaign_id} --now` "
+            "again when the database answers, it continues where it stopped"
+        ) from None

@@ -9,6 +9,7 @@ from tortoise import connections
 
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign
+from incident_svc.services import relay_state
 from incident_svc.services.campaigns import delivery_counts, get
 from incident_svc.services.sqltext import as_utc, query
 
@@ -56,21 +57,25 @@ async def list_campaigns(*, incident_ref: str | None = None) -> list[dict[str, A
 
 
 async def status(
-    campaign_id: int, *, now: datetime | None = None, failures: int = 5
+    campaign_id: int, *, now: datetime | None = None, failures: int = 5, relay: str | None = None
 ) -> dict[str, Any]:
-    """Counts by state, the send rate over the last minute, time left, the latest failures."""
+    """Counts by state, the send rate over the last minute, time left, the latest failures,
+    and the relay (``host:port``; any relay when None) if it cannot be reached.
+
+    While the relay is down the time left is the wait for its next probe plus the rest at
+    the rate of the minute before the outage.
+    """
     now = now or utcnow()
     campaign = await get(campaign_id)
     counts = await delivery_counts(campaign_id)
-    conn = connections.get("default")
-    recent = await query(
-        conn,
-        "SELECT count(*) AS n FROM delivery WHERE campaign_id = ? AND status = 'sent' AND sent_at >= ?",
-        [campaign_id, now - RATE_WINDOW],
-    )
-    rate = int(recent[0]["n"]) / RATE_WINDOW.total_seconds()
+    down = [v for v in await relay_state.read_all() if not v.up and relay in (None, v.relay)]
+    outage = down[0] if down else None
+    window_end = outage.down_since if outage and outage.down_since else now
+    rate = await _rate(campaign_id, window_end)
     remaining = counts["pending"] + counts["sending"]
     eta = remaining / rate if rate > 0 and remaining else None
+    if outage is not None and eta is not None and outage.next_probe_at is not None:
+        eta += max(0.0, (outage.next_probe_at - now).total_seconds())
     return {
         "id": campaign.id,
         "incident": campaign.incident.ref,
@@ -80,8 +85,22 @@ async def status(
         "counts": counts,
         "rate_per_second": round(rate, 2),
         "eta_seconds": round(eta, 1) if eta is not None else None,
+        "relay": outage.describe() if outage else "up",
+        "relay_down_since": outage.down_since if outage else None,
+        "relay_next_probe_at": outage.next_probe_at if outage else None,
         "latest_failures": await _latest_failures(campaign_id, failures),
     }
+
+
+async def _rate(campaign_id: int, until: datetime) -> float:
+    """Messages accepted per second in the minute before ``until``."""
+    recent = await query(
+        connections.get("default"),
+        "SELECT count(*) AS n FROM delivery WHERE campaign_id = ? AND status = 'sent' "
+        "AND sent_at >= ? AND sent_at <= ?",
+        [campaign_id, until - RATE_WINDOW, until],
+    )
+    return int(recent[0]["n"]) / RATE_WINDOW.total_seconds()
 
 
 async def _latest_failures(campaign_id: int, limit: int) -> list[dict[str, Any]]:

@@ -21,7 +21,8 @@ from incident_svc.domain.enums import CampaignStatus, Channel, DeliveryStatus, N
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Campaign, Exposure, Incident
-from incident_svc.services import approval_snapshot, approvers, audit, outbox
+from incident_svc.services import approval_snapshot, approvers, audit
+from incident_svc.services.due import open_count
 from incident_svc.services.sqltext import query
 
 SENDABLE_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
@@ -338,9 +339,7 @@ async def complete_if_done(
     """Mark a sending campaign completed once no delivery is pending or leased."""
     async with write_transaction() as conn:
         campaign = await _locked(conn, campaign_id)
-        if campaign.status is not CampaignStatus.SENDING or await outbox.open_count(
-            conn, campaign_id
-        ):
+        if campaign.status is not CampaignStatus.SENDING or await open_count(conn, campaign_id):
             return False
         counts = await delivery_counts(campaign_id, conn=conn)
         campaign.status = CampaignStatus.COMPLETED

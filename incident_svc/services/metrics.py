@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise import connections
 from tortoise.functions import Count
 
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.models import Campaign, Delivery
+from incident_svc.services.outbox import FRONT_OF_QUEUE
 
 RATE_WINDOW = timedelta(seconds=60)
 
@@ -45,14 +47,27 @@ async def delivery_metrics(*, now: datetime) -> DeliveryMetrics:
     sending = await Campaign.filter(status=CampaignStatus.SENDING).values_list("id", flat=True)
     active = Delivery.filter(campaign_id__in=list(sending))
     pending = active.filter(status=DeliveryStatus.PENDING)
-    oldest_due = await pending.filter(next_attempt_at__lte=now).order_by("next_attempt_at").first()
+    # a delivery whose worker died is due at FRONT_OF_QUEUE (year 2000): its wait counts from
+    # when it was claimed, not from then
+    due = pending.filter(next_attempt_at__lte=now, next_attempt_at__gt=FRONT_OF_QUEUE)
+    oldest = (
+        await due.order_by("next_attempt_at").limit(1).values_list("next_attempt_at", flat=True)
+    )
+    orphan = await (
+        pending.filter(next_attempt_at=FRONT_OF_QUEUE)
+        .order_by("updated_at")
+        .limit(1)
+        .values_list("updated_at", flat=True)
+    )
+    found: list[Any] = [*oldest, *orphan]
+    waiting_since = [t for t in found if isinstance(t, datetime)]
     recent = active.filter(status=DeliveryStatus.SENT, sent_at__gt=now - RATE_WINDOW)
     return DeliveryMetrics(
         by_state=by_state,
         sent_last_window=await recent.count() if sending else 0,
         retry_backlog=await pending.filter(attempts__gt=0).count() if sending else 0,
         oldest_due_age_seconds=(
-            (now - oldest_due.next_attempt_at).total_seconds() if oldest_due else 0.0
+            max(0.0, (now - min(waiting_since)).total_seconds()) if waiting_since else 0.0
         ),
     )
 

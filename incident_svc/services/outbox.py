@@ -25,7 +25,7 @@ from incident_svc.db import dialect, write_transaction
 from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus, EmailStatus
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.services import audit
-from incident_svc.services.sqltext import as_utc, in_list, placeholders, query
+from incident_svc.services.sqltext import in_list, placeholders, query
 
 SENDING = DeliveryStatus.SENDING.value
 PENDING = DeliveryStatus.PENDING.value
@@ -102,10 +102,18 @@ class Claimed:
 # minutes later when another crash could catch it in the same window again.
 FRONT_OF_QUEUE = datetime(2000, 1, 1, tzinfo=UTC)
 
+# A worker never reaps its own batches' leases (owners "{worker}/{n}"): they are in flight
+# in its process, which may be riding out a database fault longer than the lease.
 _REAP = """
 UPDATE delivery SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
                     next_attempt_at = ?
 WHERE campaign_id = ? AND status = 'sending' AND lease_expires_at < ?
+      AND substr(lease_owner, 1, ?) <> ?
+"""
+# A claim retried after a fault first gives back what its lost first try may have leased.
+_FORGET = """
+UPDATE delivery SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
+WHERE campaign_id = ? AND status = 'sending' AND lease_owner = ?
 """
 
 _CLAIM = """
@@ -141,11 +149,16 @@ async def claim(
     lease_seconds: float,
     message_id_token: str,
     message_id_domain: str,
+    retrying: bool = False,
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due deliveries of one campaign to ``worker_id``."""
+    """Lease up to ``limit`` due deliveries of one campaign to ``worker_id`` (``worker/batch``)."""
     expires = now + timedelta(seconds=lease_seconds)
+    mine = worker_id.rpartition("/")[0] + "/" if "/" in worker_id else worker_id
     async with write_transaction() as conn:
-        await conn.execute_query(placeholders(_REAP, conn), [FRONT_OF_QUEUE, campaign_id, now])
+        if retrying:
+            await conn.execute_query(placeholders(_FORGET, conn), [campaign_id, worker_id])
+        reap = [FRONT_OF_QUEUE, campaign_id, now, len(mine), mine]
+        await conn.execute_query(placeholders(_REAP, conn), reap)
         values = [worker_id, expires, now, message_id_token, message_id_domain]
         rows = await conn.execute_query_dict(_claim_sql(conn), [*values, campaign_id, now, limit])
     return sorted((_claimed(dict(row)) for row in rows), key=lambda c: c.delivery_id)
@@ -224,6 +237,7 @@ class BatchContext:
     actor: str
     policy: RetryPolicy
     key: bytes | None
+    lease_owner: str | None = None  # the batch's lease name ("{worker}/{n}"); else worker_id
 
 
 async def record(
@@ -240,7 +254,8 @@ async def record(
     async with write_transaction() as conn:
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            held = await query(conn, *_update_results(conn, context.worker_id, chunk))
+            owner = context.lease_owner or context.worker_id
+            held = await query(conn, *_update_results(conn, owner, chunk))
             ids = {int(row["id"]) for row in held}
             mine = [row for row in chunk if row.delivery_id in ids]
             if mine:
@@ -403,29 +418,3 @@ def _summary(rows: list[_Row], *, stale: int) -> BatchSummary:
         stale=stale,
         ledger_sha256=digest.hexdigest(),
     )
-
-
-async def open_count(conn: BaseDBAsyncClient, campaign_id: int) -> int:
-    """Deliveries of the campaign not yet final (pending or leased)."""
-    rows = await query(
-        conn,
-        "SELECT count(*) AS n FROM delivery WHERE campaign_id = ? AND status IN ('pending', 'sending')",
-        [campaign_id],
-    )
-    return int(rows[0]["n"])
-
-
-async def next_due(conn: BaseDBAsyncClient, campaign_id: int) -> datetime | None:
-    """When the campaign's next pending delivery (or expiring lease) comes due."""
-    rows = await query(
-        conn,
-        "SELECT min(next_attempt_at) AS due FROM delivery WHERE campaign_id = ? AND status = 'pending'",
-        [campaign_id],
-    )
-    leases = await query(
-        conn,
-        "SELECT min(lease_expires_at) AS due FROM delivery WHERE campaign_id = ? AND status = 'sending'",
-        [campaign_id],
-    )
-    times = [t for t in (as_utc(rows[0]["due"]), as_utc(leases[0]["due"])) if t is not None]
-    return min(times) if times else None

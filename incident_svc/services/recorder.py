@@ -4,11 +4,16 @@ Outcomes arrive one by one as connections finish; the recorder commits whatever 
 accumulated each time the previous commit is done. A crash can then only repeat messages
 accepted during the one commit in progress, not a whole batch, while the database still
 sees few, larger transactions when the relay is faster than it.
+
+A commit that takes seconds is riding out a database fault (services.dispatch_engine):
+:meth:`Recorder.stuck` tells the senders to hand out no further messages meanwhile, so that
+if the fault outlasts the process, few answers are lost with it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from incident_svc.services.outbox import Outcome
@@ -21,7 +26,13 @@ class Recorder:
         self._flush = flush
         self._pending: list[Outcome] = []
         self._task: asyncio.Task[None] | None = None
+        self._flushing_since: float | None = None
         self.flushes = 0
+
+    def stuck(self, limit: float) -> bool:
+        """True while the commit in progress has taken longer than ``limit`` seconds."""
+        since = self._flushing_since
+        return since is not None and time.monotonic() - since > limit
 
     def add(self, outcome: Outcome) -> None:
         self._pending.append(outcome)
@@ -34,7 +45,11 @@ class Recorder:
         while self._pending:
             chunk, self._pending = self._pending, []
             self.flushes += 1
-            await self._flush(chunk)
+            self._flushing_since = time.monotonic()
+            try:
+                await self._flush(chunk)
+            finally:
+                self._flushing_since = None
 
     async def close(self) -> None:
         """Wait until everything added so far is committed (or raise why it was not)."""

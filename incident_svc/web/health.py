@@ -1,8 +1,11 @@
 """`/healthz` and `/metrics` of the service process.
 
-``/healthz`` answers 200 when the database answers, the scheduler polls and every
-dispatcher worker runs (parts switched off count as healthy), else 503; the body says which
-part failed. ``/metrics`` is the Prometheus text format, version 0.0.4.
+``/healthz`` answers 200 ``ok`` when the database answers, the relay can be reached, the
+scheduler polls and every dispatcher worker runs (parts switched off count as healthy).
+While the database does not answer or a relay cannot be reached it answers 200 ``degraded``
+with the reason: the service is riding the fault out, and restarting it would not help.
+A scheduler that stopped polling or a dispatcher worker down answers 503 ``fail``. The body
+says which part is in trouble. ``/metrics`` is the Prometheus text format, version 0.0.4.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from incident_svc.db_faults import fault_reason
 from incident_svc.domain.times import utcnow
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.services.metrics import DeliveryMetrics, database_problem, delivery_metrics
+from incident_svc.services.relay_state import RelayView, read_all
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 HEALTHY = {"ok", "running", "alive", "disabled"}
@@ -24,18 +29,35 @@ def health_routes(status: ServiceStatus) -> list[Route]:
 
     async def healthz(request: Request) -> Response:
         problem = await database_problem()
+        relays = [] if problem else await read_all()
+        down = [view.describe() for view in relays if not view.up]
         checks = {
-            "database": problem or "ok",
+            "database": f"unreachable: {problem}" if problem else "ok",
+            "relay": "; ".join(down) if down else ("unknown" if problem else "ok"),
             "scheduler": status.scheduler_state(utcnow()),
             "dispatcher": status.dispatcher_state(),
         }
-        healthy = problem is None and all(value in HEALTHY for value in checks.values())
-        body = {"status": "ok" if healthy else "fail", "checks": checks}
-        return JSONResponse(body, status_code=200 if healthy else 503, headers=_no_store())
+        parts = (checks["scheduler"], checks["dispatcher"])
+        if not all(value in HEALTHY for value in parts):
+            verdict, code = "fail", 503
+        elif problem or down:
+            verdict, code = "degraded", 200
+        else:
+            verdict, code = "ok", 200
+        body = {"status": verdict, "checks": checks}
+        return JSONResponse(body, status_code=code, headers=_no_store())
 
     async def metrics(request: Request) -> Response:
-        numbers = await delivery_metrics(now=utcnow())
-        text = render_metrics(numbers, status)
+        try:
+            numbers = await delivery_metrics(now=utcnow())
+            relays = await read_all()
+        except Exception as exc:
+            reason = fault_reason(exc)
+            if reason is None:
+                raise
+            text = f"# the database does not answer: {' '.join(reason.split())}\n"
+            return PlainTextResponse(text, status_code=503, headers=_no_store())
+        text = render_metrics(numbers, status, relays)
         return PlainTextResponse(text, media_type=PROMETHEUS_TEXT, headers=_no_store())
 
     return [Route("/healthz", healthz), Route("/metrics", metrics)]
@@ -45,9 +67,19 @@ def _no_store() -> dict[str, str]:
     return {"Cache-Control": "no-store"}
 
 
-def render_metrics(numbers: DeliveryMetrics, status: ServiceStatus) -> str:
+def render_metrics(
+    numbers: DeliveryMetrics, status: ServiceStatus, relays: list[RelayView] | None = None
+) -> str:
     """The Prometheus exposition text for one scrape."""
     lines: list[str] = []
+    up = {view.relay: int(view.up) for view in relays or []}
+    if status.relay is not None:
+        up.setdefault(status.relay, 1)  # no row yet: no dispatcher has failed to reach it
+    if up:
+        _gauge(lines, "incident_svc_relay_up", "1 while the SMTP relay can be reached, else 0.")
+        lines += [
+            f'incident_svc_relay_up{{relay="{_label(r)}"}} {n}' for r, n in sorted(up.items())
+        ]
     _gauge(lines, "incident_svc_deliveries", "Deliveries by state.")
     lines += [f'incident_svc_deliveries{{state="{s}"}} {n}' for s, n in numbers.by_state.items()]
     singles = [
@@ -84,6 +116,10 @@ def render_metrics(numbers: DeliveryMetrics, status: ServiceStatus) -> str:
             for action, n in status.scheduler.alarm_counts().items()
         ]
     return "\n".join(lines) + "\n"
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _gauge(lines: list[str], name: str, help_text: str) -> None:
