@@ -21,10 +21,12 @@ from tortoise import connections
 
 from incident_svc import db
 from incident_svc.domain.times import utcnow
-from incident_svc.services import campaigns
+from incident_svc.services import campaign_start
+from tests.support.approval import OFF
 from tests.support.databases import BACKEND
 from tests.support.fault_proxy import fault_proxy
 from tests.support.fault_runs import (
+    KEY,
     assert_each_sent_once,
     assert_no_traceback,
     attempts_per_delivery,
@@ -183,8 +185,8 @@ async def test_sqlite_on_a_full_disk_waits_for_space_and_loses_nothing(
 ) -> None:
     url, disk = database_on_small_disk
     campaign = await draft_campaign(RECIPIENTS)
-    await campaigns.start(
-        campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, approval_required=False
+    await campaign_start.start(
+        campaign_id=campaign.id, now=utcnow(), actor="alice", key=KEY, settings=OFF
     )
     await connections.get("default").execute_query("PRAGMA wal_checkpoint(TRUNCATE)")
     filler = _fill(disk)

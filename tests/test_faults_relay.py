@@ -26,6 +26,7 @@ from incident_svc.services import audit, campaign_views, relay_state
 from incident_svc.web.health import health_routes
 from tests.support.fault_proxy import fault_proxy
 from tests.support.fault_runs import (
+    KEY,
     SECURITY_TEAM,
     assert_each_sent_once,
     assert_no_traceback,
@@ -123,7 +124,7 @@ async def test_stalled_relay_is_waited_out_and_only_answers_lost_on_the_wire_rep
     retried = {r["message_id"] for r in rows if attempts[r["id"]] == 2}
     assert max(attempts.values()) <= 2 and len(retried) <= 4  # smtp.pool_size
     assert {m for m, n in copies.items() if n > 1} <= retried
-    assert (await audit.verify(key=None)).intact
+    assert (await audit.verify(key=KEY)).intact
     assert resumed <= PROBE_MAX_SECONDS + 2.5, f"sending resumed {resumed:.1f} s after"
     print(f"relay stalled 5 s: sending resumed {resumed:.1f} s after")
 

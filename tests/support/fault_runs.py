@@ -12,11 +12,13 @@ from urllib.parse import urlparse, urlunparse
 from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.models import Campaign, Delivery, DeliveryAttempt
 from incident_svc.services import audit, campaigns
+from tests.support.approval import OPEN
 from tests.support.people import make_incident
-from tests.support.service_process import run_cli, service_env
+from tests.support.service_process import TEST_AUDIT_KEY, run_cli, service_env
 from tests.support.smtpd import SmtpServer
 
 SECURITY_TEAM = "security-team@example.com"
+KEY = TEST_AUDIT_KEY.encode()  # the children write with it (service_env)
 
 # seconds, small so that a fault test runs in seconds; each test overrides what it is about
 FAST = {
@@ -37,7 +39,12 @@ FAST = {
 async def draft_campaign(recipients: int) -> Campaign:
     await make_incident(recipients)
     return await campaigns.create(
-        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None
+        incident_ref="INC-2026-0001",
+        kind="subject_notice",
+        at=None,
+        actor="alice",
+        key=KEY,
+        approval=OPEN,
     )
 
 
@@ -66,7 +73,9 @@ def notices(server: SmtpServer) -> Counter[str]:
     return Counter(str(m.message_id) for m in server.received if m.recipient != SECURITY_TEAM)
 
 
-async def assert_each_sent_once(campaign_id: int, server: SmtpServer, recipients: int) -> None:
+async def assert_each_sent_once(
+    campaign_id: int, server: SmtpServer, recipients: int, *, key: bytes | None = KEY
+) -> None:
     """Nothing lost, nobody twice: every delivery sent, each Message-ID accepted once."""
     rows = await Delivery.filter(campaign_id=campaign_id).values("id", "status", "message_id")
     assert len(rows) == recipients
@@ -74,7 +83,7 @@ async def assert_each_sent_once(campaign_id: int, server: SmtpServer, recipients
     copies = notices(server)
     assert set(copies) == {r["message_id"] for r in rows}
     assert max(copies.values()) == 1, [m for m, n in copies.items() if n > 1]
-    assert (await audit.verify(key=None)).intact
+    assert (await audit.verify(key=key)).intact
 
 
 async def attempts_per_delivery(campaign_id: int) -> Counter[int]:
