@@ -48,6 +48,7 @@ def log_(
         (
             {
                 **link.__dict__,
+                "at": link.at[:19] + "Z" if link.at.endswith("Z") else link.at,
                 "target": f"{link.target_type}:{link.target_id}",
                 "details": _short(link.details),
             }

@@ -17,6 +17,7 @@ from rich.progress import (
 
 from incident_svc.cli.output import JSON_OPTION, console, err_console, print_json
 from incident_svc.cli.runtime import hmac_key, state, with_db
+from incident_svc.cli.safe_text import visible
 from incident_svc.config import Settings
 from incident_svc.domain.inventory_rows import COLUMNS
 from incident_svc.services.inventory.importer import (
@@ -56,14 +57,14 @@ def _progress(enabled: bool, path: Path) -> Iterator[ProgressCallback | None]:
         yield None
         return
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TaskProgressColumn(),
         TextColumn("{task.fields[rows]:,} rows, {task.fields[rate]:,.0f} rows/s"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task(path.name, total=path.stat().st_size, rows=0, rate=0.0)
+        task = bar.add_task(visible(path.name), total=path.stat().st_size, rows=0, rate=0.0)
 
         def update(done: int, rows: int) -> None:
             elapsed = bar.tasks[0].elapsed or 0.0
