@@ -77,7 +77,7 @@ async def serve(settings: Settings, options: ServeOptions) -> None:
     """Run until SIGTERM or SIGINT; return once everything is closed."""
     stop, force = asyncio.Event(), asyncio.Event()
     with _signals_set(stop, force):
-        async with database(settings.database_url), open_parts(settings) as parts:
+        async with database(settings.database_url, create=False), open_parts(settings) as parts:
             running = await _start(settings, options, parts)
             try:
                 failed = await _wait_for_stop(stop, running.tasks())
