@@ -14,6 +14,7 @@ from incident_svc.cli.runtime import hmac_key, with_db
 from incident_svc.config import Settings
 from incident_svc.domain.audit_chain import Link, Verdict
 from incident_svc.services import audit
+from incident_svc.services.export_file import check_target
 
 app = typer.Typer(
     help="Read, verify and export the tamper-evident audit log.", no_args_is_help=True
@@ -97,12 +98,14 @@ def verify(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
 def export(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Where to write the JSON Lines file.", dir_okay=False),
+    force: bool = typer.Option(False, "--force", help="Replace an existing FILE."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Write the whole chain to FILE as JSON Lines, verifiable elsewhere (see docs/audit.md)."""
+    check_target(file, force=force)
 
     async def work(settings: Settings) -> int:
-        return await audit.export(file)
+        return await audit.export(file, force=force)
 
     written = with_db(ctx, work)
     if json_output:

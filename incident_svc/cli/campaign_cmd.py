@@ -308,6 +308,7 @@ def ledger_(
     fmt: str | None = typer.Option(
         None, "--format", help="csv or jsonl (default: from the file name)."
     ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --export file."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Export the proof-of-dispatch ledger: per delivery the address, time, server reply,
@@ -317,7 +318,7 @@ def ledger_(
     """
 
     async def work(settings: Settings, actor: str, key: bytes | None) -> int:
-        return await ledger.export(campaign_id=campaign_id, path=export, fmt=fmt)
+        return await ledger.export(campaign_id=campaign_id, path=export, fmt=fmt, force=force)
 
     written = _run(ctx, work)
     if json_output:

@@ -11,7 +11,7 @@ import asyncio
 import csv
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,8 +107,11 @@ async def resolve(
     key: bytes | None,
     include: RefList | None = None,
     exclude: RefList | None = None,
+    before_commit: Callable[[], Awaitable[object]] | None = None,
 ) -> Resolution:
-    """Resolve the incident's scope into its exposures; see the module docstring."""
+    """Resolve the incident's scope into its exposures; see the module docstring.
+    ``before_commit`` runs last inside the transaction (the export): if it fails, nothing
+    of the run is committed or audited."""
     started = time.perf_counter()
     async with write_transaction() as conn:
         d = dialect(conn)
@@ -163,6 +166,8 @@ async def resolve(
             },
             key=key,
         )
+        if before_commit is not None:
+            await before_commit()
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 

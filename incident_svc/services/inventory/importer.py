@@ -20,6 +20,7 @@ from incident_svc.domain.inventory_rows import Problem, column_names
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
 from incident_svc.services import audit
+from incident_svc.services.export_file import export_file
 from incident_svc.services.inventory.reader import Source, detect_format
 from incident_svc.services.inventory.staging import Stage
 from incident_svc.services.inventory.validation import checked_chunks
@@ -125,7 +126,8 @@ def _size(path: Path) -> int:
 def _open_rejects(path: Path | None) -> Any:
     if path is None:
         return contextlib.nullcontext(None)
-    return path.open("w", encoding="utf-8")
+    # replaced on each run (it is named after the input), written whole or not at all
+    return export_file(path, force=True)
 
 
 async def _run(
