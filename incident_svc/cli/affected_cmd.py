@@ -19,13 +19,13 @@ def affected_command(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="The incident (INC-...)."),
     include: Path | None = typer.Option(
-        None, "--include", dir_okay=False, help="References to add (one a line, or a CSV)."
+        None, "--include", help="References to add (one a line, or a CSV)."
     ),
     exclude: Path | None = typer.Option(
-        None, "--exclude", dir_okay=False, help="References to leave out (one a line, or a CSV)."
+        None, "--exclude", help="References to leave out (one a line, or a CSV)."
     ),
     export: Path | None = typer.Option(
-        None, "--export", dir_okay=False, help="Write the full list to this .csv or .jsonl file."
+        None, "--export", help="Write the full list to this .csv or .jsonl file."
     ),
     export_format: str | None = typer.Option(None, "--export-format", help="csv or jsonl."),
     force: bool = typer.Option(False, "--force", help="Replace an existing --export file."),

@@ -97,7 +97,7 @@ def verify(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
 @app.command()
 def export(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="Where to write the JSON Lines file.", dir_okay=False),
+    file: Path = typer.Argument(..., help="Where to write the JSON Lines file."),
     force: bool = typer.Option(False, "--force", help="Replace an existing FILE."),
     json_output: bool = JSON_OPTION,
 ) -> None:

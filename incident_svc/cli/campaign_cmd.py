@@ -302,9 +302,7 @@ def _watch(ctx: typer.Context, campaign_id: int) -> None:
 def ledger_(
     ctx: typer.Context,
     campaign_id: int = ID_ARG,
-    export: Path = typer.Option(
-        ..., "--export", help="File to write (.csv or .jsonl).", dir_okay=False
-    ),
+    export: Path = typer.Option(..., "--export", help="File to write (.csv or .jsonl)."),
     fmt: str | None = typer.Option(
         None, "--format", help="csv or jsonl (default: from the file name)."
     ),

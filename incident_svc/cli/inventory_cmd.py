@@ -43,7 +43,6 @@ REJECTS_OPTION = typer.Option(
     None,
     "--rejects",
     help="Where --skip-invalid writes rejects (default: FILE.rejects.jsonl).",
-    dir_okay=False,
 )
 
 
@@ -130,7 +129,7 @@ def _group(kind: str, help_text: str, example: str) -> typer.Typer:
     @group.command("import")
     def import_(
         ctx: typer.Context,
-        file: Path = typer.Argument(..., help="CSV with a header, or JSON Lines.", dir_okay=False),
+        file: Path = typer.Argument(..., help="CSV with a header, or JSON Lines."),
         fmt: str | None = FORMAT_OPTION,
         ignore_extra: bool = IGNORE_EXTRA_OPTION,
         skip_invalid: bool = SKIP_INVALID_OPTION,

@@ -45,7 +45,7 @@ def preview(
     ),
     fmt: str = typer.Option("text", "--format", help="text, html, or eml (the raw message)."),
     out: Path | None = typer.Option(
-        None, "--out", dir_okay=False, help="Write to this file instead of the terminal."
+        None, "--out", help="Write to this file instead of the terminal."
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing --out file."),
     json_output: bool = JSON_OPTION,
