@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -23,6 +26,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError
 from incident_svc.models import Campaign, Incident
 from incident_svc.services import audit
+from tests.test_cli_shell import _append_events, _tamper, cli
 
 PIECES = ["[/x]", "[bold]", "[red]x[/red]", "\x1b[2J", "\x1b]0;pwned\x07", "\n", "\r", "\t",
           ":smile:", "\u202e", "\u2028", "\x00", "\x9b", "é", "中文", "\\x1b", "  "]  # fmt: skip
@@ -111,3 +115,31 @@ def test_send_now_on_a_held_campaign_returns_at_once_with_the_hold(
     message = str(result.exception)
     assert f"campaign {campaign_id} is on hold until " in message
     assert "police request 17" in message and f"campaign release {campaign_id}" in message
+
+
+def test_arguments_that_are_not_utf8_are_one_line(database_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENT_SVC_")}
+    env["INCIDENT_SVC_DATABASE_URL"] = database_url
+    for args in (
+        [b"incident", b"show", b"INC-\xff\x1b"],
+        [b"--actor", b"\xc3", b"incident", b"list"],
+    ):
+        result = subprocess.run(
+            [sys.executable.encode(), b"-m", b"incident_svc", *args],
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+        assert result.returncode == 5
+        assert result.stderr.count(b"\n") == 1 and b"is not valid UTF-8 text" in result.stderr
+        assert b"\x1b" not in result.stderr
+
+
+def test_a_non_ascii_audit_hash_is_a_broken_chain_not_a_crash(database_url: str) -> None:
+    _append_events(database_url, [], {})
+    _tamper(database_url, "UPDATE audit_event SET hash = 'é' || substr(hash, 2) WHERE seq = 2")
+    verdict = cli("audit", "verify", database_url=database_url)
+    assert verdict.returncode == 1 and "Traceback" not in verdict.stderr
+    assert "BROKEN at sequence 2: hash is not a hex digest" in verdict.stdout
+    shown = cli("audit", "log", database_url=database_url)
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr
