@@ -228,7 +228,12 @@ def _print_report(report: review.CheckReport) -> None:
         console.print(f"{locale}: {len(entry.samples)} sampled, {status}", markup=False)
         if entry.findings:
             rows = [
-                {"recipient": who, "code": f.code, "part": f.part, "message": f.message}
+                {
+                    "recipient": who,
+                    "code": f.code,
+                    "part": _short_part(f.part),
+                    "message": f.message,
+                }
                 for who, f in entry.findings
             ]
             print_table(rows, ["recipient", "code", "part", "message"])
@@ -236,6 +241,12 @@ def _print_report(report: review.CheckReport) -> None:
         f"template hash {report.template_hash[:16]}: " + ("all good" if report.ok else "FAILED"),
         markup=False,
     )
+
+
+def _short_part(part: str) -> str:
+    """A template file as kind/locale/name, enough to find it, short enough for a column."""
+    pieces = part.split("/")
+    return "/".join(pieces[-3:]) if len(pieces) > 3 else part
 
 
 def register(root: typer.Typer) -> None:
