@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from incident_svc.cli import affected_cmd
+from incident_svc.cli.change_lines import change_lines
 from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json, print_table
 from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import hmac_key, state, with_db
@@ -308,10 +309,8 @@ def update(
     elif not diff:
         console.print(f"{incident.ref}: nothing changed", markup=False)
     else:
-        for name, change in diff.items():
-            console.print(
-                f"{incident.ref} {name}: {change['old']!r} -> {change['new']!r}", markup=False
-            )
+        for line in change_lines(incident.ref, diff):
+            console.print(line)
 
 
 @app.command()
