@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from incident_svc import db
-from incident_svc.models import Incident
+from incident_svc.models import Incident, Subject
 from incident_svc.notices.context import FREE_TEXTS
 from tests.support.people import TEXTS, make_incident
 from tests.test_cli_shell import cli
@@ -49,3 +49,21 @@ def test_preview_says_which_texts_are_missing(database_url: str) -> None:
         result.stderr
     )
     assert "undefined" not in result.stderr
+
+
+async def _outsider(url: str) -> None:
+    async with db.database(url):
+        await make_incident(2)
+        await Subject.create(
+            external_ref="P-0030", email="p30@example.org", name="P", jurisdiction="GB"
+        )
+
+
+def test_preview_names_people_by_reference_not_by_id(database_url: str) -> None:
+    asyncio.run(_outsider(database_url))
+    result = cli(
+        "notice", "preview", "INC-2026-0001", "--subject", "P-0030", database_url=database_url
+    )
+    assert result.returncode == 5 and result.stderr.count("\n") == 1
+    assert "P-0030 is not affected by incident INC-2026-0001" in result.stderr
+    assert "subject 3" not in result.stderr
