@@ -1,4 +1,5 @@
-"""/metrics declares what only grows as a counter and the rest as gauges, one TYPE per name."""
+"""What we publish says what it means: metric types in /metrics, and an OpenAPI document that
+allows new fields as the docs promise."""
 
 from __future__ import annotations
 
@@ -18,3 +19,14 @@ def test_types_of_every_metric() -> None:
         line.split("{")[0].split()[0] for line in text.splitlines() if not line.startswith("#")
     }
     assert names == set(types) | {"incident_svc_dispatcher_restarts"}
+
+
+def test_openapi_allows_new_fields_as_the_docs_say() -> None:
+    from pathlib import Path
+
+    from incident_svc.web.openapi import BANNER_SCHEMA, FEED_SCHEMA
+
+    docs = (Path(__file__).parents[1] / "docs" / "banners.md").read_text()
+    assert "new optional fields may appear" in docs
+    assert BANNER_SCHEMA["additionalProperties"] is True
+    assert FEED_SCHEMA["additionalProperties"] is True
