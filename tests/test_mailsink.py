@@ -87,3 +87,13 @@ def test_cli_runs_until_interrupted_and_prints_a_line_per_message(tmp_path: Path
     assert '"message_id": "<n9@example.com>"' in out
     assert f"listening on 127.0.0.1:{port}" in err
     assert message_ids(tmp_path / "var" / "mail") == ["<n9@example.com>"]
+
+
+def test_the_line_shows_the_subject_as_people_read_it() -> None:
+    from datetime import UTC, datetime
+
+    stored = Stored(
+        datetime(2026, 11, 28, tzinfo=UTC), "a@example.com", ("b@example.org",), "<m@x>",
+        "=?utf-8?b?6LOH5paZ?= INC-1", 10, "k",
+    )  # fmt: skip
+    assert stored.line().endswith('10B "資料 INC-1"')
