@@ -186,3 +186,28 @@ def test_devices_fifos_and_folders_are_not_read(database_url: str, tmp_path: Pat
         assert result.stderr == f"error: {path}: not a regular file ({kind})\n"
     texts = cli("incident", "update", "INC-1", "--texts", str(fifo), database_url=database_url)
     assert texts.returncode == 5 and "not a regular file (a FIFO)" in texts.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "reason"),
+    [
+        ("t.json", '{"en": {"contact": "a", "contact": "b"}}', "the key 'contact' is given twice"),
+        ("t.json", '{"en": {"contact": "\\ud800"}}', "lone surrogate"),
+        ("t.json", "[" * 50_000 + "]" * 50_000, "nested too deeply"),
+        ("t.json", '{"en": {"contact": ' + "7" * 5000 + "}}", "4300 digits"),
+        ("t.json", '{"en": {"contact": 12}}', "must be text"),
+        ("t.toml", "[en]\ncontact = \n", "not valid TOML"),
+        ("t.json", " " * (1024 * 1024 + 1), "larger than 1 MiB, the limit for --texts files"),
+    ],
+    ids=["duplicate", "surrogate", "deep", "huge-number", "number", "bad-toml", "too-large"],
+)
+def test_texts_files_are_refused_in_one_line(
+    database_url: str, tmp_path: Path, name: str, body: str, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    result = cli(
+        "incident", "update", "INC-2026-0001", "--texts", str(path), database_url=database_url
+    )
+    assert result.returncode == 5, result.stderr
+    assert result.stderr.count("\n") == 1 and reason in result.stderr
