@@ -26,6 +26,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError
 from incident_svc.models import Campaign, Incident
 from incident_svc.services import audit
+from tests.support.databases import BACKEND
 from tests.test_cli_shell import _append_events, _tamper, cli
 
 PIECES = ["[/x]", "[bold]", "[red]x[/red]", "\x1b[2J", "\x1b]0;pwned\x07", "\n", "\r", "\t",
@@ -34,7 +35,8 @@ HOSTILE = st.lists(
     st.sampled_from(PIECES) | st.text(st.characters(blacklist_categories=("Cs",)), max_size=6),
     min_size=1,
     max_size=6,
-).map("".join)
+).map(lambda parts: "".join(parts) if BACKEND == "sqlite" else "".join(parts).replace("\x00", ""))
+# (PostgreSQL text cannot hold NUL at all, so no such value can be stored there)
 # what must never reach the terminal: controls other than the layout's own line breaks
 RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
@@ -74,7 +76,7 @@ FIELDS = [["incident", "show", "INC-2026-0001"], ["campaign", "show"]]
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(title=HOSTILE, actor=HOSTILE, reason=HOSTILE)
 def test_stored_values_are_shown_literally(
