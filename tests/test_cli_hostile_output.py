@@ -145,3 +145,9 @@ def test_a_non_ascii_audit_hash_is_a_broken_chain_not_a_crash(database_url: str)
     assert "BROKEN at sequence 2: hash is not a hex digest" in verdict.stdout
     shown = cli("audit", "log", database_url=database_url)
     assert shown.returncode == 0 and "Traceback" not in shown.stderr
+
+
+def test_visible_spells_out_controls() -> None:
+    assert visible("a\x1b[2J\n\tb\u202ec\x9b\udcff") == "a\\x1b[2J\\n\\tb\\u202ec\\x9b\\udcff"
+    assert visible("a\x1b\n\tb", keep="\n\t") == "a\\x1b\n\tb"
+    assert visible("[/x] 中文 é") == "[/x] 中文 é"  # printable text, markup-looking or not

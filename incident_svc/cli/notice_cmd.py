@@ -111,9 +111,9 @@ def _body(result: review.Preview, fmt: str) -> bytes:
 def _emit(result: review.Preview, fmt: str, out: Path | None, force: bool) -> None:
     data = _body(result, fmt)
     if out is None:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8", "replace").replace("\r\n", "\n")
         # the notice as it is, but no escape sequence of its data reaches the terminal
-        console.file.write("\n".join(visible(line) for line in text.split("\n")))
+        console.file.write(visible(text, keep="\n\t"))
         return
     with export_file(out, force=force, binary=True) as handle:
         handle.write(data)

@@ -30,8 +30,11 @@ def _escape(match: re.Match[str]) -> str:
     return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
-def visible(text: str) -> str:
-    """``text`` with every control character spelled out; one line, printable as it is."""
+def visible(text: str, keep: str = "") -> str:
+    """``text`` with every control character spelled out (but those in ``keep``): one line,
+    printable as it is."""
+    if keep:
+        return _INVISIBLE.sub(lambda m: m.group() if m.group() in keep else _escape(m), text)
     return _INVISIBLE.sub(_escape, text)
 
 
