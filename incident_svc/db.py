@@ -39,6 +39,29 @@ STATEMENT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+class NoDatabaseError(SchemaError):
+    """The SQLite file does not exist and this command does not create one."""
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file of a ``sqlite://`` URL (None for PostgreSQL and ``:memory:``)."""
+    if urlparse(database_url).scheme != "sqlite":
+        return None
+    path = database_url[len("sqlite://") :]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def require_existing(database_url: str) -> None:
+    """Refuse a SQLite file that does not exist yet: only `db upgrade` creates one, so that a
+    command run from the wrong folder never leaves an empty database behind."""
+    path = sqlite_path(database_url)
+    if path is not None and not path.exists():
+        raise NoDatabaseError(
+            f"no database at {path.resolve()} (database_url {database_url}): "
+            f"{UPGRADE_HINT} to create it, or run from the folder that has it"
+        )
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise configuration for one database URL."""
     return {
@@ -109,8 +132,13 @@ async def close_database() -> None:
 
 
 @contextlib.asynccontextmanager
-async def database(database_url: str, *, check_schema: bool = True) -> AsyncIterator[None]:
-    """Open the database for the duration of a block; refuse a schema the code does not match."""
+async def database(
+    database_url: str, *, check_schema: bool = True, create: bool = True
+) -> AsyncIterator[None]:
+    """Open the database for the duration of a block; refuse a schema the code does not match.
+    With ``create=False`` a SQLite file that does not exist is refused, not created."""
+    if not create:
+        require_existing(database_url)
     await open_database(database_url)
     try:
         if check_schema:
