@@ -16,6 +16,7 @@ from email.utils import format_datetime
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import NoticeKind
+from incident_svc.domain.notice_history import PERSON_KINDS
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import TemplateError, ValidationError
 from incident_svc.models import Account, Subject
@@ -87,7 +88,7 @@ async def _preview_item(
     kind: NoticeKind, recipient: str, locale: str | None, incident_ref: str
 ) -> ComposeItem:
     message_id = PREVIEW_MESSAGE_ID.format(ref=incident_ref, recipient=_id_safe(recipient))
-    if kind == NoticeKind.SUBJECT_NOTICE:
+    if kind in PERSON_KINDS:
         subject = await Subject.get_or_none(external_ref=recipient)
         if subject is None:
             raise ValidationError(f"no subject {recipient!r}", field="--subject")
@@ -200,7 +201,7 @@ async def _check_one(
         return [Finding(_code(exc), exc.file or "template", str(exc))], None
     except TemplateError as exc:
         return [Finding("template_error", "template", str(exc))], None
-    findings = check_notice(prepared.context, rendered)
+    findings = check_notice(prepared.context, rendered, kind=str(composer.kind))
     return findings + _assembly_findings(composer, prepared, rendered), rendered
 
 
