@@ -10,7 +10,7 @@ import typer
 from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
-from incident_svc.services import affected, affected_export
+from incident_svc.services import affected, affected_export, notice_history
 
 
 def affected_command(
@@ -46,20 +46,27 @@ def affected_command(
     exclude_list = affected.read_ref_list("exclude", exclude) if exclude else None
     actor = state(ctx).actor
 
-    async def work(settings: Settings) -> tuple[affected.Resolution, int | None]:
+    async def work(settings: Settings) -> tuple[affected.Resolution, int | None, dict[str, Any]]:
         result = await affected.resolve(
             ref=ref, actor=actor, key=hmac_key(settings), include=include_list, exclude=exclude_list
         )
         written = None
         if export:
             written = await affected_export.export(ref=ref, path=export, fmt=export_format)
-        return result, written
+        return result, written, await notice_history.told_no_longer_affected(ref)
 
-    result, written = with_db(ctx, work)
+    result, written, gone = with_db(ctx, work)
     if json_output:
-        print_json({**result.as_dict(), "export": str(export) if export else None})
+        print_json(
+            {
+                **result.as_dict(),
+                "export": str(export) if export else None,
+                "told_no_longer_affected": gone,
+            }
+        )
         return
     _print(result)
+    _print_gone(gone)
     if export:
         console.print(f"wrote {written:,} people to {export}", markup=False)
 
@@ -83,6 +90,17 @@ def _print(result: affected.Resolution) -> None:
         if sample:
             more = "" if len(sample) < affected.SAMPLE else " …"
             console.print(f"{label}: {', '.join(sample)}{more}", markup=False)
+
+
+def _print_gone(gone: dict[str, Any]) -> None:
+    """People told about the incident who are no longer on its list: a correction may be due."""
+    if not gone["count"]:
+        return
+    console.print(
+        f"told but no longer affected: {gone['count']:,} (decide whether they need a correction)",
+        markup=False,
+    )
+    print_table(gone["people"], ["ref", "address", "notices", "last_told"])
 
 
 def _rows(counts: dict[str, int]) -> list[dict[str, Any]]:

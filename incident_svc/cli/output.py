@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
 
@@ -41,7 +42,8 @@ def print_table(
     for column in columns:
         table.add_column(column.replace("_", " "))
     for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
+        # Text: values from data are never read as Rich markup
+        table.add_row(*(Text(_cell(row.get(column))) for column in columns))
     console.print(table)
 
 

@@ -27,7 +27,7 @@ _SENT_BEFORE = (
 )
 # people told about the incident (accepted) who are no longer on its affected list
 NO_LONGER_AFFECTED = """
-FROM delivery d JOIN campaign c ON c.id = d.campaign_id
+FROM delivery d JOIN campaign c ON c.id = d.campaign_id {join}
 WHERE c.incident_id = ? AND c.kind IN ({kinds}) AND {reached}
   AND NOT EXISTS (SELECT 1 FROM exposure e WHERE e.incident_id = ? AND e.subject_id = d.subject_id)
 """
@@ -81,7 +81,7 @@ async def group_counts(
 
 async def no_longer_affected_count(conn: BaseDBAsyncClient, *, incident_id: int) -> int:
     sql = "SELECT count(DISTINCT d.subject_id) AS n " + NO_LONGER_AFFECTED.format(
-        kinds=told_kinds(NoticeKind.SUBJECT_NOTICE), reached=REACHED
+        kinds=told_kinds(NoticeKind.SUBJECT_NOTICE), reached=REACHED, join=""
     )
     rows = await query(conn, sql, [incident_id, incident_id])
     return int(rows[0]["n"])

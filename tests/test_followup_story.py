@@ -1,0 +1,128 @@
+"""The follow-up story end to end on a real aiosmtpd: the affected list grows, `--audience new`
+reaches only the new people, an update reaches everyone told before, nobody gets the same
+notice twice. Runs on SQLite and PostgreSQL (INCIDENT_SVC_TEST_DB)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from email import message_from_bytes, policy
+from typing import Any
+
+from incident_svc.domain.enums import AudienceRule, DeliveryStatus, NoticeOutcome
+from incident_svc.models import Delivery
+from incident_svc.services import notice_history
+from tests.support import followup
+from tests.support.followup import address
+from tests.support.smtpd import Received, Reply, smtp_server
+
+
+def subjects_by_recipient(received: list[Received]) -> Counter[tuple[str, str]]:
+    """(recipient, Subject header) of every message the server accepted, counted."""
+    found: Counter[tuple[str, str]] = Counter()
+    for message in received:
+        parsed = message_from_bytes(message.data, policy=policy.default)
+        found[(message.recipient, str(parsed["Subject"]))] += 1
+    return found
+
+
+def recipients(received: list[Received], start: int = 0) -> set[str]:
+    return {m.recipient for m in received[start:]}
+
+
+async def test_follow_up_notices_reach_exactly_the_right_people(
+    db_conn: str, settings_for: Any
+) -> None:
+    async with smtp_server() as server:
+        settings = followup.mail_settings(settings_for, db_conn, server.host, server.port)
+        await followup.make_incident()
+        await followup.add_people(range(0, 5))
+        await followup.resolve()
+
+        first = await followup.create()
+        assert first.audience is AudienceRule.ALL  # the kind was never sent
+        assert first.audience_count == 5
+        assert first.audience_groups["new"] == 5
+        await followup.approve_and_send(settings, first)
+        assert recipients(server.received) == {address(n) for n in range(5)}
+
+        # the investigation finds three more people; one person turns out not to be affected
+        await followup.add_people(range(5, 8))
+        await followup.remove_person(0)
+        await followup.resolve()
+        server.faults[address(7)] = [Reply("550 5.1.1 no such user", at="rcpt")]
+
+        second = await followup.create()
+        assert second.audience is AudienceRule.NEW  # the default once the kind was sent
+        assert second.audience_count == 3
+        groups = second.audience_groups
+        assert (groups["new"], groups["reached"], groups["not_reached"]) == (3, 4, 0)
+        assert (groups["told"], groups["told_no_longer_affected"]) == (4, 1)
+        before = len(server.received)
+        await followup.approve_and_send(settings, second)
+        assert recipients(server.received, before) == {address(5), address(6)}
+
+        # an update to everyone told before (person 7 bounced at once: never told)
+        await followup.add_update_texts()
+        update = await followup.create("update_notice")
+        assert update.audience is AudienceRule.TOLD
+        before = len(server.received)
+        await followup.approve_and_send(settings, update)
+        told = {address(n) for n in range(1, 7)}
+        assert recipients(server.received, before) == told
+        assert all(
+            "Update on security incident" in subject or "最新消息" in subject
+            for (_, subject) in subjects_by_recipient(server.received[before:])
+        )
+
+        # the one the first notice never reached gets it now, and only them
+        retry = await followup.create(audience="not-reached")
+        assert retry.audience_count == 1 and retry.audience_groups["not_reached"] == 1
+        before = len(server.received)
+        await followup.approve_and_send(settings, retry)
+        assert recipients(server.received, before) == {address(7)}
+
+        # and a second `new` finds nobody left
+        assert (await followup.create()).audience_count == 0
+
+    sent = subjects_by_recipient(server.received)
+    assert max(sent.values()) == 1, [key for key, n in sent.items() if n > 1]
+    assert len(server.received) == 5 + 2 + 6 + 1
+
+
+async def test_history_names_every_notice_and_how_it_ended(db_conn: str, settings_for: Any) -> None:
+    async with smtp_server() as server:
+        settings = followup.mail_settings(settings_for, db_conn, server.host, server.port)
+        await followup.make_incident()
+        await followup.add_people(range(0, 3))
+        await followup.resolve()
+        server.faults[address(2)] = [Reply("550 5.1.1 no such user", at="rcpt")]
+        first = await followup.create()
+        await followup.approve_and_send(settings, first)
+        await followup.add_update_texts()
+        await followup.approve_and_send(settings, await followup.create("update_notice"))
+
+    # a later bounce report (written by bounce ingestion) changes the outcome, not the proof
+    bounced = await Delivery.get(campaign_id=first.id, recipient_ref="S-1")
+    bounced.outcome = NoticeOutcome.BOUNCED
+    await bounced.save()
+
+    rows = [row async for row in notice_history.rows(followup.REF)]
+    by_person: dict[str, list[tuple[str, str]]] = {}
+    for row in rows:
+        by_person.setdefault(row["recipient_ref"], []).append((row["kind"], row["outcome"]))
+    assert by_person == {
+        "S-0": [("subject_notice", "accepted"), ("update_notice", "accepted")],
+        "S-1": [("subject_notice", "bounced"), ("update_notice", "accepted")],
+        "S-2": [("subject_notice", "failed")],
+    }
+    sent = await Delivery.filter(status=DeliveryStatus.SENT).order_by("id")
+    assert [r["content_sha256"] for r in rows if r["outcome"] == "accepted"] == [
+        d.content_hash for d in sent if d.outcome is None
+    ]
+    assert all(r["sent_at"] for r in rows if r["outcome"] in ("accepted", "bounced"))
+    only = [row async for row in notice_history.rows(followup.REF, subject_ref="S-0")]
+    assert [r["kind"] for r in only] == ["subject_notice", "update_notice"]
+
+    # the bounced and the failed one are "not reached"; the bounced one was told, then not
+    retry = await followup.create(audience="not-reached")
+    assert retry.audience_count == 2
