@@ -60,7 +60,9 @@ _MAILBOX = re.compile(r"[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}")
 
 @dataclass(frozen=True)
 class Finding:
-    code: str  # missing_element, missing_heading, subject_too_long, broken_link, template_error
+    # missing_element, missing_text, missing_heading, subject_too_long, broken_link,
+    # template_error
+    code: str
     part: str  # subject, text, html, or the template file
     message: str
 
@@ -88,6 +90,23 @@ def check_notice(
     findings += [Finding("broken_link", "html", m) for m in link_problems(html_links(notice.html))]
     findings += [Finding("broken_link", "text", m) for m in link_problems(text_links(notice.text))]
     return findings
+
+
+def missing_texts(context: Mapping[str, Any], kind: str) -> list[Finding]:
+    """The incident texts an update notice needs and does not have (its templates cannot
+    render without them, so these are named before any rendering)."""
+    if kind != UPDATE_NOTICE:
+        return []
+    incident: Mapping[str, Any] = context["incident"]
+    return [
+        Finding(
+            "missing_text",
+            "incident",
+            f"{element}: the incident has no {key} text (add it with `incident update --texts`)",
+        )
+        for key, element in UPDATE_TEXT_ELEMENTS.items()
+        if not incident.get(key)
+    ]
 
 
 def _missing_elements(

@@ -22,7 +22,13 @@ from incident_svc.errors import TemplateError, ValidationError
 from incident_svc.models import Account, Subject
 from incident_svc.notices import linkcheck, loading, sampling
 from incident_svc.notices.addresses import address_findings
-from incident_svc.notices.checks import Finding, check_notice, html_links, text_links
+from incident_svc.notices.checks import (
+    Finding,
+    check_notice,
+    html_links,
+    missing_texts,
+    text_links,
+)
 from incident_svc.notices.composer import ComposeItem, Composer, Prepared, load_composer
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.locales import canonical
@@ -195,10 +201,11 @@ async def _check_one(
     composer: Composer, item: ComposeItem
 ) -> tuple[list[Finding], RenderedNotice | None]:
     [prepared] = await composer.prepare([item])
+    missing = missing_texts(prepared.context, str(composer.kind))
     try:
         rendered = composer.render(prepared)
     except TemplateRenderError as exc:
-        return [Finding(_code(exc), exc.file or "template", str(exc))], None
+        return [*missing, Finding(_code(exc), exc.file or "template", str(exc))], None
     except TemplateError as exc:
         return [Finding("template_error", "template", str(exc))], None
     findings = check_notice(prepared.context, rendered, kind=str(composer.kind))
