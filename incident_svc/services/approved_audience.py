@@ -85,20 +85,6 @@ async def live_hash(
     return await _hash(conn, live, key, values)
 
 
-async def live_count(
-    conn: BaseDBAsyncClient,
-    *,
-    incident_id: int,
-    kind: NoticeKind,
-    rule: AudienceRule,
-    campaign_id: int = 0,
-) -> int:
-    """How many recipients the rule picks now (one count query)."""
-    live, _, values = _live(kind, rule, incident_id=incident_id, campaign_id=campaign_id)
-    rows = await query(conn, f"SELECT count(*) AS n FROM ({live.format(after='')}) AS live", values)
-    return int(rows[0]["n"])
-
-
 async def frozen_hash(conn: BaseDBAsyncClient, campaign_id: int) -> Audience:
     """Count and SHA-256 of the campaign's frozen audience, read back from its table."""
     return await _hash(conn, _FROZEN, "member_id", [campaign_id])

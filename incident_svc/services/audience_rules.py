@@ -16,9 +16,8 @@ from incident_svc.domain.notice_history import PERSON_KINDS
 # a delivery that reached its reader: accepted, and no bounce or substitute notice since
 REACHED = "(d.status = 'sent' AND (d.outcome IS NULL OR d.outcome IN ('accepted', 'complained')))"
 IN_FLIGHT = "d.status IN ('pending', 'sending')"
-TRIED_NOT_REACHED = (
-    "(d.status = 'failed' OR (d.status = 'sent' AND d.outcome IN ('bounced', 'substituted')))"
-)
+# failed, or accepted and then bounced or replaced by substitute notice
+TRIED_NOT_REACHED = f"(d.status NOT IN ('pending', 'sending', 'cancelled') AND NOT {REACHED})"
 # a member's best delivery of a kind: 3 reached, 2 on its way, 1 tried and not reached,
 # 0 cancelled before it was sent (none at all: NULL)
 RANK = f"CASE WHEN {REACHED} THEN 3 WHEN {IN_FLIGHT} THEN 2 WHEN d.status = 'cancelled' THEN 0 ELSE 1 END"

@@ -17,7 +17,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.domain.enums import AudienceRule, NoticeKind
 from incident_svc.domain.notice_history import GROUPS, PERSON_KINDS, default_rule, group_of
-from incident_svc.services import approved_audience
 from incident_svc.services.audience_rules import REACHED, group_counts_sql, told_kinds
 from incident_svc.services.sqltext import query
 
@@ -56,10 +55,17 @@ async def choose(
     sent = bool(await query(conn, _SENT_BEFORE, [incident_id, kind.value]))
     chosen_rule = rule or default_rule(kind, sent_before=sent)
     groups = await group_counts(conn, incident_id=incident_id, kind=kind)
-    chosen = await approved_audience.live_count(
-        conn, incident_id=incident_id, kind=kind, rule=chosen_rule
-    )
-    return AudienceChoice(chosen_rule, rule is None, chosen, groups)
+    return AudienceChoice(chosen_rule, rule is None, chosen_count(chosen_rule, groups), groups)
+
+
+def chosen_count(rule: AudienceRule, groups: dict[str, int]) -> int:
+    """The rule's audience size read off the groups: each rule is one group (or all of them),
+    by the same definitions (services.audience_rules), so no further pass is needed."""
+    if rule is AudienceRule.ALL:
+        return sum(groups[group] for group in GROUPS)
+    return groups[
+        {AudienceRule.NEW: "new", AudienceRule.NOT_REACHED: "not_reached"}.get(rule, "told")
+    ]
 
 
 async def group_counts(
