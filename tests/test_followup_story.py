@@ -8,10 +8,13 @@ from collections import Counter
 from email import message_from_bytes, policy
 from typing import Any
 
-from incident_svc.domain.enums import AudienceRule, DeliveryStatus, NoticeOutcome
-from incident_svc.models import Delivery
-from incident_svc.services import notice_history
-from tests.support import followup
+import pytest
+
+from incident_svc.domain.enums import AudienceRule, CampaignStatus, DeliveryStatus, NoticeOutcome
+from incident_svc.errors import ConflictError
+from incident_svc.models import Campaign, Delivery
+from incident_svc.services import campaign_start, notice_history
+from tests.support import followup, signers
 from tests.support.followup import address
 from tests.support.smtpd import Received, Reply, smtp_server
 
@@ -126,3 +129,25 @@ async def test_history_names_every_notice_and_how_it_ended(db_conn: str, setting
     # the bounced and the failed one are "not reached"; the bounced one was told, then not
     retry = await followup.create(audience="not-reached")
     assert retry.audience_count == 2
+
+
+async def test_a_chosen_audience_that_moved_refuses_the_start(
+    db_conn: str, settings_for: Any
+) -> None:
+    async with smtp_server() as server:
+        settings = followup.mail_settings(settings_for, db_conn, server.host, server.port)
+        await followup.make_incident()
+        await followup.add_people(range(0, 3))
+        await followup.resolve()
+        await followup.approve_and_send(settings, await followup.create())
+        await followup.add_people(range(3, 5))
+        await followup.resolve()
+        # two drafts for the same new people, both approved before either starts
+        one, two = await followup.create(), await followup.create()
+        await signers.approve_signed(settings, two.id, by="bob")
+        await followup.approve_and_send(settings, one)
+        before = len(server.received)
+        with pytest.raises(ConflictError, match=r"audience: 2 recipient\(s\) removed"):
+            await campaign_start.send_now(campaign_id=two.id, settings=settings, actor="alice")
+    assert len(server.received) == before  # nobody got the notice twice
+    assert (await Campaign.get(id=two.id)).status is CampaignStatus.DRAFT
