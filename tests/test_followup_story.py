@@ -12,9 +12,9 @@ import pytest
 
 from incident_svc.domain.enums import AudienceRule, CampaignStatus, DeliveryStatus, NoticeOutcome
 from incident_svc.errors import ConflictError
-from incident_svc.models import Campaign, Delivery
+from incident_svc.models import Account, Campaign, Delivery, Exposure, Incident, Subject
 from incident_svc.services import campaign_start, notice_history
-from tests.support import followup, signers
+from tests.support import followup, people, signers
 from tests.support.followup import address
 from tests.support.smtpd import Received, Reply, smtp_server
 
@@ -151,3 +151,36 @@ async def test_a_chosen_audience_that_moved_refuses_the_start(
             await campaign_start.send_now(campaign_id=two.id, settings=settings, actor="alice")
     assert len(server.received) == before  # nobody got the notice twice
     assert (await Campaign.get(id=two.id)).status is CampaignStatus.DRAFT
+
+
+async def test_account_holders_follow_the_same_rules(db_conn: str, settings_for: Any) -> None:
+    async with smtp_server() as server:
+        settings = followup.mail_settings(settings_for, db_conn, server.host, server.port)
+        incident = await people.make_incident(4, ref=followup.REF, accounts=2)
+        await Incident.filter(id=incident.id).update(categories=["contact"])
+        first = await followup.create("account_holder_notice")
+        assert (first.audience, first.audience_count) == (AudienceRule.ALL, 2)
+        await followup.approve_and_send(settings, first)
+        # a third customer organisation turns out to be affected too
+        account = await Account.create(
+            account_ref="ACC-9", name="Customer 9", region="GB",
+            holder_email="holder9@customer.example", holder_name="Holder 9",
+        )  # fmt: skip
+        late = await Subject.create(
+            external_ref="S-90", email=address(90), name="Person 90", jurisdiction="GB",
+            account=account,
+        )  # fmt: skip
+        await Exposure.create(incident=incident, subject=late, categories=["contact"])
+        second = await followup.create("account_holder_notice")
+        assert (second.audience, second.audience_count) == (AudienceRule.NEW, 1)
+        assert second.audience_groups["reached"] == 2
+        await followup.approve_and_send(settings, second)
+    assert sorted(m.recipient for m in server.received) == [
+        "holder0@customer.example", "holder1@customer.example", "holder9@customer.example",
+    ]  # fmt: skip
+    rows = [row async for row in notice_history.rows(followup.REF)]
+    assert {(r["recipient_ref"], r["recipient_type"], r["outcome"]) for r in rows} == {
+        ("ACC-0", "account_holder", "accepted"),
+        ("ACC-1", "account_holder", "accepted"),
+        ("ACC-9", "account_holder", "accepted"),
+    }
