@@ -12,6 +12,7 @@ from tortoise.models import Model
 
 from incident_svc.domain.enums import (
     AttemptOutcome,
+    AudienceRule,
     BannerAudience,
     BannerSeverity,
     CampaignStatus,
@@ -21,6 +22,7 @@ from incident_svc.domain.enums import (
     ExposureSource,
     IncidentStatus,
     NoticeKind,
+    NoticeOutcome,
     Role,
     Severity,
 )
@@ -145,6 +147,11 @@ class Campaign(Model):
     channels: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
     template_hash = fields.CharField(max_length=64, null=True)
     audience_count = fields.IntField(default=0)
+    # which part of the affected list it is for, chosen at creation (services.audiences)
+    audience = fields.CharEnumField(AudienceRule, max_length=16, default=AudienceRule.ALL)
+    # the affected list in groups when it was created: new, not_reached, in_flight, reached,
+    # told, told_no_longer_affected (services.audiences)
+    audience_groups: dict[str, int] = fields.JSONField(default=dict)  # type: ignore[assignment]
     status = fields.CharEnumField(CampaignStatus, max_length=16, default=CampaignStatus.DRAFT)
     scheduled_at = fields.DatetimeField(null=True)
     hold_until = fields.DatetimeField(null=True)
@@ -244,12 +251,20 @@ class Delivery(Model):
     content_hash = fields.CharField(max_length=64, null=True)
     send_reason = fields.CharField(max_length=128, null=True)
     last_error = fields.TextField(null=True)
+    # what happened after dispatch (bounce, complaint, substitute notice); None: as status says
+    outcome = fields.CharEnumField(NoticeOutcome, max_length=16, null=True)
+    outcome_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "delivery"
         unique_together = (("campaign_id", "recipient_ref", "channel"),)
-        indexes = (Index(fields=("campaign_id", "status", "next_attempt_at")),)
+        # the second and third serve notice history and audiences (who was told what)
+        indexes = (
+            Index(fields=("campaign_id", "status", "next_attempt_at")),
+            Index(fields=("subject_id", "campaign_id", "status", "outcome")),
+            Index(fields=("account_id", "campaign_id", "status", "outcome")),
+        )
 
 
 class DeliveryAttempt(Model):

@@ -11,7 +11,7 @@ import typer
 from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
-from incident_svc.services import affected, affected_export
+from incident_svc.services import affected, affected_export, notice_history
 from incident_svc.services.export_file import check_target, export_file
 
 
@@ -50,9 +50,10 @@ def affected_command(
     exclude_list = affected.read_ref_list("exclude", exclude) if exclude else None
     actor = state(ctx).actor
 
-    async def work(settings: Settings) -> tuple[affected.Resolution, int | None]:
+    async def work(settings: Settings) -> tuple[affected.Resolution, int | None, dict[str, Any]]:
         if export is None or fmt is None:
-            return await resolve(settings, None), None
+            result = await resolve(settings, None)
+            return result, None, await notice_history.told_no_longer_affected(ref)
         # the list goes into a temporary file inside the run's transaction: an export that
         # fails rolls the run back (nothing committed or audited); the file gets its name
         # only after the commit
@@ -63,7 +64,7 @@ def affected_command(
                 written.append(await affected_export.write(handle, ref=ref, fmt=fmt))
 
             result = await resolve(settings, write)
-        return result, written[0]
+        return result, written[0], await notice_history.told_no_longer_affected(ref)
 
     async def resolve(
         settings: Settings, before_commit: Callable[[], Awaitable[None]] | None
@@ -77,11 +78,18 @@ def affected_command(
             before_commit=before_commit,
         )
 
-    result, written = with_db(ctx, work)
+    result, written, gone = with_db(ctx, work)
     if json_output:
-        print_json({**result.as_dict(), "export": str(export) if export else None})
+        print_json(
+            {
+                **result.as_dict(),
+                "export": str(export) if export else None,
+                "told_no_longer_affected": gone,
+            }
+        )
         return
     _print(result)
+    _print_gone(gone)
     if export:
         console.print(f"wrote {written:,} people to {export}", markup=False)
 
@@ -105,6 +113,17 @@ def _print(result: affected.Resolution) -> None:
         if sample:
             more = "" if len(sample) < affected.SAMPLE else " …"
             console.print(f"{label}: {', '.join(sample)}{more}", markup=False)
+
+
+def _print_gone(gone: dict[str, Any]) -> None:
+    """People told about the incident who are no longer on its list: a correction may be due."""
+    if not gone["count"]:
+        return
+    console.print(
+        f"told but no longer affected: {gone['count']:,} (decide whether they need a correction)",
+        markup=False,
+    )
+    print_table(gone["people"], ["ref", "address", "notices", "last_told"])
 
 
 def _rows(counts: dict[str, int]) -> list[dict[str, Any]]:

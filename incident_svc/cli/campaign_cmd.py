@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from incident_svc.cli.audience_output import AUDIENCE_OPTION, print_audience
 from incident_svc.cli.output import (
     JSON_OPTION,
     console,
@@ -76,7 +77,7 @@ def _print_campaign(data: dict[str, Any], json_output: bool, headline: str | Non
         return
     if headline:
         console.print(headline, markup=False)
-    print_fields(data)
+    print_fields({k: v for k, v in data.items() if k != "audience_groups"})
 
 
 async def _template_hash(incident_id: int, kind: str, settings: Settings) -> str | None:
@@ -92,8 +93,12 @@ def create(
     ctx: typer.Context,
     incident: str = typer.Argument(..., help="The incident reference, e.g. INC-2026-0007."),
     kind: str = typer.Option(
-        ..., "--kind", help="subject_notice (each affected person) or account_holder_notice."
+        ...,
+        "--kind",
+        help="subject_notice (each affected person), update_notice (what is new, to people "
+        "told before) or account_holder_notice.",
     ),
+    audience: str | None = AUDIENCE_OPTION,
     at: datetime | None = typer.Option(
         None,
         "--at",
@@ -104,7 +109,8 @@ def create(
     sign_with: Path | None = SIGN_WITH_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Create a draft campaign for the incident's current affected list.
+    """Create a draft campaign for the incident's current affected list, or the part of it
+    --audience names; prints how many people are in each group before anyone approves.
 
     Example: incident-svc campaign create INC-2026-0007 --kind subject_notice --json
     """
@@ -134,11 +140,14 @@ def create(
             approval=approval_policy(settings),
             signed=signed,
             settings=settings,
+            audience=audience,
         )
         return await campaign_views.show(campaign.id)
 
     data = _run(ctx, work)
     _print_campaign(data, json_output, f"created campaign {data['id']} (draft)")
+    if not json_output:
+        print_audience(data)
 
 
 @app.command()

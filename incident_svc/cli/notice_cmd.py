@@ -91,8 +91,8 @@ def _kind(kind: NoticeKind | None, subject: str | None, account: str | None) -> 
     if (subject is None) == (account is None):
         raise ValidationError("give exactly one of --subject or --account", field="--subject")
     wanted = kind or (NoticeKind.SUBJECT_NOTICE if subject else NoticeKind.ACCOUNT_HOLDER_NOTICE)
-    if wanted == NoticeKind.SUBJECT_NOTICE and subject is None:
-        raise ValidationError("a subject_notice needs --subject", field="--subject")
+    if wanted in (NoticeKind.SUBJECT_NOTICE, NoticeKind.UPDATE_NOTICE) and subject is None:
+        raise ValidationError(f"a {wanted} needs --subject", field="--subject")
     if wanted == NoticeKind.ACCOUNT_HOLDER_NOTICE and account is None:
         raise ValidationError("an account_holder_notice needs --account", field="--account")
     if wanted == NoticeKind.BANNER:

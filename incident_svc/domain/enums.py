@@ -55,6 +55,7 @@ class NoticeKind(StrEnum):
     SUBJECT_NOTICE = "subject_notice"
     ACCOUNT_HOLDER_NOTICE = "account_holder_notice"
     BANNER = "banner"
+    UPDATE_NOTICE = "update_notice"  # what is new, for people already told
 
 
 class Channel(StrEnum):
@@ -76,6 +77,32 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"  # the server accepted it: proof of dispatch stored
     FAILED = "failed"  # permanently refused or out of attempts
     CANCELLED = "cancelled"
+
+
+class NoticeOutcome(StrEnum):
+    """How a notice ended for its reader (docs/incidents.md, "Notice history").
+
+    ``delivery.outcome`` holds what happened after dispatch (bounce and complaint reports,
+    substitute notice); while it is empty the outcome follows ``delivery.status``
+    (``domain.notice_history.outcome``).
+    """
+
+    ACCEPTED = "accepted"  # the receiving server accepted it
+    BOUNCED = "bounced"  # a permanent failure reported after acceptance
+    COMPLAINED = "complained"  # the reader reported it as abuse (it did reach them)
+    FAILED = "failed"  # refused or out of attempts: never accepted
+    SUBSTITUTED = "substituted"  # not reached by email: substitute notice (banner) instead
+    PENDING = "pending"  # not sent yet
+    CANCELLED = "cancelled"  # never sent: its campaign was cancelled
+
+
+class AudienceRule(StrEnum):
+    """Whom a campaign is for, among the incident's current affected list."""
+
+    ALL = "all"  # everyone on the list
+    NEW = "new"  # never sent this kind (none pending, accepted or tried)
+    NOT_REACHED = "not-reached"  # tried with this kind: accepted nowhere, or bounced
+    TOLD = "told"  # accepted a notice about this incident before (update_notice's default)
 
 
 class AttemptOutcome(StrEnum):

@@ -14,7 +14,15 @@ from incident_svc.domain.codes import normalise_jurisdiction, normalise_locale
 from incident_svc.domain.enums import DataCategory
 from incident_svc.errors import ValidationError
 
-TEXT_KEYS = ("what_happened", "consequences", "measures", "protective_steps", "contact")
+TEXT_KEYS = (
+    "what_happened",
+    "consequences",
+    "measures",
+    "protective_steps",
+    "contact",
+    "what_is_new",  # update_notice: what we learned since the last notice
+    "what_to_do_now",  # update_notice: what the reader should do now
+)
 TEXT_MAX = 20_000
 TITLE_MAX = 256
 _ONE_LINE_BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")

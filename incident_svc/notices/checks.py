@@ -45,6 +45,13 @@ FREE_TEXT_ELEMENTS = {
     "protective_steps": "what the reader can do (protective steps)",
     "contact": "how to contact us",
 }
+# an update_notice (to people already told) says what is new and what to do now instead
+UPDATE_TEXT_ELEMENTS = {
+    "what_is_new": "what is new since the last notice",
+    "what_to_do_now": "what the reader should do now",
+    "contact": "how to contact us",
+}
+UPDATE_NOTICE = "update_notice"
 _SPACE = re.compile(r"\s+")
 _TEXT_URL = re.compile(r"\b(?:https?://|mailto:)[^\s<>\"'）)]+", re.IGNORECASE)
 _HOST = re.compile(r"(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}\.?|localhost")
@@ -53,19 +60,31 @@ _MAILBOX = re.compile(r"[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}")
 
 @dataclass(frozen=True)
 class Finding:
-    code: str  # missing_element, missing_heading, subject_too_long, broken_link, template_error
+    # missing_element, missing_text, missing_heading, subject_too_long, broken_link,
+    # template_error
+    code: str
     part: str  # subject, text, html, or the template file
     message: str
 
 
-def check_notice(context: Mapping[str, Any], notice: RenderedNotice) -> list[Finding]:
-    """Everything wrong with one rendered notice; empty when it says all it must."""
+def check_notice(
+    context: Mapping[str, Any], notice: RenderedNotice, *, kind: str = "subject_notice"
+) -> list[Finding]:
+    """Everything wrong with one rendered notice of ``kind``; empty when it says all it must.
+
+    An update notice needs its own texts and the incident's reference (so that the reader
+    can tie it to the first notice) in place of the first notice's texts; California's
+    headings apply to the first notice only.
+    """
     text = normalise(notice.text)
     html = normalise(html_to_text(notice.html))
+    update = kind == UPDATE_NOTICE
     findings: list[Finding] = []
     for part, body in (("text", text), ("html", html)):
-        findings += _missing_elements(context, part, body)
-        if _is_californian(context):
+        findings += _missing_elements(context, part, body, update)
+        if update and str(context["incident"]["ref"]).casefold() not in body.casefold():
+            findings.append(Finding("missing_element", part, "the incident's reference"))
+        if _is_californian(context) and not update:
             findings += _missing_headings(part, body)
     findings += _subject_findings(notice.subject)
     findings += [Finding("broken_link", "html", m) for m in link_problems(html_links(notice.html))]
@@ -73,10 +92,30 @@ def check_notice(context: Mapping[str, Any], notice: RenderedNotice) -> list[Fin
     return findings
 
 
-def _missing_elements(context: Mapping[str, Any], part: str, body: str) -> Iterator[Finding]:
+def missing_update_texts(context: Mapping[str, Any], kind: str) -> list[Finding]:
+    """The incident texts an update notice needs and does not have (its templates cannot
+    render without them, so these are named before any rendering)."""
+    if kind != UPDATE_NOTICE:
+        return []
+    incident: Mapping[str, Any] = context["incident"]
+    return [
+        Finding(
+            "missing_text",
+            "incident",
+            f"{element}: the incident has no {key} text (add it with `incident update --texts`)",
+        )
+        for key, element in UPDATE_TEXT_ELEMENTS.items()
+        if not incident.get(key)
+    ]
+
+
+def _missing_elements(
+    context: Mapping[str, Any], part: str, body: str, update: bool = False
+) -> Iterator[Finding]:
     incident: Mapping[str, Any] = context["incident"]
     folded = body.casefold()
-    for key, element in FREE_TEXT_ELEMENTS.items():
+    elements = UPDATE_TEXT_ELEMENTS if update else FREE_TEXT_ELEMENTS
+    for key, element in elements.items():
         value = incident.get(key)
         if not value:
             yield Finding("missing_element", part, f"{element}: the incident has no {key} text")

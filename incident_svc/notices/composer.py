@@ -20,6 +20,7 @@ from typing import Any
 
 from incident_svc.config import OrgSettings, Settings
 from incident_svc.domain.enums import NoticeKind
+from incident_svc.domain.notice_history import PERSON_KINDS
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
 from incident_svc.mail import mime
@@ -37,7 +38,7 @@ from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.rendering import EmailStencils, RenderedNotice, render_email
 
 log = logging.getLogger(__name__)
-EMAIL_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
+EMAIL_KINDS = (*PERSON_KINDS, NoticeKind.ACCOUNT_HOLDER_NOTICE)
 # Messages composed between two turns of the event loop: composing a whole batch at once
 # would leave the SMTP connections of the other batch in flight idle for tens of ms.
 YIELD_EVERY = 25
@@ -233,7 +234,7 @@ class Composer:
 
     async def load_facts(self, items: Sequence[ComposeItem]) -> list[Facts]:
         """Each item with what its notice is about, read with a few queries per batch."""
-        if self.kind == NoticeKind.SUBJECT_NOTICE:
+        if self.kind in PERSON_KINDS:
             return await self._subject_facts(items)
         return await self._account_facts(items)
 

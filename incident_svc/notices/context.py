@@ -19,7 +19,15 @@ from incident_svc.config import OrgSettings
 from incident_svc.notices.locales import canonical, fallback_chain
 from incident_svc.notices.text import single_line
 
-FREE_TEXTS = ("what_happened", "consequences", "measures", "protective_steps", "contact")
+FREE_TEXTS = (
+    "what_happened",
+    "consequences",
+    "measures",
+    "protective_steps",
+    "contact",
+    "what_is_new",
+    "what_to_do_now",
+)
 CALIFORNIA = "US-CA"
 MAX_LISTED_PEOPLE = 100
 

@@ -16,12 +16,19 @@ from email.utils import format_datetime
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import NoticeKind
+from incident_svc.domain.notice_history import PERSON_KINDS
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import TemplateError, ValidationError
 from incident_svc.models import Account, Subject
 from incident_svc.notices import linkcheck, loading, sampling
 from incident_svc.notices.addresses import address_findings
-from incident_svc.notices.checks import Finding, check_notice, html_links, text_links
+from incident_svc.notices.checks import (
+    Finding,
+    check_notice,
+    html_links,
+    missing_update_texts,
+    text_links,
+)
 from incident_svc.notices.composer import ComposeItem, Composer, Prepared, load_composer
 from incident_svc.notices.context import missing_texts
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
@@ -94,7 +101,7 @@ async def _preview_item(
     kind: NoticeKind, recipient: str, locale: str | None, incident_ref: str
 ) -> ComposeItem:
     message_id = PREVIEW_MESSAGE_ID.format(ref=incident_ref, recipient=_id_safe(recipient))
-    if kind == NoticeKind.SUBJECT_NOTICE:
+    if kind in PERSON_KINDS:
         subject = await Subject.get_or_none(external_ref=recipient)
         if subject is None:
             raise ValidationError(f"no subject {recipient!r}", field="--subject")
@@ -229,13 +236,14 @@ async def _check_one(
     composer: Composer, item: ComposeItem
 ) -> tuple[list[Finding], RenderedNotice | None]:
     [prepared] = await composer.prepare([item])
+    missing = missing_update_texts(prepared.context, str(composer.kind))
     try:
         rendered = composer.render(prepared)
     except TemplateRenderError as exc:
-        return [Finding(_code(exc), exc.file or "template", str(exc))], None
+        return [*missing, Finding(_code(exc), exc.file or "template", str(exc))], None
     except TemplateError as exc:
         return [Finding("template_error", "template", str(exc))], None
-    findings = check_notice(prepared.context, rendered)
+    findings = check_notice(prepared.context, rendered, kind=str(composer.kind))
     return findings + _assembly_findings(composer, prepared, rendered), rendered
 
 

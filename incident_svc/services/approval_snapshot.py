@@ -82,7 +82,11 @@ async def current_approval_snapshot(
     if campaign is None:
         raise NotFoundError(f"campaign {campaign_id} does not exist")
     audience = await approved_audience.live_hash(
-        connections.get("default"), incident_id=campaign.incident.id, kind=campaign.kind
+        connections.get("default"),
+        incident_id=campaign.incident.id,
+        kind=campaign.kind,
+        rule=campaign.audience,
+        campaign_id=campaign.id,
     )
     snapshot = _snapshot(campaign, campaign.incident, settings, audience)
     return snapshot, approval.approval_digest(snapshot)
@@ -96,7 +100,11 @@ async def freeze(conn: BaseDBAsyncClient, campaign: Campaign, settings: Settings
     """
     incident = campaign.incident
     await approved_audience.freeze(
-        conn, campaign_id=campaign.id, incident_id=incident.id, kind=campaign.kind
+        conn,
+        campaign_id=campaign.id,
+        incident_id=incident.id,
+        kind=campaign.kind,
+        rule=campaign.audience,
     )
     audience = await approved_audience.frozen_hash(conn, campaign.id)
     text = approval.canonical_text(_snapshot(campaign, incident, settings, audience))
@@ -136,7 +144,11 @@ async def changes_before_start(
     current = _snapshot(campaign, campaign.incident, settings, frozen)
     found = approval.differences(approved, current)
     found += await approved_audience.changes(
-        conn, campaign_id=campaign.id, incident_id=campaign.incident.id, kind=campaign.kind
+        conn,
+        campaign_id=campaign.id,
+        incident_id=campaign.incident.id,
+        kind=campaign.kind,
+        rule=campaign.audience,
     )
     return approval.one_line(found) if found else None
 

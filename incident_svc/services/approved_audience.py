@@ -15,25 +15,28 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.domain.approval import Audience, audience_text
-from incident_svc.domain.enums import NoticeKind
+from incident_svc.domain.enums import AudienceRule, NoticeKind
+from incident_svc.domain.notice_history import PERSON_KINDS
+from incident_svc.services.audience_rules import rule_filter
 from incident_svc.services.sqltext import placeholders, query
 
 PAGE = 20_000
 
 # The live audience, one row per recipient: member_id (subject or account id), subject_id,
-# account_id, recipient_ref, address, locale. "{after}" narrows it for keyset pagination.
+# account_id, recipient_ref, address, locale. "{rule}" narrows it to the campaign's audience
+# rule (services.audience_rules), "{after}" for keyset pagination.
 _LIVE_SUBJECTS = """
 SELECT s.id AS member_id, s.id AS subject_id, s.account_id AS account_id,
        s.external_ref AS recipient_ref, s.email AS address, s.locale AS locale
 FROM exposure e JOIN subject s ON s.id = e.subject_id
-WHERE e.incident_id = ? {after}
+WHERE e.incident_id = ? {rule} {after}
 """
 _LIVE_HOLDERS = """
 SELECT a.id AS member_id, CAST(NULL AS BIGINT) AS subject_id, a.id AS account_id,
        a.account_ref AS recipient_ref, a.holder_email AS address, a.locale AS locale
 FROM account a
 WHERE a.id IN (SELECT s.account_id FROM exposure e JOIN subject s ON s.id = e.subject_id
-               WHERE e.incident_id = ? AND s.account_id IS NOT NULL) {after}
+               WHERE e.incident_id = ? AND s.account_id IS NOT NULL) {rule} {after}
 """
 _FROZEN = """
 SELECT member_id, subject_id, account_id, recipient_ref, address, locale
@@ -41,30 +44,45 @@ FROM campaign_recipient WHERE campaign_id = ? {after}
 """
 
 
-def _live(kind: NoticeKind) -> tuple[str, str]:
-    if kind is NoticeKind.ACCOUNT_HOLDER_NOTICE:
-        return _LIVE_HOLDERS, "a.id"
-    return _LIVE_SUBJECTS, "s.id"
+def _live(
+    kind: NoticeKind, rule: AudienceRule, *, incident_id: int, campaign_id: int
+) -> tuple[str, str, list[Any]]:
+    """The live audience's SQL (``{after}`` left open), its key column and parameters."""
+    sql, key = (_LIVE_SUBJECTS, "s.id") if kind in PERSON_KINDS else (_LIVE_HOLDERS, "a.id")
+    narrow, values = rule_filter(kind, rule, key, incident_id=incident_id, campaign_id=campaign_id)
+    return sql.replace("{rule}", narrow), key, [incident_id, *values]
 
 
 async def freeze(
-    conn: BaseDBAsyncClient, *, campaign_id: int, incident_id: int, kind: NoticeKind
+    conn: BaseDBAsyncClient,
+    *,
+    campaign_id: int,
+    incident_id: int,
+    kind: NoticeKind,
+    rule: AudienceRule = AudienceRule.ALL,
 ) -> None:
     """Replace the campaign's frozen audience with the live one (inside ``conn``)."""
     await query(conn, "DELETE FROM campaign_recipient WHERE campaign_id = ?", [campaign_id])
-    live, _ = _live(kind)
+    live, _, values = _live(kind, rule, incident_id=incident_id, campaign_id=campaign_id)
     sql = (
         "INSERT INTO campaign_recipient (campaign_id, member_id, subject_id, account_id, "
         "recipient_ref, address, locale) SELECT ?, member_id, subject_id, account_id, "
         f"recipient_ref, address, locale FROM ({live.format(after='')}) AS live"
     )
-    await conn.execute_query(placeholders(sql, conn), [campaign_id, incident_id])
+    await conn.execute_query(placeholders(sql, conn), [campaign_id, *values])
 
 
-async def live_hash(conn: BaseDBAsyncClient, *, incident_id: int, kind: NoticeKind) -> Audience:
+async def live_hash(
+    conn: BaseDBAsyncClient,
+    *,
+    incident_id: int,
+    kind: NoticeKind,
+    rule: AudienceRule = AudienceRule.ALL,
+    campaign_id: int = 0,
+) -> Audience:
     """Count and SHA-256 of the audience the campaign would have if approved now."""
-    live, key = _live(kind)
-    return await _hash(conn, live, key, [incident_id])
+    live, key, values = _live(kind, rule, incident_id=incident_id, campaign_id=campaign_id)
+    return await _hash(conn, live, key, values)
 
 
 async def frozen_hash(conn: BaseDBAsyncClient, campaign_id: int) -> Audience:
@@ -107,29 +125,37 @@ _DIFFERS = (
 _REMOVED = """
 SELECT count(*) AS removed, min(f.recipient_ref) AS first_removed
 FROM campaign_recipient f
-WHERE f.campaign_id = ? AND NOT EXISTS ({still_affected})
+WHERE f.campaign_id = ? AND NOT ({still_affected} {rule})
 """
+# still on the affected list; the rule (a NOT EXISTS, an EXISTS or nothing) follows
 _STILL_AFFECTED = {
-    NoticeKind.SUBJECT_NOTICE: (
-        "SELECT 1 FROM exposure e WHERE e.incident_id = ? AND e.subject_id = f.member_id"
-    ),
-    NoticeKind.ACCOUNT_HOLDER_NOTICE: (
-        "SELECT 1 FROM exposure e JOIN subject s ON s.id = e.subject_id "
-        "WHERE e.incident_id = ? AND s.account_id = f.member_id"
+    False: "EXISTS (SELECT 1 FROM exposure e WHERE e.incident_id = ? AND e.subject_id = f.member_id)",
+    True: (
+        "EXISTS (SELECT 1 FROM exposure e JOIN subject s ON s.id = e.subject_id "
+        "WHERE e.incident_id = ? AND s.account_id = f.member_id)"
     ),
 }
 
 
 async def changes(
-    conn: BaseDBAsyncClient, *, campaign_id: int, incident_id: int, kind: NoticeKind
+    conn: BaseDBAsyncClient,
+    *,
+    campaign_id: int,
+    incident_id: int,
+    kind: NoticeKind,
+    rule: AudienceRule = AudienceRule.ALL,
 ) -> list[str]:
     """How the live audience differs from the frozen one: recipients added or removed, and
     recipients whose address, locale or reference changed, each with a first example."""
-    live, _ = _live(kind)
+    live, _, values = _live(kind, rule, incident_id=incident_id, campaign_id=campaign_id)
     sql = _ADDED_OR_CHANGED.format(live=live.format(after=""), differs=_DIFFERS)
-    [row] = await query(conn, sql, [incident_id, campaign_id])
-    removed_sql = _REMOVED.format(still_affected=_STILL_AFFECTED[kind])
-    [gone] = await query(conn, removed_sql, [campaign_id, incident_id])
+    [row] = await query(conn, sql, [*values, campaign_id])
+    narrow, rule_values = rule_filter(
+        kind, rule, "f.member_id", incident_id=incident_id, campaign_id=campaign_id
+    )
+    still = _STILL_AFFECTED[kind not in PERSON_KINDS]
+    removed_sql = _REMOVED.format(still_affected=still, rule=narrow)
+    [gone] = await query(conn, removed_sql, [campaign_id, incident_id, *rule_values])
     row.update(gone)
     found = []
     for what in ("added", "removed"):

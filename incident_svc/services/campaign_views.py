@@ -25,6 +25,8 @@ def describe(campaign: Campaign) -> dict[str, Any]:
         "channels": campaign.channels,
         "status": campaign.status,
         "audience": campaign.audience_count,
+        "audience_rule": campaign.audience,
+        "audience_groups": campaign.audience_groups,
         "scheduled_at": campaign.scheduled_at,
         "hold_until": campaign.hold_until,
         "hold_reason": campaign.hold_reason,

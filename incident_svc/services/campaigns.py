@@ -12,20 +12,26 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.config import Settings
 from incident_svc.db import write_transaction
 from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.enums import CampaignStatus, Channel, DeliveryStatus, NoticeKind
+from incident_svc.domain.notice_history import parse_rule
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
-from incident_svc.models import Campaign, Exposure, Incident
-from incident_svc.services import approval_snapshot, approvers, audit
+from incident_svc.models import Campaign, Incident
+from incident_svc.services import approval_snapshot, approvers, audiences, audit
 from incident_svc.services.due import open_count
 from incident_svc.services.sqltext import query
 
-SENDABLE_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.ACCOUNT_HOLDER_NOTICE)
+SENDABLE_KINDS = (
+    NoticeKind.SUBJECT_NOTICE,
+    NoticeKind.ACCOUNT_HOLDER_NOTICE,
+    NoticeKind.UPDATE_NOTICE,
+)
 STARTABLE = (CampaignStatus.APPROVED, CampaignStatus.SCHEDULED)
 FINAL = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 # what a caller that does not say gets: the strict policy
@@ -55,18 +61,6 @@ def _check_kind_and_channels(kind: str, channels: Sequence[str]) -> tuple[Notice
     return NoticeKind(kind), sorted(set(channels))
 
 
-async def _audience(incident: Incident, kind: NoticeKind) -> int:
-    exposures = Exposure.filter(incident_id=incident.id)
-    if kind is NoticeKind.ACCOUNT_HOLDER_NOTICE:
-        ids = (
-            await exposures.filter(subject__account_id__not_isnull=True)
-            .distinct()
-            .values_list("subject__account_id", flat=True)
-        )
-        return len(set(ids))
-    return await exposures.count()
-
-
 async def create(
     *,
     incident_ref: str,
@@ -79,15 +73,21 @@ async def create(
     approval: ApprovalPolicy = REQUIRED,
     signed: tuple[str, approvers.Signature] | None = None,
     settings: Settings | None = None,
+    audience: str | None = None,
 ) -> Campaign:
     """A draft campaign for the incident's current exposures (or their account holders),
     bound for life to the approval policy in force now (``config_sources.approval_policy``).
-    ``signed``: the creator's signed statement (services.approvers)."""
+    ``signed``: the creator's signed statement (services.approvers). ``audience``: the rule
+    (services.audiences; None: the kind's default), kept with the groups it was chosen from."""
     notice_kind, channel_list = _check_kind_and_channels(kind, channels)
+    rule = parse_rule(audience)
     incident = await Incident.get_or_none(ref=incident_ref)
     if incident is None:
         raise NotFoundError(f"incident {incident_ref} does not exist")
-    audience = await _audience(incident, notice_kind)
+    choice = await audiences.choose(
+        connections.get("default"), incident_id=incident.id, kind=notice_kind, rule=rule
+    )
+    audience_count = choice.chosen
     made_by = await approvers.creator(
         incident_ref=incident_ref, kind=kind, signed=signed, settings=settings
     )
@@ -98,7 +98,9 @@ async def create(
             kind=notice_kind,
             channels=channel_list,
             template_hash=template_hash,
-            audience_count=audience,
+            audience_count=audience_count,
+            audience=choice.rule,
+            audience_groups=choice.groups,
             scheduled_at=at,
             created_by=actor,
             approval_required=approval.required,
@@ -117,7 +119,8 @@ async def create(
             {
                 "kind": notice_kind.value,
                 "channels": channel_list,
-                "audience": audience,
+                "audience": audience_count,
+                "audience_rule": choice.as_dict(),
                 "scheduled_at": at.isoformat() if at else None,
                 "template_hash": template_hash,
                 "approval": {"required": approval.required, "source": approval.source},
@@ -363,8 +366,6 @@ async def delivery_counts(
     campaign_id: int, *, conn: BaseDBAsyncClient | None = None
 ) -> dict[str, int]:
     """Deliveries of the campaign by status (every status present, zeros included)."""
-    from tortoise import connections
-
     rows = await query(
         conn or connections.get("default"),
         "SELECT status, count(*) AS n FROM delivery WHERE campaign_id = ? GROUP BY status",
