@@ -84,7 +84,16 @@ def test_hostile_values_in_the_history(database_url: str, tmp_path: Path) -> Non
 
         out = tmp_path / "h.csv"
         assert (
-            cli(database_url, "bob", "incident", "notices", followup.REF, "--export", str(out)).code
+            cli(
+                database_url,
+                "bob",
+                "incident",
+                "notices",
+                followup.REF,
+                "--export",
+                str(out),
+                "--force",
+            ).code
             == 0
         )
         with out.open(encoding="utf-8", newline="") as handle:
@@ -98,7 +107,14 @@ def test_hostile_values_in_the_history(database_url: str, tmp_path: Path) -> Non
         jsonl = tmp_path / "h.jsonl"
         assert (
             cli(
-                database_url, "bob", "incident", "notices", followup.REF, "--export", str(jsonl)
+                database_url,
+                "bob",
+                "incident",
+                "notices",
+                followup.REF,
+                "--export",
+                str(jsonl),
+                "--force",
             ).code
             == 0
         )
@@ -131,8 +147,8 @@ def test_hostile_export_paths(database_url: str, tmp_path: Path) -> None:
         result = cli(
             database_url, "bob", "incident", "notices", followup.REF, "--export", str(path)
         )
-        assert result.code in (0, 2, 5), result.out
-        if result.code == 5:
+        assert result.code in (0, 2, 5, 6), result.out  # 6: that name exists (--force)
+        if result.code in (5, 6):
             assert "\n" not in result.out.strip(), repr(result.out)
         if result.code == 0:
             assert path.is_file()

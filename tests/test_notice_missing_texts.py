@@ -8,7 +8,7 @@ import json
 
 from incident_svc import db
 from incident_svc.models import Incident, Subject
-from incident_svc.notices.context import FREE_TEXTS
+from incident_svc.notices.context import NOTICE_TEXTS
 from tests.support.people import TEXTS, make_incident
 from tests.test_cli_shell import cli
 
@@ -28,13 +28,13 @@ def test_check_names_every_missing_text_and_the_command(database_url: str) -> No
     assert "zh-Hant: 2 sampled, ok" in result.stdout
     assert all(len(line) <= 80 for line in result.stdout.splitlines())
     flat = " ".join(result.stdout.replace("│", " ").split())
-    for key in FREE_TEXTS:
+    for key in NOTICE_TEXTS:
         option = "--" + key.replace("_", "-")
         assert f"--locale en {option} TEXT" in flat, key
     assert "undefined" not in result.stdout
     report = cli("notice", "check", "INC-2026-0001", "--json", database_url=database_url)
     findings = json.loads(report.stdout)["locales"]["en"]["findings"]
-    assert [(f["code"], f["part"]) for f in findings] == [("missing_text", k) for k in FREE_TEXTS]
+    assert [(f["code"], f["part"]) for f in findings] == [("missing_text", k) for k in NOTICE_TEXTS]
     assert all(f["message"].startswith("INC-2026-0001 has no ") for f in findings)
 
 

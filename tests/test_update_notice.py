@@ -32,8 +32,8 @@ async def test_check_names_the_missing_update_texts(db_conn: str, settings: Sett
     assert not report.ok and set(report.locales) == {"en", "zh-Hant"}
     for entry in report.locales.values():
         messages = [f.message for _, f in entry.findings if f.code == "missing_text"]
-        assert any("no what_is_new text" in m for m in messages)
-        assert any("no what_to_do_now text" in m for m in messages)
+        assert any("no what is new text" in m for m in messages)
+        assert any("no what to do now text" in m for m in messages)
     await followup.add_update_texts()
     report = await review.check_incident(incident_ref=followup.REF, kind=UPDATE, settings=settings)
     assert report.ok, {k: v.findings for k, v in report.locales.items()}

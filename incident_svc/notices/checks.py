@@ -92,23 +92,6 @@ def check_notice(
     return findings
 
 
-def missing_update_texts(context: Mapping[str, Any], kind: str) -> list[Finding]:
-    """The incident texts an update notice needs and does not have (its templates cannot
-    render without them, so these are named before any rendering)."""
-    if kind != UPDATE_NOTICE:
-        return []
-    incident: Mapping[str, Any] = context["incident"]
-    return [
-        Finding(
-            "missing_text",
-            "incident",
-            f"{element}: the incident has no {key} text (add it with `incident update --texts`)",
-        )
-        for key, element in UPDATE_TEXT_ELEMENTS.items()
-        if not incident.get(key)
-    ]
-
-
 def _missing_elements(
     context: Mapping[str, Any], part: str, body: str, update: bool = False
 ) -> Iterator[Finding]:

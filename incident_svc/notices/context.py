@@ -19,15 +19,9 @@ from incident_svc.config import OrgSettings
 from incident_svc.notices.locales import canonical, fallback_chain
 from incident_svc.notices.text import single_line
 
-FREE_TEXTS = (
-    "what_happened",
-    "consequences",
-    "measures",
-    "protective_steps",
-    "contact",
-    "what_is_new",
-    "what_to_do_now",
-)
+NOTICE_TEXTS = ("what_happened", "consequences", "measures", "protective_steps", "contact")
+UPDATE_TEXTS = ("what_is_new", "what_to_do_now", "contact")  # what an update_notice reads
+FREE_TEXTS = (*NOTICE_TEXTS, "what_is_new", "what_to_do_now")
 CALIFORNIA = "US-CA"
 MAX_LISTED_PEOPLE = 100
 
@@ -79,10 +73,14 @@ def localised_texts(texts: Mapping[str, Mapping[str, str]], locale: str) -> dict
     return out
 
 
-def missing_texts(texts: Mapping[str, Mapping[str, str]], locale: str) -> list[str]:
-    """The free texts a notice in ``locale`` would lack (none along its fallback chain)."""
+def missing_texts(
+    texts: Mapping[str, Mapping[str, str]], locale: str, kind: str = "subject_notice"
+) -> list[str]:
+    """The free texts a notice of ``kind`` in ``locale`` would lack (none along its
+    fallback chain)."""
     found = localised_texts(texts, locale)
-    return [key for key in FREE_TEXTS if key not in found]
+    needed = UPDATE_TEXTS if kind == "update_notice" else NOTICE_TEXTS
+    return [key for key in needed if key not in found]
 
 
 def incident_view(incident: IncidentFacts, locale: str) -> dict[str, Any]:

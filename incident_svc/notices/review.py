@@ -26,7 +26,6 @@ from incident_svc.notices.checks import (
     Finding,
     check_notice,
     html_links,
-    missing_update_texts,
     text_links,
 )
 from incident_svc.notices.composer import ComposeItem, Composer, Prepared, load_composer
@@ -67,7 +66,7 @@ async def preview_notice(
     composer = await load_composer(incident_id=incident.id, kind=kind, settings=settings)
     recipient = subject_ref or account_ref or ""
     item = await _preview_item(kind, recipient, locale, incident_ref)
-    missing = missing_texts(incident.texts, item.locale)
+    missing = missing_texts(incident.texts, item.locale, str(kind))
     if missing:  # said plainly, not as the template's undefined variable
         raise TemplateError(
             f"{incident_ref} has no {', '.join(k.replace('_', ' ') for k in missing)} text for "
@@ -173,7 +172,9 @@ async def check_incident(
         entry = report.locales.get(canonical(sample.locale))
         if entry is None:
             entry = report.locales[canonical(sample.locale)] = LocaleReport(sample.locale)
-            entry.findings += _missing_text_findings(incident_ref, incident.texts, sample.locale)
+            entry.findings += _missing_text_findings(
+                incident_ref, incident.texts, sample.locale, str(kind)
+            )
         entry.samples.append(sample.ref)
         if any(f.code == "missing_text" for _, f in entry.findings):
             continue  # rendering would only repeat it as an undefined variable
@@ -199,7 +200,7 @@ def set_text_command(incident_ref: str, locale: str, keys: list[str]) -> str:
 
 
 def _missing_text_findings(
-    incident_ref: str, texts: Mapping[str, Mapping[str, str]], locale: str
+    incident_ref: str, texts: Mapping[str, Mapping[str, str]], locale: str, kind: str
 ) -> list[tuple[str, Finding]]:
     """One finding per notice text the locale lacks, with the command that sets it."""
     return [
@@ -212,7 +213,7 @@ def _missing_text_findings(
                 f"{set_text_command(incident_ref, locale, [key])}",
             ),
         )
-        for key in missing_texts(texts, locale)
+        for key in missing_texts(texts, locale, kind)
     ]
 
 
@@ -236,11 +237,10 @@ async def _check_one(
     composer: Composer, item: ComposeItem
 ) -> tuple[list[Finding], RenderedNotice | None]:
     [prepared] = await composer.prepare([item])
-    missing = missing_update_texts(prepared.context, str(composer.kind))
     try:
         rendered = composer.render(prepared)
     except TemplateRenderError as exc:
-        return [*missing, Finding(_code(exc), exc.file or "template", str(exc))], None
+        return [Finding(_code(exc), exc.file or "template", str(exc))], None
     except TemplateError as exc:
         return [Finding("template_error", "template", str(exc))], None
     findings = check_notice(prepared.context, rendered, kind=str(composer.kind))
