@@ -48,7 +48,9 @@ class DataCategory(StrEnum):
     SSN = "ssn"  # US Social Security or taxpayer (ITIN) number
     DRIVERS_LICENCE = "drivers_licence"  # driver's licence or state ID card number
     GOVERNMENT_ID = "government_id"  # passport, national ID or other government-issued number
-    FINANCIAL_ACCOUNT = "financial_account"  # bank or financial account number (with or without code)
+    FINANCIAL_ACCOUNT = (
+        "financial_account"  # bank or financial account number (with or without code)
+    )
     HEALTH = "health"  # medical, health-insurance or other health information (incl. PHI)
     BIOMETRIC = "biometric"  # fingerprints, face or voice templates used to identify a person
 
