@@ -20,6 +20,7 @@ from incident_svc.services.obligations import export, facts, records
 from incident_svc.services.obligations.compute import Computed, obligations_for
 
 T_HELP = "ISO 8601 with offset."
+_SHORT = "%Y-%m-%d %H:%M"
 
 
 def clock_command(
@@ -158,14 +159,19 @@ def obligations_command(
 def _print(computed: Computed, zone: str, show_all: bool) -> None:
     shown = [o for o in computed.obligations if show_all or o.status is not Status.NOT_APPLICABLE]
     tz = ZoneInfo(zone)
-    rows = [_row(o, computed.now, tz) for o in shown]
     print_table(
-        rows,
-        ["key", "recipient", "clock", "due", "left", "status", "residents", "citation"],
-        title=f"{computed.incident.ref} obligations at {computed.now.isoformat(timespec='minutes')}",
+        [_row(o, computed.now, tz) for o in shown],
+        ["key", "status", "due_utc", f"due_{zone}", "left", "residents"],
+        title=f"{computed.incident.ref} at {computed.now.isoformat(timespec='minutes')}",
     )
     for o in shown:
-        console.print(f"{o.key}: {o.reason}", markup=False)
+        clock = o.clock.value if o.rule.after is None else f"after {o.rule.after} is met"
+        started = f" {o.clock_at.isoformat(timespec='minutes')}" if o.clock_at else ""
+        console.print(
+            f"{o.key}: {o.recipient}; clock {clock}{started}; {o.rule.citation} "
+            f"[confidence {o.rule.confidence.value}]; {o.reason}",
+            markup=False,
+        )
     hidden = len(computed.obligations) - len(shown)
     if hidden:
         console.print(
@@ -174,32 +180,19 @@ def _print(computed: Computed, zone: str, show_all: bool) -> None:
 
 
 def _row(o: Obligation, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    due = (
-        "-"
-        if o.due_at is None
-        else (
-            f"{o.due_at.isoformat(timespec='minutes')} / "
-            f"{o.due_at.astimezone(tz).isoformat(timespec='minutes')} {tz.key}"
-        )
-    )
-    if o.due_at is None and o.rule.standard:
-        due = o.rule.standard
-    residents = f"{o.residents:,}" + (
-        f" (+{o.state_unknown:,} state unknown)" if o.state_unknown else ""
-    )
+    residents = f"{o.residents:,}" + (f" +{o.state_unknown:,}?" if o.state_unknown else "")
     status = o.status.value + (" (late)" if o.met_late else "")
     if o.applicability.value == "possible":
         status += " (possible)"
-    clock = o.clock.value if o.rule.after is None else f"after {o.rule.after}"
     return {
         "key": o.key,
-        "recipient": o.recipient,
-        "clock": f"{clock} {o.clock_at.isoformat(timespec='minutes')}" if o.clock_at else clock,
-        "due": due,
-        "left": time_left(o.seconds_left(now)),
         "status": status,
+        "due_utc": o.due_at.isoformat(timespec="minutes") if o.due_at else o.rule.standard,
+        f"due_{tz.key}": o.due_at.astimezone(tz).isoformat(timespec="minutes")
+        if o.due_at
+        else None,
+        "left": time_left(o.seconds_left(now)),
         "residents": residents,
-        "citation": f"{o.rule.citation} [{o.rule.confidence.value}]",
     }
 
 
