@@ -159,6 +159,7 @@ def obligations_command(
 def _print(computed: Computed, zone: str, show_all: bool) -> None:
     shown = [o for o in computed.obligations if show_all or o.status is not Status.NOT_APPLICABLE]
     tz = ZoneInfo(zone)
+    console.print(f"due times in UTC and in {zone} (compliance.timezone)", markup=False)
     print_table(
         [_row(o, computed.now, tz) for o in shown],
         ["key", "status", "due_utc", f"due_{zone}", "left", "residents"],
