@@ -165,7 +165,7 @@ def test_bad_input_is_one_line_with_its_exit_code(database_url: str, tmp_path: P
                 "incident",
                 "obligation-met",
                 ref,
-                "tx-people",
+                "hipaa-people",
                 "--at",
                 "2026-03-28T00:00:00Z",
                 "--reference",
