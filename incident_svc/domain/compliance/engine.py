@@ -146,6 +146,7 @@ def _one(
         clock_at = _clock_at(rule, place, facts, met)
     counted = _counted(rule, place, facts)
     answer, reason = applicability(rule, place, counted, facts)
+    applies = answer is not Applicability.NO
     base = Obligation(
         key=obligation_key(rule, place),
         rule=rule,
@@ -153,14 +154,14 @@ def _one(
         recipient=_recipient(rule, place),
         clock=rule.clock,
         clock_at=clock_at,
-        due_at=_due_at(rule, place, clock_at, facts, met),
+        due_at=_due_at(rule, place, clock_at, facts, met) if applies else None,
         status=Status.OPEN,
         applicability=answer,
         reason=reason,
         residents=counted.residents,
         state_unknown=counted.state_unknown,
     )
-    if answer is Applicability.NO:
+    if not applies:
         return _replace(base, status=Status.NOT_APPLICABLE)
     return _settle(base, records.get(base.key), reach, now)
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from tortoise import connections
 
+from incident_svc.db import dialect
 from incident_svc.domain.compliance import Reach
 from incident_svc.services.sqltext import as_utc, query
 
+# SQLite's planner would rather scan every subject in residence order and probe the exposures
+# (twice the time at 1M): CROSS JOIN pins the order to the incident's exposures first.
 _COUNTS = (
     "SELECT s.jurisdiction AS code, COUNT(*) AS n FROM exposure e "
-    "JOIN subject s ON s.id = e.subject_id WHERE e.incident_id = ? GROUP BY s.jurisdiction"
+    "{join} subject s ON s.id = e.subject_id WHERE e.incident_id = ? GROUP BY s.jurisdiction"
 )
 _ANY_NOTICE = (
     "SELECT 1 AS x FROM campaign WHERE incident_id = ? AND kind = 'subject_notice' "
@@ -37,7 +40,9 @@ _REACH = (
 
 async def residents_by_code(incident_id: int) -> dict[str, int]:
     """Affected people of the incident by residence code, as stored (``US-CA``, ``US``, ``GB``)."""
-    rows = await query(connections.get("default"), _COUNTS, [incident_id])
+    conn = connections.get("default")
+    join = "CROSS JOIN" if dialect(conn) == "sqlite" else "JOIN"
+    rows = await query(conn, _COUNTS.format(join=join), [incident_id])
     return {str(row["code"]): int(row["n"]) for row in rows}
 
 
