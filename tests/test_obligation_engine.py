@@ -3,12 +3,22 @@ unknown, fan-out by member state, meeting by campaigns, late and met-late, the s
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from incident_svc.domain.compliance import Fulfilment, Reach, Status, compute_obligations
-from incident_svc.domain.compliance.vocabulary import Applicability
+from incident_svc.domain.compliance import (
+    ClockKind,
+    Fulfilment,
+    IncidentFacts,
+    Reach,
+    Status,
+    compute_obligations,
+)
+from incident_svc.domain.compliance.vocabulary import Applicability, Flag
+from incident_svc.domain.enums import DataCategory
 from tests.support.compliance import NOW, facts, met, obligation, shipped, utc
 
 DISCOVERED = {"discovered": "2026-02-01T08:00:00+00:00", "determined": "2026-02-01T08:00:00+00:00"}
@@ -147,3 +157,72 @@ def test_a_missing_clock_is_reported_not_guessed() -> None:
     found = obligation("co-people", facts(residents={"US-CO": 1}, categories=["ssn"]))
     assert found.due_at is None and found.status is Status.OPEN
     assert "clock not recorded: incident clock REF --determined" in found.reason
+
+
+_codes = st.sampled_from(
+    [
+        "US",
+        "US-CA",
+        "US-TX",
+        "US-VT",
+        "GB",
+        "GB-SCT",
+        "DE",
+        "FR",
+        "HK",
+        "SG",
+        "JP",
+        "BR",
+        "IN",
+        "AU",
+        "CA",
+        "CA-QC",
+    ]
+)
+_moments = st.datetimes(
+    min_value=datetime(2017, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    residents=st.dictionaries(_codes, st.integers(0, 3000), max_size=6),
+    clocks=st.dictionaries(
+        st.sampled_from([k for k in ClockKind if k is not ClockKind.OBLIGATION_MET]),
+        _moments,
+        max_size=4,
+    ),
+    flags=st.dictionaries(st.sampled_from([f.value for f in Flag]), st.booleans(), max_size=4),
+    categories=st.frozensets(st.sampled_from([c.value for c in DataCategory]), max_size=3),
+    sectors=st.frozensets(
+        st.sampled_from(["hipaa_covered", "nis2_entity", "sec_registrant"]), max_size=2
+    ),
+    now=_moments,
+)
+def test_any_facts_give_well_formed_obligations(
+    residents: dict[str, int],
+    clocks: dict[ClockKind, datetime],
+    flags: dict[str, bool],
+    categories: frozenset[str],
+    sectors: frozenset[str],
+    now: datetime,
+) -> None:
+    given_facts = IncidentFacts(
+        ref="INC-P",
+        clocks=clocks,
+        categories=categories,
+        flags=flags,
+        sectors=sectors,
+        residents=residents,
+    )
+    found = compute_obligations(shipped(), given_facts, now=now)
+    assert len({o.key for o in found}) == len(found)
+    for o in found:
+        assert o.reason or o.status is Status.OPEN
+        if o.status is Status.NOT_APPLICABLE:
+            assert o.due_at is None and o.reason
+        if o.due_at is not None and o.clock_at is not None and o.rule.not_later_than is None:
+            assert o.due_at > o.clock_at
+        if o.status is Status.LATE:
+            assert o.due_at is not None and now > o.due_at
+        assert o.residents >= 0 and o.state_unknown >= 0

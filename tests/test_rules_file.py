@@ -204,3 +204,25 @@ def test_the_shipped_file_is_valid_toml_text() -> None:
     from incident_svc.resources import builtin_rules_file
 
     assert tomllib.loads(builtin_rules_file().read_text(encoding="utf-8"))["rule"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("timezone", "Mars/Olympus", "compliance.timezone"),
+        ("eu_main_establishment", "GB", "compliance.eu_main_establishment"),
+        ("sectors", ["Not A Sector"], "compliance.sectors"),
+        ("evidence_max_bytes", 0, "compliance.evidence_max_bytes"),
+    ],
+)
+def test_bad_compliance_settings_name_their_key(key: str, value: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_settings(overrides={"compliance": {key: value}})
+    assert caught.value.exit_code == 2
+
+
+def test_compliance_settings_are_normalised() -> None:
+    compliance = load_settings(
+        overrides={"compliance": {"eu_main_establishment": " ie ", "sectors": ["b", "a", "a"]}}
+    ).compliance
+    assert compliance.eu_main_establishment == "IE" and compliance.sectors == ["a", "b"]
