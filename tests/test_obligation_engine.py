@@ -226,3 +226,10 @@ def test_any_facts_give_well_formed_obligations(
         if o.status is Status.LATE:
             assert o.due_at is not None and now > o.due_at
         assert o.residents >= 0 and o.state_unknown >= 0
+
+
+def test_what_to_record_is_named_as_the_cli_spells_it() -> None:
+    sg = obligation("sg-pdpc", facts(residents={"SG": 600}))
+    assert "incident clock REF --assessed T" in sg.reason
+    au = obligation("au-oaic", facts(residents={"AU": 1}))
+    assert "incident clock REF --flag significant=yes|no" in au.reason

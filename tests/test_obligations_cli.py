@@ -74,6 +74,7 @@ def test_clock_obligations_met_and_declined(database_url: str, tmp_path: Path) -
     rows = {row["key"]: row for row in json.loads(listed.stdout)}
     assert {"rule", "recipient", "due_at", "status", "citation"} <= set(rows["uk-gdpr-33-ico"])
     assert rows["uk-gdpr-33-ico"]["due_at"] == "2026-03-30T10:00:00+00:00"
+    assert rows["uk-gdpr-33-ico"]["due_at_local"] == "2026-03-30T10:00:00+00:00"  # default UTC
     assert rows["gdpr-33-sa:DE"]["status"] == "open"
     assert rows["ca-people"]["due_at"] == "2026-04-26T10:00:00+00:00"
     assert rows["ca-people"]["residents"] == 2 and rows["ca-people"]["residents_state_unknown"] == 1
@@ -89,6 +90,9 @@ def test_clock_obligations_met_and_declined(database_url: str, tmp_path: Path) -
         env=env,
     )
     assert human.returncode == 0 and "Europe/London" in human.stdout
+    london = cli("incident", "obligations", ref, "--json", database_url=database_url, env=env)
+    shown = {row["key"]: row for row in json.loads(london.stdout)}["uk-gdpr-33-ico"]
+    assert shown["due_at_local"] == "2026-03-30T11:00:00+01:00"  # British Summer Time by then
     assert "uk-gdpr-33-ico: Information Commissioner's Office (ICO)" in human.stdout.replace(
         "\n", " "
     )

@@ -145,9 +145,9 @@ def obligations_command(
 
     computed, zone = with_db(ctx, work)
     if export_file is not None:
-        export.write(export_file, computed.obligations, computed.now)
+        export.write(export_file, computed.obligations, computed.now, zone)
     if json_output:
-        print_json([o.as_dict(computed.now) for o in computed.obligations])
+        print_json([o.as_dict(computed.now, zone) for o in computed.obligations])
         return
     _print(computed, zone, show_all)
     if export_file is not None:

@@ -134,4 +134,6 @@ def _compare(limit: Threshold, known: int, upper: int) -> Answer:
 
 
 def _option(flag: Flag) -> str:
-    return f"incident clock REF --{flag.value.replace('_', '-')}"
+    if flag in (Flag.HIGH_RISK, Flag.ENCRYPTED):
+        return f"incident clock REF --{flag.value.replace('_', '-')}"
+    return f"incident clock REF --flag {flag.value}=yes|no"

@@ -25,6 +25,7 @@ from incident_svc.domain.compliance.facts import (
 from incident_svc.domain.compliance.obligation import Obligation
 from incident_svc.domain.compliance.rule import Rule
 from incident_svc.domain.compliance.vocabulary import (
+    CLOCK_OPTIONS,
     EU,
     EU_MEMBER_STATES,
     Applicability,
@@ -226,7 +227,7 @@ def _waiting(base: Obligation) -> str:
         if rule.after is not None:
             parts.append(f"the clock starts when {rule.after} is met")
         else:
-            option = rule.clock.value.split("_")[0]
+            option = next(o for o, kind in CLOCK_OPTIONS.items() if kind is rule.clock)
             parts.append(f"clock not recorded: incident clock REF --{option} T")
     if rule.standard:
         parts.append(rule.standard)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from incident_svc.domain.compliance.rule import Rule
 from incident_svc.domain.compliance.vocabulary import Applicability, ClockKind, Status
@@ -40,8 +41,10 @@ class Obligation:
         """Open with a known due time: what reminders count down to."""
         return self.due_at is not None and self.status in (Status.OPEN, Status.LATE)
 
-    def as_dict(self, now: datetime) -> dict[str, Any]:
+    def as_dict(self, now: datetime, zone: str = "UTC") -> dict[str, Any]:
+        """Plain values for JSON and CSV; ``due_at_local`` is ``due_at`` in ``zone``."""
         rule = self.rule
+        local = None if self.due_at is None else self.due_at.astimezone(ZoneInfo(zone))
         return {
             "key": self.key,
             "rule": rule.id,
@@ -52,6 +55,7 @@ class Obligation:
             "clock": self.clock.value if rule.after is None else f"{self.clock.value}:{rule.after}",
             "clock_at": _iso(self.clock_at),
             "due_at": _iso(self.due_at),
+            "due_at_local": _iso(local),
             "standard": rule.standard,
             "seconds_left": self.seconds_left(now),
             "status": self.status.value,

@@ -15,7 +15,7 @@ from incident_svc.services.ledger import csv_cell
 
 COLUMNS = [
     "key", "rule", "regime", "jurisdiction", "recipient", "recipient_kind", "clock", "clock_at",
-    "due_at", "standard", "seconds_left", "status", "applicability", "reason", "residents",
+    "due_at", "due_at_local", "standard", "seconds_left", "status", "applicability", "reason", "residents",
     "residents_state_unknown", "threshold", "met_at", "met_late", "reference", "late_reason",
     "decided_by", "citation", "confidence", "reviewed_by", "reviewed_at",
 ]  # fmt: skip
@@ -28,10 +28,10 @@ def export_format(path: Path) -> str:
     return chosen
 
 
-def write(path: Path, obligations: Sequence[Obligation], now: datetime) -> int:
-    """Write every obligation; returns how many."""
+def write(path: Path, obligations: Sequence[Obligation], now: datetime, zone: str = "UTC") -> int:
+    """Write every obligation (due times in UTC and in ``zone``); returns how many."""
     fmt = export_format(path)
-    rows = [o.as_dict(now) for o in obligations]
+    rows = [o.as_dict(now, zone) for o in obligations]
     try:
         with path.open("w", encoding="utf-8", newline="") as out:
             if fmt == "json":
