@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
+from incident_svc.domain.codes import EU_MEMBER_STATES
 from incident_svc.domain.compliance.applicability import applicability
 from incident_svc.domain.compliance.calendar import due_time
 from incident_svc.domain.compliance.facts import (
@@ -27,7 +28,6 @@ from incident_svc.domain.compliance.rule import Rule
 from incident_svc.domain.compliance.vocabulary import (
     CLOCK_OPTIONS,
     EU,
-    EU_MEMBER_STATES,
     Applicability,
     ClockKind,
     FanOut,
