@@ -211,7 +211,7 @@ def _settle(
 
 
 def _open_status(base: Obligation, now: datetime) -> Status:
-    if base.rule.voluntary or base.rule.due is None:
+    if base.rule.voluntary or (base.rule.due is None and base.due_at is None):
         return Status.NO_FIXED_DEADLINE
     if base.due_at is not None and now > base.due_at:
         return Status.LATE
