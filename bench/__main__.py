@@ -13,6 +13,7 @@ BENCHMARKS: list[str] = [
     "import_bench",
     "resolve_bench",
     "audience_bench",
+    "obligations_bench",
 ]
 
 

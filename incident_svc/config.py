@@ -13,13 +13,23 @@ Nothing is read at import time: call :func:`load_settings`.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, FilePath, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,8 +39,11 @@ from pydantic_settings import (
 
 from incident_svc.config_sources import ENV_PREFIX as ENV_PREFIX
 from incident_svc.config_sources import record_sources
+from incident_svc.domain.codes import EU_MEMBER_STATES, normalise_timezone
 from incident_svc.errors import ConfigError
 from incident_svc.resources import default_config_file
+
+_SECTOR = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 class _Section(BaseModel):
@@ -148,6 +161,37 @@ class TemplateSettings(_Section):
     render_seconds: float = Field(default=5.0, gt=0, le=600)
 
 
+class ComplianceSettings(_Section):
+    rules_file: Path | None = None  # the operator's rules, added to or replacing the shipped ones
+    sectors: list[str] = Field(default_factory=list)  # e.g. ["hipaa_covered", "nis2_entity"]
+    timezone: str = "UTC"  # where obligation due times are shown (they are kept in UTC)
+    eu_main_establishment: str | None = None  # ISO code of the EU lead authority's state
+    evidence_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return normalise_timezone(value)
+
+    @field_validator("eu_main_establishment")
+    @classmethod
+    def _member_state(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        code = value.strip().upper()
+        if code not in EU_MEMBER_STATES:
+            raise ValueError(f"{value!r} is not an EU member state code (examples: IE, DE)")
+        return code
+
+    @field_validator("sectors")
+    @classmethod
+    def _sector_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _SECTOR.fullmatch(name):
+                raise ValueError(f"{name!r} is not a sector name (lower case, digits, _)")
+        return sorted(set(value))
+
+
 class DkimSettings(_Section):
     domain: str | None = None
     selector: str | None = None
@@ -185,6 +229,7 @@ class Settings(BaseSettings):
     templates: TemplateSettings = TemplateSettings()
     # what each source said, in the order they win (config_sources.setting_source reads it)
     _sources: list[tuple[str, Mapping[str, Any]]] = PrivateAttr(default_factory=list)
+    compliance: ComplianceSettings = ComplianceSettings()
 
 
 def _settings_reading(files: tuple[Path, ...]) -> type[Settings]:
