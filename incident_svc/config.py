@@ -13,13 +13,22 @@ Nothing is read at import time: call :func:`load_settings`.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, FilePath, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,10 +36,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from incident_svc.domain.codes import normalise_timezone
+from incident_svc.domain.compliance.vocabulary import EU_MEMBER_STATES
 from incident_svc.errors import ConfigError
 from incident_svc.resources import default_config_file
 
 ENV_PREFIX = "INCIDENT_SVC_"
+_SECTOR = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 class _Section(BaseModel):
@@ -119,6 +131,37 @@ class ReminderSettings(_Section):
     offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 4.0])
 
 
+class ComplianceSettings(_Section):
+    rules_file: Path | None = None  # the operator's rules, added to or replacing the shipped ones
+    sectors: list[str] = Field(default_factory=list)  # e.g. ["hipaa_covered", "nis2_entity"]
+    timezone: str = "UTC"  # where obligation due times are shown (they are kept in UTC)
+    eu_main_establishment: str | None = None  # ISO code of the EU lead authority's state
+    evidence_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return normalise_timezone(value)
+
+    @field_validator("eu_main_establishment")
+    @classmethod
+    def _member_state(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        code = value.strip().upper()
+        if code not in EU_MEMBER_STATES:
+            raise ValueError(f"{value!r} is not an EU member state code (examples: IE, DE)")
+        return code
+
+    @field_validator("sectors")
+    @classmethod
+    def _sector_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _SECTOR.fullmatch(name):
+                raise ValueError(f"{name!r} is not a sector name (lower case, digits, _)")
+        return sorted(set(value))
+
+
 class DkimSettings(_Section):
     domain: str | None = None
     selector: str | None = None
@@ -152,6 +195,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()
     dkim: DkimSettings = DkimSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
 
 
 def _settings_reading(files: tuple[Path, ...]) -> type[Settings]:

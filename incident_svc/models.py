@@ -285,3 +285,52 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_event"
         indexes = (Index(fields=("target_type", "target_id")), Index(fields=("at",)))
+
+
+class IncidentFact(Model):
+    """One fact the notification rules test, as the operator established it (docs/obligations.md).
+
+    ``name`` is a clock-start kind (``aware``, ``determined`` ...) with ``at`` set, a flag
+    (``high_risk``, ``encrypted`` ...) with ``value`` set, or ``law_enforcement_delay_until``.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="facts", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=48)
+    at = fields.DatetimeField(null=True)
+    value = fields.BooleanField(null=True)
+    set_by = fields.CharField(max_length=128)
+    set_at = fields.DatetimeField()
+    reason = fields.TextField()
+
+    class Meta:
+        table = "incident_fact"
+        unique_together = (("incident_id", "name"),)
+
+
+class ObligationRecord(Model):
+    """An obligation recorded as met (with its reference and evidence), or a decision not to
+    notify (with its reason and who decided), kept until ``retain_until``."""
+
+    id = fields.BigIntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="obligation_records", on_delete=fields.RESTRICT
+    )
+    key = fields.CharField(max_length=96)  # rule id, or "rule-id:DE" for one place of a fan-out
+    kind = fields.CharField(max_length=16)  # met | declined
+    at = fields.DatetimeField()
+    reference = fields.CharField(max_length=256, null=True)
+    reason = fields.TextField(null=True)  # why not notified (declined)
+    late_reason = fields.TextField(null=True)
+    evidence_name = fields.CharField(max_length=256, null=True)
+    evidence_sha256 = fields.CharField(max_length=64, null=True)
+    evidence_size = fields.BigIntField(null=True)
+    recorded_by = fields.CharField(max_length=128)
+    recorded_at = fields.DatetimeField()
+    retain_until = fields.DateField(null=True)
+
+    class Meta:
+        table = "obligation_record"
+        unique_together = (("incident_id", "key"),)

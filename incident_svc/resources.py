@@ -24,3 +24,8 @@ def builtin_templates_dir() -> Path:
 
 def default_config_file() -> Path:
     return _data_dir("config") / "default.toml"
+
+
+def builtin_rules_file() -> Path:
+    """The notification rules shipped with the package (docs/obligations.md)."""
+    return _data_dir("config") / "compliance-rules.toml"

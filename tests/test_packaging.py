@@ -32,6 +32,7 @@ def test_wheel_ships_templates_and_config_and_runs(tmp_path: Path) -> None:
     wheel = next(dist.glob("incident_svc-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "incident_svc/_data/config/default.toml" in names
+    assert "incident_svc/_data/config/compliance-rules.toml" in names
     assert any(n.startswith("incident_svc/_data/templates/") for n in names)
     assert any(n.startswith("incident_svc/migrations/0001") for n in names)
 
@@ -55,6 +56,8 @@ def test_wheel_ships_templates_and_config_and_runs(tmp_path: Path) -> None:
         "import incident_svc.resources as r, incident_svc.config as c\n"
         "print(r.default_config_file()); print(r.builtin_templates_dir())\n"
         "print(c.load_settings().smtp.port)\n"
+        "from incident_svc.services.obligations.rules_source import load_rules\n"
+        "print(r.builtin_rules_file(), len(load_rules(c.load_settings())) > 50)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
@@ -68,6 +71,7 @@ def test_wheel_ships_templates_and_config_and_runs(tmp_path: Path) -> None:
     assert out[0] == str(target / "incident_svc/_data/config/default.toml")
     assert out[1] == str(target / "incident_svc/_data/templates")
     assert out[2] == "8025"
+    assert out[3] == f"{target / 'incident_svc/_data/config/compliance-rules.toml'} True"
     help_text = subprocess.run(
         [sys.executable, "-m", "incident_svc", "--help"],
         check=True,

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from incident_svc.cli import affected_cmd, report_cmd
+from incident_svc.cli import affected_cmd, obligations_cmd, report_cmd
 from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json, print_table
 from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import hmac_key, state, with_db
@@ -378,6 +378,7 @@ def regulator_notified(
 
 
 affected_cmd.register(app)
+obligations_cmd.register(app)
 report_cmd.register(app)
 
 

@@ -44,6 +44,15 @@ class DataCategory(StrEnum):
     COOKIES = "cookies"
     CREDENTIALS = "credentials"  # passwords, API keys, session tokens
     COMMUNICATIONS = "communications"  # content of messages, support tickets
+    # tested by notification laws (domain/compliance); the meaning is the one the laws use
+    SSN = "ssn"  # US Social Security or taxpayer (ITIN) number
+    DRIVERS_LICENCE = "drivers_licence"  # driver's licence or state ID card number
+    GOVERNMENT_ID = "government_id"  # passport, national ID or other government-issued number
+    FINANCIAL_ACCOUNT = (
+        "financial_account"  # bank or financial account number (with or without code)
+    )
+    HEALTH = "health"  # medical, health-insurance or other health information (incl. PHI)
+    BIOMETRIC = "biometric"  # fingerprints, face or voice templates used to identify a person
 
 
 class ExposureSource(StrEnum):
