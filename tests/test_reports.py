@@ -16,16 +16,19 @@ from incident_svc import db
 from incident_svc.config import Settings, load_settings
 from incident_svc.domain.reports.build import build_report
 from incident_svc.domain.reports.facts import Organisation, ReportFacts
-from incident_svc.domain.reports.forms import BUILTIN
+from incident_svc.domain.reports.forms import FORMS, ReportRule
 from incident_svc.domain.times import utcnow
+from incident_svc.errors import NotFoundError, ValidationError
 from incident_svc.services import campaigns, reports
+from incident_svc.services.obligations import records
+from tests.notice_data import make_subject
 from tests.support import rows
 from tests.support.html_check import parse_strict
 from tests.support.report_data import DISCOVERED, spread_incident
 from tests.test_cli_shell import cli
 
 NOW = DISCOVERED + timedelta(hours=10)
-RULES = ("gdpr-art33", "uk-gdpr-art33", "hk-pcpd", "tx-ag", "ca-ag")
+RULES = ("gdpr-33-sa", "hk-pdpo-pcpd", "tx-ag", "ca-ag")
 
 
 @pytest.fixture
@@ -42,8 +45,10 @@ async def draft(config: Settings, rule: str, fmt: str, now: datetime = NOW) -> s
 async def test_every_rule_in_every_format_parses(config: Settings, rule: str) -> None:
     await spread_incident()
     data = json.loads(await draft(config, rule, "json"))
-    assert data["rule"]["id"] == rule
-    assert [f["key"] for f in data["fields"]] == list(BUILTIN[rule].content)
+    assert data["rule"]["id"] == ("gdpr-33-sa:FR" if rule == "gdpr-33-sa" else rule)
+    keys = [f["key"] for f in data["fields"]]
+    assert set(FORMS[rule].fields) | {"occurred", "delay_reasons"} <= set(keys)
+    assert len(keys) == len(set(keys))
     assert data["counts"] == {
         "people": 10,
         "by_category": {"contact": 10, "drivers_licence": 1, "payment_card": 4, "ssn": 2},
@@ -62,7 +67,7 @@ async def test_every_rule_in_every_format_parses(config: Settings, rule: str) ->
 
 async def test_gdpr_fields_a_to_d(config: Settings) -> None:
     await spread_incident()
-    data = json.loads(await draft(config, "gdpr-art33", "json"))
+    data = json.loads(await draft(config, "gdpr-33-sa", "json"))
     fields = {f["key"]: f for f in data["fields"]}
     assert fields["people_count"]["value"] == "10"
     assert fields["records_count"]["value"].startswith("17 ")  # person x category
@@ -77,28 +82,28 @@ async def test_gdpr_fields_a_to_d(config: Settings) -> None:
 
 async def test_missing_facts_are_listed_not_invented(config: Settings) -> None:
     await spread_incident(occurred_from=None, occurred_to=None, texts={"en": {}})
-    data = json.loads(await draft(config, "hk-pcpd", "json"))
+    data = json.loads(await draft(config, "hk-pdpo-pcpd", "json"))
     missing = {m["key"] for m in data["missing"]}
     assert missing == {
-        "organisation",  # no org.postal_address
+        "data_user",  # no org.postal_address
         "sector",
         "occurred",
         "service_provider",
         "cause",
-        "consequences",
+        "risk",
         "measures",
     }
     assert all(m["hint"] for m in data["missing"])
-    html = await draft(config, "hk-pcpd", "html")
+    html = await draft(config, "hk-pdpo-pcpd", "html")
     assert html.count('class="missing"') == 2 * len(missing)  # in place and in the list
-    markdown = await draft(config, "hk-pcpd", "md")
+    markdown = await draft(config, "hk-pdpo-pcpd", "md")
     assert markdown.count("**MISSING**") == len(missing)
 
 
 async def test_a_late_report_needs_its_reasons(config: Settings) -> None:
     incident = await spread_incident()
     late = DISCOVERED + timedelta(hours=80)
-    data = json.loads(await draft(config, "gdpr-art33", "json", now=late))
+    data = json.loads(await draft(config, "gdpr-33-sa", "json", now=late))
     assert [m["key"] for m in data["missing"]] == ["delay_reasons"]
     campaign = await rows.campaign(incident, None)
     await campaigns.hold(
@@ -108,7 +113,7 @@ async def test_a_late_report_needs_its_reasons(config: Settings) -> None:
         actor="alice",
         key=None,
     )
-    data = json.loads(await draft(config, "gdpr-art33", "json", now=late))
+    data = json.loads(await draft(config, "gdpr-33-sa", "json", now=late))
     fields = {f["key"]: f["value"] for f in data["fields"]}
     assert fields["delay_reasons"] == ["Notice to the people held: police asked us to wait"]
 
@@ -120,7 +125,7 @@ async def test_state_rules_count_their_residents_and_the_state_unknown(config: S
     assert fields["residents"] == {"US-TX": 2, "US (state unknown)": 1}
     assert any("Equifax" in line for line in fields["credit_agencies"])
     assert {m["key"] for m in texas["missing"]} == {
-        "organisation",
+        "data_user",
         "notification_method",
         "credit_monitoring",
     }
@@ -138,7 +143,7 @@ async def test_california_sample_copy_is_the_notice(config: Settings) -> None:
 
 async def test_unknown_rule(config: Settings) -> None:
     await spread_incident()
-    with pytest.raises(Exception, match="no report rule 'nope'; known: ca-ag"):
+    with pytest.raises(NotFoundError, match="INC-2026-0001 has no obligation 'nope'"):
         await draft(config, "nope", "json")
 
 
@@ -167,7 +172,7 @@ def test_cli_writes_through_the_safe_export(database_url: str, tmp_path: Path) -
     assert json.loads(out.read_text())["incident"] == "INC-2026-0001"
     assert [p.name for p in out.parent.iterdir()] == ["report.json"]  # no temporary left
     shown = cli(
-        "incident", "report", "INC-2026-0001", "--rule", "hk-pcpd", database_url=database_url
+        "incident", "report", "INC-2026-0001", "--rule", "hk-pdpo-pcpd", database_url=database_url
     )
     assert shown.returncode == 0 and shown.stdout.startswith("# Data breach notification form")
     bad = cli(*args[:5], "--format", "pdf", database_url=database_url)
@@ -180,6 +185,10 @@ def test_cli_writes_through_the_safe_export(database_url: str, tmp_path: Path) -
     assert nothing.returncode == 4
 
 
+HOSTILE_RULES = [
+    ReportRule(key, form.title, "them", "a law", (*form.fields, "occurred"), jurisdiction="US-TX")
+    for key, form in FORMS.items()
+]
 PLAIN = load_settings(overrides={"database_url": "sqlite://:memory:"})
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80)
 HOSTILE = st.one_of(
@@ -207,7 +216,7 @@ def test_hostile_facts_stay_text_in_every_format(
         by_category={category: 1},
         by_residence={residence: 1},
     )
-    for rule in BUILTIN.values():
+    for rule in HOSTILE_RULES:
         report = build_report(facts, rule, now=datetime(2026, 12, 1, tzinfo=UTC))
         data = json.loads(reports.render(report, "json", PLAIN))
         assert data["counts"]["by_residence"] == {residence: 1}
@@ -226,3 +235,30 @@ def test_hostile_facts_stay_text_in_every_format(
 
 def _words(text: str) -> str:
     return " ".join(text.split())
+
+
+async def test_a_late_obligation_carries_its_recorded_reason(config: Settings) -> None:
+    await spread_incident()
+    await records.record_met(
+        ref="INC-2026-0001",
+        rule_key="gdpr-33-sa:FR",
+        at=DISCOVERED + timedelta(hours=80),
+        reference="CNIL-123",
+        late_reason="the processor told us on day three",
+        actor="alice",
+        key=None,
+        settings=config,
+    )
+    data = json.loads(await draft(config, "gdpr-33-sa", "json", now=utcnow()))
+    fields = {f["key"]: f["value"] for f in data["fields"]}
+    assert data["rule"]["status"] == "met"
+    assert fields["delay_reasons"] == ["the processor told us on day three"]
+
+
+async def test_a_rule_with_one_obligation_per_place_needs_the_place(config: Settings) -> None:
+    incident = await spread_incident()
+    await make_subject(incident, "P-DE", ["contact"], jurisdiction="DE")
+    with pytest.raises(ValidationError, match="name one of gdpr-33-sa:DE, gdpr-33-sa:FR"):
+        await draft(config, "gdpr-33-sa", "json")
+    data = json.loads(await draft(config, "GDPR-33-SA:de", "json"))
+    assert {f["key"]: f["value"] for f in data["fields"]}["residents"] == {"DE": 1}

@@ -15,11 +15,13 @@ from typing import Any
 from tortoise import connections
 
 from incident_svc.config import Settings
+from incident_svc.domain.compliance import IncidentFacts
 from incident_svc.domain.enums import DeliveryStatus, NoticeKind
 from incident_svc.domain.reports.facts import Decision, Organisation, PeopleNotice, ReportFacts
-from incident_svc.models import Campaign, Incident
+from incident_svc.models import Campaign, Incident, ObligationRecord
 from incident_svc.notices.context import localised_texts
 from incident_svc.services import audit
+from incident_svc.services.obligations.compute import gather_facts
 from incident_svc.services.sqltext import as_utc, query
 
 _COUNTS = (
@@ -47,6 +49,7 @@ def organisation(settings: Settings) -> Organisation:
         contact_phone=org.contact_phone,
         postal_address=org.postal_address,
         website_url=org.website_url,
+        sectors=tuple(settings.compliance.sectors),
     )
 
 
@@ -88,6 +91,22 @@ async def people_notice(incident_id: int) -> PeopleNotice:
     )
 
 
+async def obligation_decisions(incident_id: int) -> list[Decision]:
+    """Obligations recorded as met or declined, with the reference or reason and who."""
+    rows = await ObligationRecord.filter(incident_id=incident_id).order_by("at", "key")
+    return [
+        Decision(
+            at=row.at,
+            actor=row.recorded_by,
+            what=f"{row.kind} {row.key}"
+            + (f" (reference {row.reference})" if row.reference else ""),
+            reason=row.reason or row.late_reason or "",
+            rule=row.key,
+        )
+        for row in rows
+    ]
+
+
 async def decisions(ref: str) -> tuple[tuple[Decision, ...], tuple[str, ...]]:
     """Decisions about the incident from the audit log, and the reasons notices were held."""
     found: list[Decision] = []
@@ -114,10 +133,16 @@ def _details(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-async def load(incident: Incident, settings: Settings) -> ReportFacts:
-    """Everything the report builders read about ``incident``."""
+async def load(
+    incident: Incident, settings: Settings, recorded: IncidentFacts | None = None
+) -> ReportFacts:
+    """Everything the report builders read about ``incident`` (``recorded``: the facts the
+    obligations engine was given, read again when not passed)."""
+    if recorded is None:
+        recorded = await gather_facts(incident, settings)
     by_category, by_residence, people = await counts(incident.id)
     found, holds = await decisions(incident.ref)
+    found += tuple(await obligation_decisions(incident.id))
     return ReportFacts(
         ref=incident.ref,
         title=incident.title,
@@ -126,6 +151,9 @@ async def load(incident: Incident, settings: Settings) -> ReportFacts:
         status=str(incident.status.value),
         discovered_at=incident.discovered_at,
         organisation=organisation(settings),
+        clocks={str(kind.value): at for kind, at in recorded.clocks.items()},
+        flags=dict(recorded.flags),
+        law_enforcement_delay_until=recorded.law_enforcement_delay_until,
         occurred_from=incident.occurred_from,
         occurred_to=incident.occurred_to,
         systems=tuple(incident.systems or ()),

@@ -12,28 +12,26 @@ import functools
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from incident_svc.config import Settings
+from incident_svc.domain.compliance import Obligation
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.reports.build import Report, build_report, report_dict
 from incident_svc.domain.reports.facts import ReportFacts
-from incident_svc.domain.reports.forms import BUILTIN, ReportRule
+from incident_svc.domain.reports.forms import ReportRule, report_rule
 from incident_svc.errors import IncidentSvcError, NotFoundError, ValidationError
 from incident_svc.models import Exposure, Incident
 from incident_svc.notices import review
 from incident_svc.notices.catalog import TemplateCatalog
 from incident_svc.notices.rendering import render_template
-from incident_svc.services import incidents, report_facts
+from incident_svc.services import report_facts
 from incident_svc.services.export_file import export_file
+from incident_svc.services.obligations.compute import obligations_for
 
 FORMATS = ("md", "json", "html")
 _MD_START = re.compile(r"^(\s*)([#|>*+\-=`~_]|\d+[.)])")
-HOURS_RULES = (
-    "gdpr-art33",
-    "uk-gdpr-art33",
-)  # due at awareness + reminders.regulator_deadline_hours
 
 
 def check_format(fmt: str) -> str:
@@ -42,24 +40,31 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def rule_for(rule_id: str, incident: Incident, settings: Settings) -> ReportRule:
-    """The rule ``rule_id`` with this incident's due time (NotFoundError for an unknown id)."""
-    rule = BUILTIN.get(rule_id.strip().lower())
-    if rule is None:
-        raise NotFoundError(f"no report rule {rule_id!r}; known: {', '.join(sorted(BUILTIN))}")
-    if rule.id in HOURS_RULES:
-        due = incident.discovered_at + timedelta(hours=settings.reminders.regulator_deadline_hours)
-        return rule.at(due, "met" if incident.regulator_notified_at else "open")
-    return rule
+def choose(obligations: list[Obligation], wanted: str, ref: str) -> Obligation:
+    """The obligation ``wanted`` names: its key (``gdpr-33-sa:DE``), or a rule id that has
+    exactly one obligation for this incident."""
+    name = wanted.strip().lower()
+    exact = [o for o in obligations if o.key.lower() == name]
+    found = exact or [o for o in obligations if o.rule.id == name]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        keys = ", ".join(o.key for o in found)
+        raise ValidationError(
+            f"{wanted!r} has one obligation per place; name one of {keys}", field="--rule"
+        )
+    raise NotFoundError(
+        f"{ref} has no obligation {wanted!r}; `incident-svc incident obligations {ref}` lists them"
+    )
 
 
 async def draft(*, ref: str, rule_id: str, settings: Settings, now: datetime) -> Report:
-    """The report for ``rule_id`` about incident ``ref`` as of ``now``."""
-    incident = await incidents.get(ref=ref)
-    rule = rule_for(rule_id, incident, settings)
-    facts = await report_facts.load(incident, settings)
+    """The report for obligation ``rule_id`` of incident ``ref`` as of ``now``."""
+    computed = await obligations_for(ref=ref, settings=settings, at=now)
+    rule = report_rule(choose(computed.obligations, rule_id, computed.incident.ref))
+    facts = await report_facts.load(computed.incident, settings, computed.facts)
     if "sample_notice" in rule.content:
-        facts = await _with_sample(facts, incident, rule, settings)
+        facts = await _with_sample(facts, computed.incident, rule, settings)
     return build_report(facts, rule, now=now)
 
 

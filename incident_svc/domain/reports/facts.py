@@ -69,6 +69,7 @@ class ReportFacts:
     holds: tuple[str, ...] = ()  # reasons campaigns to the people were held
     decisions: tuple[Decision, ...] = ()
     flags: Mapping[str, object] = field(default_factory=dict)  # high_risk, encrypted, ...
+    law_enforcement_delay_until: datetime | None = None
     sample_notice: str | None = None  # the notice one reader of the rule's jurisdiction got
 
     @property

@@ -23,13 +23,27 @@ Extract = Callable[[ReportFacts, "ReportRule", datetime], Value | None]
 
 CREDIT_CATEGORIES = frozenset({"ssn", "drivers_licence"})
 # The three nationwide consumer reporting agencies and the FTC (public contact points).
-CREDIT_CONTACTS = [
+CREDIT_AGENCIES = (
     "Equifax: 1-888-298-0045, www.equifax.com, P.O. Box 105069, Atlanta, GA 30348",
     "Experian: 1-888-397-3742, www.experian.com, P.O. Box 9554, Allen, TX 75013",
     "TransUnion: 1-800-916-8800, www.transunion.com, P.O. Box 2000, Chester, PA 19016",
+)
+FTC_CONTACT = (
     "Federal Trade Commission: 1-877-438-4338, www.identitytheft.gov, "
-    "600 Pennsylvania Avenue NW, Washington, DC 20580",
-    "Fraud alerts and security freezes are free: ask any one of the three agencies.",
+    "600 Pennsylvania Avenue NW, Washington, DC 20580"
+)
+FREEZE = "Fraud alerts and security freezes are free: ask any one of the three agencies."
+POLICE_REPORT = (
+    "You have the right to obtain a police report about this incident, and to place a "
+    "security freeze on your credit report free of charge."
+)
+CA_TITLE = "Notice of Data Breach"
+CA_HEADINGS = [
+    "What Happened",
+    "What Information Was Involved",
+    "What We Are Doing",
+    "What You Can Do",
+    "For More Information",
 ]
 NOT_RECORDED = "not recorded by the service: add it to the report by hand"
 
@@ -120,7 +134,7 @@ def _occurred(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | No
     return table
 
 
-def _discovered(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None:
+def _dates(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None:
     table: dict[str, str | int] = {"discovered": when(facts.discovered_at)}
     for kind, moment in sorted(facts.clocks.items()):
         table[kind.replace("_", " ")] = when(moment)
@@ -128,6 +142,8 @@ def _discovered(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | 
         table["due"] = when(rule.due_at)
     if facts.regulator_notified_at is not None:
         table["regulator notified"] = when(facts.regulator_notified_at)
+    if facts.notice.first_sent_at is not None:
+        table["people first told"] = when(facts.notice.first_sent_at)
     return table
 
 
@@ -149,24 +165,21 @@ def _method(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None
     return ", ".join(facts.notice.channels) or None
 
 
-def _late(facts: ReportFacts, rule: ReportRule, now: datetime) -> bool:
-    done = facts.regulator_notified_at or now
-    return rule.due_at is not None and done > rule.due_at
-
-
 def _delay_reasons(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None:
-    if not _late(facts, rule, now):
+    if not rule.late:
         if rule.due_at is None:
-            return "No fixed deadline applies."
+            return f"No fixed deadline applies ({rule.standard or 'none set'})."
         return f"Not late: due {when(rule.due_at)}."
-    reasons = [d.reason for d in facts.decisions if d.rule == rule.id and d.reason]
+    reasons = [rule.late_reason] if rule.late_reason else []
+    until = facts.law_enforcement_delay_until
+    reasons += [f"Delayed at law enforcement's request until {when(until)}"] if until else []
     reasons += [f"Notice to the people held: {reason}" for reason in facts.holds]
     return reasons or None
 
 
 def _law_enforcement(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None:
-    until = facts.flags.get("law_enforcement_delay_until")
-    lines = [f"Delayed at law enforcement's request until {until}"] if until else []
+    until = facts.law_enforcement_delay_until
+    lines = [f"Delayed at law enforcement's request until {when(until)}"] if until else []
     lines += [f"Notice to the people held: {reason}" for reason in facts.holds]
     return lines or "No law-enforcement delay is recorded."
 
@@ -175,15 +188,31 @@ def _credit_involved(facts: ReportFacts) -> bool:
     return bool(CREDIT_CATEGORIES & (set(facts.categories) | set(facts.by_category)))
 
 
+NO_CREDIT = "Not applicable: no Social Security or driver's licence numbers are involved."
+
+
 def _credit_agencies(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None:
-    if not _credit_involved(facts):
-        return "Not applicable: no Social Security or driver's licence numbers are involved."
-    return list(CREDIT_CONTACTS)
+    return list(CREDIT_AGENCIES) if _credit_involved(facts) else NO_CREDIT
+
+
+def _ftc(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None:
+    return FTC_CONTACT if _credit_involved(facts) else NO_CREDIT
+
+
+def _freeze(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None:
+    return FREEZE if _credit_involved(facts) else NO_CREDIT
+
+
+def _fixed(value: Value) -> Extract:
+    def extract(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None:
+        return value
+
+    return extract
 
 
 def _credit_monitoring(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None:
     if not _credit_involved(facts):
-        return "Not applicable: no Social Security or driver's licence numbers are involved."
+        return NO_CREDIT
     offered = facts.flags.get("credit_monitoring")
     return str(offered) if offered else None
 
@@ -202,12 +231,13 @@ def _sample(facts: ReportFacts, rule: ReportRule, now: datetime) -> Value | None
 
 _RESOLVE = "resolve the affected list first: incident-svc incident affected REF"
 _TEXT = "record it: incident-svc incident update REF --{}"
+_SAMPLE = "no affected reader lives there, or the notice cannot be rendered (notice check)"
 FIELDS: dict[str, ContentField] = {
     f.key: f
     for f in (
-        ContentField("organisation", "Organisation", _organisation, "set org.postal_address"),
+        ContentField("data_user", "Organisation", _organisation, "set org.postal_address"),
         ContentField("contact", "Contact point (DPO)", _contact, _TEXT.format("contact")),
-        ContentField("sector", "Sector", _sector, "set the organisation's sector flags"),
+        ContentField("sector", "Sector", _sector, "set compliance.sectors"),
         ContentField("nature", "Nature of the breach", _nature, ""),
         ContentField("cause", "Cause", _flag("cause"), NOT_RECORDED),
         ContentField("categories", "People by data category", _categories, _RESOLVE),
@@ -215,13 +245,17 @@ FIELDS: dict[str, ContentField] = {
         ContentField("records_count", "Approximate number of records", _records, _RESOLVE),
         ContentField("residence", "People by residence", _residence, _RESOLVE),
         ContentField("residents", "Residents affected", _residents, _RESOLVE),
-        ContentField(
-            "occurred", "When it happened", _occurred, "record --occurred-from (and --occurred-to)"
-        ),
-        ContentField("dates", "Discovery and deadlines", _discovered, ""),
+        ContentField("occurred", "When it happened", _occurred, "record --occurred-from"),
+        ContentField("dates", "Discovery and deadlines", _dates, ""),
         ContentField(
             "consequences",
             "Likely consequences",
+            _text("consequences"),
+            _TEXT.format("consequences"),
+        ),
+        ContentField(
+            "risk",
+            "Risk of harm to the people",
             _text("consequences"),
             _TEXT.format("consequences"),
         ),
@@ -237,28 +271,25 @@ FIELDS: dict[str, ContentField] = {
         ContentField(
             "service_provider", "Service provider involved", _flag("service_provider"), NOT_RECORDED
         ),
-        ContentField("people_notified", "Whether the people were told", _people_notified, ""),
-        ContentField(
-            "notification_method", "How the people were told", _method, "no notice sent yet"
-        ),
+        ContentField("people_told", "Whether the people were told", _people_notified, ""),
+        ContentField("notification_method", "How the people were told", _method, "no notice sent"),
         ContentField(
             "delay_reasons",
             "Reasons for the delay",
             _delay_reasons,
-            "record why the report is late (the obligation's late reason)",
+            "record why it is late: incident-svc incident obligation-met ... --late-reason",
         ),
-        ContentField("law_enforcement", "Law-enforcement delay", _law_enforcement, ""),
-        ContentField(
-            "credit_agencies", "Credit reporting agencies and the FTC", _credit_agencies, ""
-        ),
+        ContentField("law_enforcement_delay", "Law-enforcement delay", _law_enforcement, ""),
+        ContentField("credit_agencies", "Consumer reporting agencies", _credit_agencies, ""),
+        ContentField("ftc_contact", "Federal Trade Commission", _ftc, ""),
+        ContentField("fraud_alert_freeze", "Fraud alerts and credit freezes", _freeze, ""),
         ContentField(
             "credit_monitoring", "Credit monitoring offered", _credit_monitoring, NOT_RECORDED
         ),
-        ContentField(
-            "sample_notice",
-            "Sample copy of the notice",
-            _sample,
-            "no affected reader lives there, or the notice cannot be rendered (notice check)",
-        ),
+        ContentField("police_report_right", "Police report", _fixed(POLICE_REPORT), ""),
+        ContentField("notice_title", "Title of the notice", _fixed(CA_TITLE), ""),
+        ContentField("ca_headings", "Headings of the notice", _fixed(list(CA_HEADINGS)), ""),
+        ContentField("material_impact", "Material impact", _flag("material_impact"), NOT_RECORDED),
+        ContentField("sample_notice", "Sample copy of the notice", _sample, _SAMPLE),
     )
 }

@@ -1,18 +1,23 @@
-"""The recipients a report can be drafted for, and the content fields each one asks for.
+"""What a report is drafted for: one obligation of the engine, and the fields it must carry.
 
-A :class:`ReportRule` is what the report builder needs to know about one obligation: who is
-told, under which citation, the due time if any, and the content fields in order. The
-obligations engine supplies them for every rule in force; :data:`BUILTIN` holds the forms
-whose fields this module knows by heart (GDPR Art. 33(3), the Hong Kong PCPD form, the Texas
-attorney general's form, the California sample copy), and lends its field list to an engine
-rule that names one of them as its ``form``.
+:func:`report_rule` turns an :class:`~incident_svc.domain.compliance.Obligation` into a
+:class:`ReportRule`: who is told, under which citation, the due time and status, and the
+content fields in order. The fields are the rule's own ``content`` list (the rules file's
+vocabulary, domain/compliance/content.py); for the forms this module knows field by field
+(GDPR Art. 33(3), the Hong Kong PCPD form, the Texas attorney general's form, the California
+sample copy) the form's list comes first and the rule's extra fields follow. Every report
+also carries the dates and the reasons for any delay, and a rule for one place the count of
+its residents.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from incident_svc.domain.compliance import Obligation, Status
+from incident_svc.domain.compliance.vocabulary import EU
 
 GDPR_FIELDS = (
     "nature",
@@ -23,46 +28,71 @@ GDPR_FIELDS = (
     "contact",
     "consequences",
     "measures",
-    "occurred",
     "dates",
     "delay_reasons",
 )
 PCPD_FIELDS = (
-    "organisation",
+    "data_user",
     "contact",
     "sector",
     "nature",
-    "occurred",
     "dates",
     "categories",
     "people_count",
     "residence",
     "service_provider",
     "cause",
-    "consequences",
+    "risk",
     "measures",
-    "people_notified",
+    "people_told",
 )
 TX_AG_FIELDS = (
-    "organisation",
+    "data_user",
     "contact",
     "nature",
     "categories",
     "residents",
     "dates",
-    "people_notified",
+    "people_told",
     "notification_method",
     "measures",
-    "law_enforcement",
+    "law_enforcement_delay",
     "credit_monitoring",
     "credit_agencies",
 )
-CA_AG_FIELDS = ("sample_notice", "residents", "occurred", "dates", "people_notified")
+CA_AG_FIELDS = ("sample_notice", "residents", "dates", "people_told")
+ALWAYS = ("dates", "delay_reasons")
+EXPANDS = {"dates": ("occurred", "dates")}  # the rules' "dates" is two fields here
+
+
+@dataclass(frozen=True)
+class Form:
+    title: str
+    fields: tuple[str, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+FORMS: dict[str, Form] = {
+    "gdpr-33-sa": Form("Personal data breach notification (GDPR Art. 33)", GDPR_FIELDS),
+    "uk-gdpr-33-ico": Form("Personal data breach report (UK GDPR Art. 33)", GDPR_FIELDS),
+    "hk-pdpo-pcpd": Form(
+        "Data breach notification form (PCPD)",
+        PCPD_FIELDS,
+        {
+            "contact": "Contact person",
+            "nature": "Particulars of the incident",
+            "categories": "Kinds of personal data involved",
+            "measures": "Remedial actions taken",
+        },
+    ),
+    "tx-ag": Form("Data security breach report (Texas attorney general form)", TX_AG_FIELDS),
+    "ca-ag": Form("Sample copy of the breach notice (California attorney general)", CA_AG_FIELDS),
+}
 
 
 @dataclass(frozen=True)
 class ReportRule:
-    id: str
+    id: str  # the obligation's key: the rule id, or "rule-id:DE" for one place
     title: str
     recipient: str
     citation: str
@@ -72,70 +102,41 @@ class ReportRule:
     due_at: datetime | None = None
     standard: str = ""  # "without undue delay" where no fixed time applies
     status: str = ""
+    late: bool = False
+    late_reason: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)  # a form's own wording of a field
 
-    def at(self, due_at: datetime | None, status: str = "") -> ReportRule:
-        """The same rule with the due time of one incident's obligation."""
-        return replace(self, due_at=due_at, status=status)
 
-
-_PCPD_LABELS = {
-    "organisation": "Data user",
-    "contact": "Contact person",
-    "nature": "Particulars of the incident",
-    "categories": "Kinds of personal data involved",
-    "consequences": "Risk of harm to the people",
-    "measures": "Remedial actions taken",
-}
-BUILTIN: dict[str, ReportRule] = {
-    rule.id: rule
-    for rule in (
-        ReportRule(
-            "gdpr-art33",
-            "Personal data breach notification (GDPR Art. 33)",
-            "the lead supervisory authority",
-            "GDPR Art. 33(1), (3)",
-            GDPR_FIELDS,
-            jurisdiction="EU",
-            confidence="H",
-        ),
-        ReportRule(
-            "uk-gdpr-art33",
-            "Personal data breach report (UK GDPR Art. 33)",
-            "the Information Commissioner's Office",
-            "UK GDPR Art. 33(1), (3)",
-            GDPR_FIELDS,
-            jurisdiction="GB",
-            confidence="H",
-        ),
-        ReportRule(
-            "hk-pcpd",
-            "Data breach notification form (PCPD)",
-            "the Privacy Commissioner for Personal Data, Hong Kong",
-            "PDPO Cap. 486 DPP4; PCPD breach guidance (June 2023)",
-            PCPD_FIELDS,
-            jurisdiction="HK",
-            confidence="H",
-            standard="as soon as practicable (voluntary)",
-            labels=_PCPD_LABELS,
-        ),
-        ReportRule(
-            "tx-ag",
-            "Data security breach report (Texas attorney general form)",
-            "the Texas attorney general",
-            "Tex. Bus. & Com. Code 521.053",
-            TX_AG_FIELDS,
-            jurisdiction="US-TX",
-            confidence="H",
-        ),
-        ReportRule(
-            "ca-ag",
-            "Sample copy of the breach notice (California attorney general)",
-            "the California attorney general",
-            "Cal. Civ. Code 1798.82(f)",
-            CA_AG_FIELDS,
-            jurisdiction="US-CA",
-            confidence="H",
-        ),
+def report_rule(obligation: Obligation) -> ReportRule:
+    """The report an obligation asks for."""
+    rule = obligation.rule
+    form = FORMS.get(rule.id)
+    asked = [str(name) for name in rule.content]
+    content = _ordered([*(form.fields if form else ()), *asked, *ALWAYS], place=obligation.place)
+    late = obligation.status is Status.LATE or obligation.met_late
+    return ReportRule(
+        id=obligation.key,
+        title=form.title if form else f"{rule.regime}: report to {obligation.recipient}",
+        recipient=obligation.recipient,
+        citation=rule.citation,
+        content=content,
+        jurisdiction=obligation.place,
+        confidence=rule.confidence.value,
+        due_at=obligation.due_at,
+        standard=rule.standard or "",
+        status=obligation.status.value,
+        late=late,
+        late_reason=obligation.late_reason or "",
+        labels=form.labels if form else {},
     )
-}
+
+
+def _ordered(names: list[str], *, place: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for name in names:
+        for key in EXPANDS.get(name, (name,)):
+            if key not in out:
+                out.append(key)
+    if place and place != EU and "residents" not in out:
+        out.insert(out.index("dates"), "residents")
+    return tuple(out)
