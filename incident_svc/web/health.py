@@ -7,6 +7,9 @@ part failed. ``/metrics`` is the Prometheus text format, version 0.0.4.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -14,13 +17,18 @@ from starlette.routing import Route
 from incident_svc.domain.times import utcnow
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.services.metrics import DeliveryMetrics, database_problem, delivery_metrics
+from incident_svc.services.obligation_countdowns import ObligationMetrics
+
+ObligationsProbe = Callable[[datetime], Awaitable[ObligationMetrics]]
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 HEALTHY = {"ok", "running", "alive", "disabled"}
 
 
-def health_routes(status: ServiceStatus) -> list[Route]:
-    """The two routes, bound to this process's status."""
+def health_routes(
+    status: ServiceStatus, obligations: ObligationsProbe | None = None
+) -> list[Route]:
+    """The two routes, bound to this process's status (and what it knows of obligations)."""
 
     async def healthz(request: Request) -> Response:
         problem = await database_problem()
@@ -34,8 +42,9 @@ def health_routes(status: ServiceStatus) -> list[Route]:
         return JSONResponse(body, status_code=200 if healthy else 503, headers=_no_store())
 
     async def metrics(request: Request) -> Response:
-        numbers = await delivery_metrics(now=utcnow())
-        text = render_metrics(numbers, status)
+        now = utcnow()
+        numbers = await delivery_metrics(now=now)
+        text = render_metrics(numbers, status, await obligations(now) if obligations else None)
         return PlainTextResponse(text, media_type=PROMETHEUS_TEXT, headers=_no_store())
 
     return [Route("/healthz", healthz), Route("/metrics", metrics)]
@@ -45,7 +54,9 @@ def _no_store() -> dict[str, str]:
     return {"Cache-Control": "no-store"}
 
 
-def render_metrics(numbers: DeliveryMetrics, status: ServiceStatus) -> str:
+def render_metrics(
+    numbers: DeliveryMetrics, status: ServiceStatus, obligations: ObligationMetrics | None = None
+) -> str:
     """The Prometheus exposition text for one scrape."""
     lines: list[str] = []
     _gauge(lines, "incident_svc_deliveries", "Deliveries by state.")
@@ -83,7 +94,21 @@ def render_metrics(numbers: DeliveryMetrics, status: ServiceStatus) -> str:
             f'incident_svc_scheduler_alarms{{action="{action}"}} {n}'
             for action, n in status.scheduler.alarm_counts().items()
         ]
+    if obligations is not None:
+        _obligation_lines(lines, obligations)
     return "\n".join(lines) + "\n"
+
+
+def _obligation_lines(lines: list[str], numbers: ObligationMetrics) -> None:
+    _gauge(lines, "incident_svc_obligations", "Obligations with a fixed due time, by status.")
+    lines += [
+        f'incident_svc_obligations{{status="open"}} {numbers.open}',
+        f'incident_svc_obligations{{status="late"}} {numbers.late}',
+    ]
+    if numbers.next_due_seconds is not None:
+        name = "incident_svc_next_obligation_due_seconds"
+        _gauge(lines, name, "Seconds until the next open obligation falls due.")
+        lines.append(f"{name} {_number(numbers.next_due_seconds)}")
 
 
 def _gauge(lines: list[str], name: str, help_text: str) -> None:
