@@ -3,6 +3,7 @@ consumer reporting agencies where SSN or licence numbers are involved (pure and 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from incident_svc.notices.residence_checks import (
     fields_for,
     residence_findings,
 )
+from incident_svc.resources import builtin_templates_dir
 from tests.notice_data import make_incident, make_subject
 
 COMPLETE = (
@@ -98,28 +100,45 @@ def test_any_text_gives_findings_only_for_what_is_missing(
     assert all(where in message for _, message in found)
 
 
+def without_residence_statements(folder: Path) -> Path:
+    """The built-in English notice with its Massachusetts and credit-agency blocks cut out."""
+    target = folder / "email" / "subject_notice" / "en"
+    target.mkdir(parents=True)
+    for name in ("body.txt.j2", "body.html.j2"):
+        text = (builtin_templates_dir() / "email" / "subject_notice" / "en" / name).read_text()
+        cut = re.sub(r"{% if (us_ma|credit_data) %}.*?{% endif %}\n", "", text, flags=re.DOTALL)
+        assert cut != text
+        (target / name).write_text(cut)
+    return folder
+
+
 async def test_check_names_the_readers_whose_notice_lacks_their_statements(
     db_conn: str, settings_for: Any, tmp_path: Path
 ) -> None:
-    config: Settings = settings_for(db_conn)
     incident = await make_incident()
     await make_subject(incident, "GB-1", ["contact"])
     await make_subject(incident, "TX-PLAIN", ["contact"], jurisdiction="US-TX")
     await make_subject(incident, "TX-SSN", ["contact", "ssn"], jurisdiction="US-TX")
     await make_subject(incident, "MA-1", ["contact"], jurisdiction="US-MA")
-    report = await review.check_incident(
-        incident_ref=incident.ref, kind=NoticeKind.SUBJECT_NOTICE, settings=config
-    )
-    entry = report.locales["en"]
-    assert {"GB-1", "TX-PLAIN", "TX-SSN", "MA-1"} <= set(entry.samples)
+
+    async def check(config: Settings) -> review.CheckReport:
+        return await review.check_incident(
+            incident_ref=incident.ref, kind=NoticeKind.SUBJECT_NOTICE, settings=config
+        )
+
+    built_in = await check(settings_for(db_conn))
+    assert built_in.ok, built_in.locales["en"].findings  # the shipped notice says it all
+    assert {"GB-1", "TX-PLAIN", "TX-SSN", "MA-1"} <= set(built_in.locales["en"].samples)
+    operator = settings_for(db_conn, templates_dir=str(without_residence_statements(tmp_path)))
+    report = await check(operator)
     by_reader: dict[str, set[str]] = {}
-    for who, finding in entry.findings:
-        if finding.code == "missing_statement":
-            by_reader.setdefault(who, set()).add(finding.message)
+    for who, finding in report.locales["en"].findings:
+        assert finding.code == "missing_statement"
+        by_reader.setdefault(who, set()).add(finding.message)
     assert by_reader["MA-1"] == {
         "US-MA notices must state the right to obtain a police report",
         "US-MA notices must state how to place a security freeze (free of charge)",
     }
     assert "US-TX notices must name Equifax" in by_reader["TX-SSN"]
-    assert "GB-1" not in by_reader and "TX-PLAIN" not in by_reader
+    assert set(by_reader) == {"MA-1", "TX-SSN"}
     assert not report.ok

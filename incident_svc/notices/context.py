@@ -21,6 +21,8 @@ from incident_svc.notices.text import single_line
 
 FREE_TEXTS = ("what_happened", "consequences", "measures", "protective_steps", "contact")
 CALIFORNIA = "US-CA"
+MASSACHUSETTS = "US-MA"
+CREDIT_CATEGORIES = frozenset({"ssn", "drivers_licence"})  # agencies and freezes (US)
 MAX_LISTED_PEOPLE = 100
 
 
@@ -124,7 +126,14 @@ def subject_context(
         "recipient": _person_view(person),
         "categories": category_list(person.categories, labels),
         "us_ca": person.jurisdiction.upper() == CALIFORNIA,
+        # Massachusetts' statements, also for a US reader whose state is unknown
+        "us_ma": person.jurisdiction.upper() in (MASSACHUSETTS, "US"),
+        "credit_data": _us(person) and bool(CREDIT_CATEGORIES & set(person.categories)),
     }
+
+
+def _us(person: PersonFacts) -> bool:
+    return person.jurisdiction.upper().split("-")[0] == "US"
 
 
 def account_context(
@@ -152,6 +161,8 @@ def account_context(
         },
         "categories": category_list(counts, labels),
         "us_ca": False,
+        "us_ma": False,
+        "credit_data": False,
     }
 
 
