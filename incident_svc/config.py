@@ -36,8 +36,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from incident_svc.domain.codes import normalise_timezone
-from incident_svc.domain.compliance.vocabulary import EU_MEMBER_STATES
+from incident_svc.domain.codes import EU_MEMBER_STATES, normalise_timezone
 from incident_svc.errors import ConfigError
 from incident_svc.resources import default_config_file
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import typer
 
+from incident_svc import db
+
 GROUPS = ["db", "subjects", "accounts", "incident", "notice", "campaign", "banner", "audit"]
 COMMANDS = ["serve", "mailsink", "demo"]
 
@@ -72,7 +74,8 @@ def test_db_upgrade_and_status(empty_database_url: str) -> None:
     assert before.returncode == 1 and json.loads(before.stdout)["state"] == "empty"
     first = cli("db", "upgrade", "--json", database_url=empty_database_url)
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout)["applied"] == ["0001_initial"]
+    applied = json.loads(first.stdout)["applied"]
+    assert applied[0] == "0001_initial" and applied == db.available_migrations()
     again = cli("db", "upgrade", database_url=empty_database_url)
     assert again.returncode == 0 and "nothing to apply" in again.stdout
     after = cli("db", "status", "--json", database_url=empty_database_url)

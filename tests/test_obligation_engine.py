@@ -233,3 +233,27 @@ def test_what_to_record_is_named_as_the_cli_spells_it() -> None:
     assert "incident clock REF --assessed T" in sg.reason
     au = obligation("au-oaic", facts(residents={"AU": 1}))
     assert "incident clock REF --flag significant=yes|no" in au.reason
+
+
+def test_a_standard_bounded_by_another_obligation_gets_that_due_time() -> None:
+    from incident_svc.domain.compliance import merge_rules
+    from incident_svc.resources import builtin_rules_file
+    from incident_svc.services.obligations.rules_source import read_rules_file
+
+    entry = {
+        "id": "acme-regulator", "regime": "ACME", "jurisdiction": "US-CA",
+        "recipient_kind": "regulator", "recipient": "R", "clock": "discovered",
+        "standard": "promptly", "not_later_than": "ca-people", "citation": "c",
+        "confidence": "L", "reviewed_by": "r", "reviewed_at": "2026-01-01",
+        "effective_from": "2020-01-01",
+    }  # fmt: skip
+    shipped_file = builtin_rules_file()
+    rules = merge_rules(
+        [(str(shipped_file), read_rules_file(shipped_file)), ("ops", {"rule": [entry]})]
+    )
+    given = facts(**{"residents": {"US-CA": 1}, "clocks": DISCOVERED, "categories": ["ssn"]})
+    open_ = obligation("acme-regulator", given, rules=rules, now=utc("2026-02-01T09:00:00+00:00"))
+    assert open_.status is Status.NO_FIXED_DEADLINE and open_.due_at is None
+    told = [met("ca-people", "2026-02-05T00:00:00+00:00")]
+    bounded = obligation("acme-regulator", given, rules=rules, fulfilments=told)
+    assert bounded.due_at == utc("2026-02-05T00:00:00+00:00") and bounded.status is Status.LATE

@@ -13,6 +13,13 @@ import zoneinfo
 import pycountry
 from babel import Locale, UnknownLocaleError
 
+# fmt: off
+EU_MEMBER_STATES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
+# fmt: on
+
 
 @functools.cache
 def jurisdictions() -> frozenset[str]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
+from incident_svc.domain.codes import EU_MEMBER_STATES
 from incident_svc.domain.compliance.applicability import applicability
 from incident_svc.domain.compliance.calendar import due_time
 from incident_svc.domain.compliance.facts import (
@@ -27,7 +28,6 @@ from incident_svc.domain.compliance.rule import Rule
 from incident_svc.domain.compliance.vocabulary import (
     CLOCK_OPTIONS,
     EU,
-    EU_MEMBER_STATES,
     Applicability,
     ClockKind,
     FanOut,
@@ -211,7 +211,7 @@ def _settle(
 
 
 def _open_status(base: Obligation, now: datetime) -> Status:
-    if base.rule.voluntary or base.rule.due is None:
+    if base.rule.voluntary or (base.rule.due is None and base.due_at is None):
         return Status.NO_FIXED_DEADLINE
     if base.due_at is not None and now > base.due_at:
         return Status.LATE

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from incident_svc.domain.compliance.vocabulary import EU, EU_MEMBER_STATES, ClockKind
+from incident_svc.domain.codes import EU_MEMBER_STATES
+from incident_svc.domain.compliance.vocabulary import EU, ClockKind
 
 
 @dataclass(frozen=True)

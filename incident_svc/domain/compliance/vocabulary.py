@@ -110,11 +110,5 @@ class Applicability(StrEnum):
     NO = "no"
 
 
-# fmt: off
-EU_MEMBER_STATES = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
-# fmt: on
 EU = "EU"
 STATE_UNKNOWN = "state unknown"
