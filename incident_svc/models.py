@@ -249,6 +249,8 @@ class Banner(Model):
         indexes = (Index(fields=("starts_at", "ends_at")),)
 
 
+# Written by versions before ObligationReminder; now only read, so that an upgrade repeats
+# no reminder (services/reminders.py).
 class ReminderSent(Model):
     """A deadline reminder that went out, so that it goes out once."""
 
