@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from incident_svc import db
 from incident_svc.config import Settings, load_settings
+from incident_svc.domain.compliance import Applicability, ClockKind, Obligation, Status
 from incident_svc.domain.reports.build import build_report
 from incident_svc.domain.reports.facts import Organisation, ReportFacts
 from incident_svc.domain.reports.forms import FORMS, ReportRule
@@ -21,6 +22,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import NotFoundError, ValidationError
 from incident_svc.services import campaigns, reports
 from incident_svc.services.obligations import records
+from incident_svc.services.obligations.rules_source import load_rules
 from tests.notice_data import make_subject
 from tests.support import rows
 from tests.support.html_check import parse_strict
@@ -262,3 +264,44 @@ async def test_a_rule_with_one_obligation_per_place_needs_the_place(config: Sett
         await draft(config, "gdpr-33-sa", "json")
     data = json.loads(await draft(config, "GDPR-33-SA:de", "json"))
     assert {f["key"]: f["value"] for f in data["fields"]}["residents"] == {"DE": 1}
+
+
+@settings(max_examples=200, deadline=None)
+@given(wanted=st.text(max_size=80))
+def test_any_rule_name_is_found_or_refused_in_one_line(wanted: str) -> None:
+    obligations = [
+        Obligation(
+            key=key,
+            rule=rule,
+            place=place,
+            recipient="x",
+            clock=ClockKind.AWARE,
+            clock_at=DISCOVERED,
+            due_at=None,
+            status=Status.OPEN,
+            applicability=Applicability.APPLIES,
+            reason="",
+            residents=1,
+            state_unknown=0,
+        )
+        for key, rule, place in RULE_KEYS
+    ]
+    try:
+        found = reports.choose(obligations, wanted, "INC-2026-0001")
+    except (NotFoundError, ValidationError) as exc:
+        assert "\n" not in str(exc).replace(repr(wanted), "")
+    else:
+        assert (
+            found.key.lower() == wanted.strip().lower() or found.rule.id == wanted.strip().lower()
+        )
+
+
+def _rule(rule_id: str) -> Any:
+    return next(r for r in load_rules(PLAIN) if r.id == rule_id)
+
+
+RULE_KEYS = [
+    ("gdpr-33-sa:DE", _rule("gdpr-33-sa"), "DE"),
+    ("gdpr-33-sa:FR", _rule("gdpr-33-sa"), "FR"),
+    ("tx-ag", _rule("tx-ag"), "US-TX"),
+]
