@@ -63,13 +63,31 @@ def _fill_sql(dialect: str, count: int, incident_id: int) -> list[str]:
     return [subjects, exposures, "ANALYZE"]
 
 
+def _sent_sql(dialect: str, incident_id: int) -> list[str]:
+    """One completed subject-notice campaign with a sent delivery to every exposed person."""
+    now = "'2026-11-29 00:00:00+00:00'"
+    campaign = (
+        "INSERT INTO campaign (incident_id, kind, channels, audience_count, status, created_by, "
+        f"""created_at, updated_at) VALUES ({incident_id}, 'subject_notice', '["email"]', 0, """
+        f"'completed', 'bench', {now}, {now})"
+    )
+    deliveries = (
+        "INSERT INTO delivery (campaign_id, recipient_ref, channel, subject_id, address, locale, "
+        "status, attempts, next_attempt_at, sent_at, updated_at) "
+        f"SELECT (SELECT MAX(id) FROM campaign), s.external_ref, 'email', s.id, s.email, 'en', "
+        f"'sent', 1, {now}, {now}, {now} FROM exposure e JOIN subject s ON s.id = e.subject_id "
+        f"WHERE e.incident_id = {incident_id}"
+    )
+    return [campaign, deliveries, "ANALYZE"]
+
+
 async def _timed(work: object) -> float:
     started = time.perf_counter()
     await work  # type: ignore[misc]
     return time.perf_counter() - started
 
 
-async def run(url: str, count: int, repeat: int) -> None:
+async def run(url: str, count: int, repeat: int, sent: bool = False) -> None:
     await db.open_database(url)
     try:
         await db.upgrade()
@@ -81,8 +99,13 @@ async def run(url: str, count: int, repeat: int) -> None:
         started = time.perf_counter()
         for statement in _fill_sql(db.dialect(conn), count, incident.id):
             await conn.execute_script(statement)
+        if sent:
+            for statement in _sent_sql(db.dialect(conn), incident.id):
+                await conn.execute_script(statement)
+        what = " and a sent notice to each" if sent else ""
         print(
-            f"  generated {count:,} subjects and exposures in {time.perf_counter() - started:.1f} s"
+            f"  generated {count:,} subjects and exposures{what} "
+            f"in {time.perf_counter() - started:.1f} s"
         )
         settings = load_settings(overrides={"database_url": url})
         count_sql = "SELECT COUNT(*) AS n FROM exposure WHERE incident_id = " + str(incident.id)
@@ -93,6 +116,9 @@ async def run(url: str, count: int, repeat: int) -> None:
             whole.append(await _timed(obligations_for(ref=incident.ref, settings=settings)))
         computed = await obligations_for(ref=incident.ref, settings=settings)
         assert sum(computed.facts.residents.values()) == count
+        people = [o for o in computed.obligations if o.rule.recipient_kind.value == "individuals"]
+        met = sum(1 for o in people if o.status.value == "met")
+        print(f"  obligations to the people met by the notices: {met} of {len(people)}")
         b, g, w = (statistics.median(x) for x in (base, group, whole))
         runs = "runs: {}".format
         print(
@@ -123,11 +149,11 @@ def _pg_admin(statement: str) -> None:
     asyncio.run(main())
 
 
-def bench_backend(backend: str, count: int, repeat: int) -> None:
-    print(f"-- {backend}: {count:,} exposures, repeat {repeat}")
+def bench_backend(backend: str, count: int, repeat: int, sent: bool = False) -> None:
+    print(f"-- {backend}: {count:,} exposures, repeat {repeat}{', all notified' if sent else ''}")
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
-            asyncio.run(run(f"sqlite://{Path(folder) / 'bench.sqlite3'}", count, repeat))
+            asyncio.run(run(f"sqlite://{Path(folder) / 'bench.sqlite3'}", count, repeat, sent))
         return
     name = f"incsvc_bench_{uuid.uuid4().hex[:8]}"
     try:
@@ -136,7 +162,7 @@ def bench_backend(backend: str, count: int, repeat: int) -> None:
         print(f"  PostgreSQL not reachable at {PG_ADMIN}: {exc}; skipped")
         return
     try:
-        asyncio.run(run(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", count, repeat))
+        asyncio.run(run(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", count, repeat, sent))
     finally:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -146,15 +172,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--exposures", type=int, default=20_000, help="the issue asks for 1000000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument(
+        "--sent", action="store_true", help="also a sent notice to everyone (the reach query)"
+    )
     args = parser.parse_args(argv or [])
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared)")
     backends = [backend.strip() for backend in args.backends.split(",")]
     if len(backends) == 1:
-        bench_backend(backends[0], args.exposures, args.repeat)
+        bench_backend(backends[0], args.exposures, args.repeat, args.sent)
         return
     # one process per backend, as bench/resolve_bench.py does (Tortoise keeps per-model state)
     for backend in backends:
         child = ["--exposures", str(args.exposures), "--repeat", str(args.repeat)]
+        child += ["--sent"] if args.sent else []
         subprocess.run(
             [sys.executable, "-m", "bench.obligations_bench", *child, "--backends", backend],
             check=True,

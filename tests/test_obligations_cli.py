@@ -219,3 +219,24 @@ def test_time_left_reads_naturally() -> None:
     assert time_left(None) == "-"
     assert time_left(90 * 60) == "1h 30m"
     assert time_left(-(2 * 86400 + 3 * 3600)) == "overdue 2d 3h"
+
+
+def test_rules_are_listed_for_review_and_an_operator_file_is_checked(tmp_path: Path) -> None:
+    listed = cli("incident", "rules", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rules = json.loads(listed.stdout)
+    assert len(rules) > 50 and all(r["citation"] and r["confidence"] in "HML" for r in rules)
+    mine = tmp_path / "rules.toml"
+    mine.write_text(
+        '[[rule]]\nid = "gdpr-33-sa"\nenabled = false\nregime = "GDPR"\njurisdiction = "EU"\n'
+        'recipient_kind = "supervisory_authority"\nrecipient = "SA"\nclock = "aware"\n'
+        'due = { amount = 96, unit = "hours" }\ncitation = "Omnibus"\nconfidence = "L"\n'
+        'reviewed_by = "me"\nreviewed_at = 2026-12-01\neffective_from = 2018-05-25\n'
+    )
+    checked = cli("incident", "rules", "--check", str(mine), "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert "gdpr-33-sa" not in {r["id"] for r in json.loads(checked.stdout)}
+    mine.write_text(mine.read_text().replace('unit = "hours"', 'unit = "weeks"'))
+    bad = cli("incident", "rules", "--check", str(mine))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert f"{mine}: entry 1 (gdpr-33-sa) field 'due.unit'" in bad.stderr

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from incident_svc.cli import rules_cmd
 from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
 from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import hmac_key, state, with_db
@@ -303,3 +304,4 @@ def register(app: typer.Typer) -> None:
     app.command("obligations")(obligations_command)
     app.command("obligation-met")(met_command)
     app.command("obligation-decline")(decline_command)
+    rules_cmd.register(app)
