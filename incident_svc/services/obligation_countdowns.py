@@ -10,9 +10,11 @@ An incident whose affected list is not resolved yet has no residents, so no rule
 applies; it keeps the old regulator reminder (awareness + ``reminders.regulator_deadline_hours``)
 until the regulator is told or the list is resolved, so the first hours are never unwatched.
 
-The scheduler asks every poll; with ``cached=True`` an incident's engine result is kept for
-``PLAN_SECONDS`` while the incident row is unchanged. Sending and ``/metrics`` compute afresh
-or accept that age: an alarm set from a stale plan finds nothing to send.
+The scheduler asks every poll and ``/metrics`` every scrape; with ``cached=True`` an incident's
+engine result is kept for ``PLAN_SECONDS`` while the incident row is unchanged, because once
+notices have gone out to a very large audience the engine's reach query takes seconds
+(BENCHMARKS.md: 7 to 9 s at 1,000,000 people). Sending always computes afresh, so an alarm set
+from a stale plan finds nothing to send; a new clock start is seen within that time.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from incident_svc.services.obligations.residence import reach_by_code
 from incident_svc.services.obligations.rules_source import load_rules
 
 LEGACY_KEY = "regulator_deadline"
-PLAN_SECONDS = 30.0
+PLAN_SECONDS = 120.0
 _Stamp = tuple[str, int, datetime, str | None]  # database, incident, updated_at, affected hash
 _plans: dict[_Stamp, tuple[datetime, list[Obligation]]] = {}
 
