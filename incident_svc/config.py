@@ -155,6 +155,16 @@ class SchedulerSettings(_Section):
 class ReminderSettings(_Section):
     regulator_deadline_hours: float = Field(default=72.0, gt=0)
     offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 4.0])
+    thresholds_percent: list[float] = Field(default_factory=lambda: [50.0, 75.0, 90.0, 100.0])
+    offset_regimes: list[str] = Field(default_factory=lambda: ["GDPR", "UK GDPR"])
+
+    @field_validator("thresholds_percent")
+    @classmethod
+    def _percents(cls, value: list[float]) -> list[float]:
+        for percent in value:
+            if not 0 < percent <= 100:
+                raise ValueError(f"{percent:g} is not a percentage of the window in (0, 100]")
+        return value
 
 
 class TemplateSettings(_Section):

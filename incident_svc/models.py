@@ -317,6 +317,8 @@ class Banner(Model):
         indexes = (Index(fields=("starts_at", "ends_at")),)
 
 
+# Written by versions before ObligationReminder; now only read, so that an upgrade repeats
+# no reminder (services/reminders.py).
 class ReminderSent(Model):
     """A deadline reminder that went out, so that it goes out once."""
 
@@ -331,6 +333,25 @@ class ReminderSent(Model):
     class Meta:
         table = "reminder_sent"
         unique_together = (("incident_id", "kind", "offset_hours"),)
+
+
+class ObligationReminder(Model):
+    """A reminder of one obligation at one threshold that went out, so that it goes out once
+    (services/reminders.py). ``key`` is the obligation key, or ``regulator_deadline`` for the
+    reminder of an incident whose affected list is not resolved yet."""
+
+    id = fields.BigIntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="obligation_reminders", on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=96)
+    threshold = fields.CharField(max_length=16)  # 50%, 75%, 90%, due, or 24h, 4h
+    due_at = fields.DatetimeField()  # the due time the reminder counted down to
+    sent_at = fields.DatetimeField()
+
+    class Meta:
+        table = "obligation_reminder"
+        unique_together = (("incident_id", "key", "threshold"),)
 
 
 class AuditEvent(Model):

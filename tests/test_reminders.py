@@ -1,4 +1,5 @@
-"""Regulator-deadline reminders: real database, real SMTP server, time given by the test."""
+"""Regulator-deadline reminders of an incident whose affected list is not resolved yet (the
+old single reminder, kept): real database, real SMTP server, time given by the test."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from incident_svc.config import Settings
 from incident_svc.mail.internal_message import InternalMessage
-from incident_svc.models import AuditEvent, Incident, ReminderSent
+from incident_svc.models import AuditEvent, Incident, ObligationReminder
 from incident_svc.services import audit, reminders
 from tests.support import rows
 from tests.support.smtp_catcher import Catcher, smtp_catcher
@@ -60,14 +61,14 @@ async def test_reminder_goes_out_once_with_an_audit_event(
     await rows.incident("INC-2026-0042", discovered_at=T0)
     assert await send_due(config, T0 + 47 * H) == []
     sent = await send_due(config, T0 + 48 * H + 60 * timedelta(seconds=1))
-    assert [r.offset_hours for r in sent] == [24.0]
+    assert [r.threshold for r in sent] == ["24h"]
     assert await send_due(config, T0 + 50 * H) == []  # once
     [mail] = catcher.to(TEAM)
     subject = mail["Subject"].replace("\r\n", "")  # unfolded: the header is folded at 78
     assert "INC-2026-0042" in subject
     assert "(24 h left)" in subject
     assert "regulator-notified INC-2026-0042" in mail.get_payload()
-    assert await ReminderSent.filter(offset_hours=24.0).count() == 1
+    assert await ObligationReminder.filter(threshold="24h").count() == 1
     [event] = await audit.events(incident_ref="INC-2026-0042")
     assert event.action == "incident.reminder_sent"
     assert '"hours_left":23.98' in event.details
@@ -79,12 +80,12 @@ async def test_second_offset_then_nothing_after_notification(
 ) -> None:
     inc = await rows.incident("INC-2026-0043", discovered_at=T0)
     await send_due(config, T0 + 48 * H)
-    assert [r.offset_hours for r in await send_due(config, T0 + 68 * H)] == [4.0]
+    assert [r.threshold for r in await send_due(config, T0 + 68 * H)] == ["4h"]
     other = await rows.incident("INC-2026-0044", discovered_at=T0)
     await Incident.filter(id=other.id).update(regulator_notified_at=T0 + H)
     assert await send_due(config, T0 + 100 * H) == []
     assert len(catcher.to(TEAM)) == 2
-    assert await ReminderSent.filter(incident_id=inc.id).count() == 2
+    assert await ObligationReminder.filter(incident_id=inc.id).count() == 2
 
 
 async def test_relay_refusal_changes_nothing_and_a_later_try_sends(
@@ -94,7 +95,7 @@ async def test_relay_refusal_changes_nothing_and_a_later_try_sends(
     catcher.refuse.append("451 4.3.0 try later")
     with pytest.raises(aiosmtplib.SMTPResponseException):
         await send_due(config, T0 + 48 * H)
-    assert await ReminderSent.all().count() == 0
+    assert await ObligationReminder.all().count() == 0
     assert await AuditEvent.all().count() == 0
     assert len(await send_due(config, T0 + 48 * H)) == 1
     assert len(catcher.to(TEAM)) == 1

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from incident_svc.domain.times import utcnow
-from incident_svc.models import AuditEvent, ReminderSent
+from incident_svc.models import AuditEvent, ObligationReminder
 from tests.support import rows
 from tests.support.service_process import Service, free_port, run_cli, service, service_env
 from tests.support.smtp_catcher import Catcher, smtp_catcher
@@ -120,7 +120,7 @@ async def test_the_72_hour_reminder_fires_once(env: dict[str, str], catcher: Cat
     assert "24.0 h left" in line
     [mail] = catcher.to(TEAM)
     assert "INC-2026-0072" in mail["Subject"]
-    assert await ReminderSent.filter(incident_id=inc.id).count() == 1
+    assert await ObligationReminder.filter(incident_id=inc.id).count() == 1
     assert await AuditEvent.filter(action="incident.reminder_sent").count() == 1
     async with service(env, "--no-dispatch") as again:  # a restart sends it no second time
         await asyncio.sleep(1.0)

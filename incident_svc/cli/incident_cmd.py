@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from incident_svc.cli import affected_cmd, notices_cmd, obligations_cmd
+from incident_svc.cli import affected_cmd, notices_cmd, obligations_cmd, report_cmd
 from incident_svc.cli.change_lines import change_lines
 from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json, print_table
 from incident_svc.cli.params import aware_time
@@ -379,6 +379,7 @@ def regulator_notified(
 affected_cmd.register(app)
 notices_cmd.register(app)
 obligations_cmd.register(app)
+report_cmd.register(app)
 
 
 def register(root: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from incident_svc.cli import (
     logs,
     mailsink_cmd,
     notice_cmd,
+    register_cmd,
     serve_cmd,
 )
 from incident_svc.cli.output import error
@@ -75,6 +76,7 @@ notice_cmd.register(app)
 campaign_cmd.register(app)
 banner_cmd.register(app)
 audit_cmd.register(app)
+register_cmd.register(app)
 serve_cmd.register(app)
 mailsink_cmd.register(app)
 demo_cmd.register(app)

@@ -157,7 +157,9 @@ def check(
     Reports, per locale: missing required elements (GDPR Art. 34(2): what happened and when,
     the reader's own data, likely consequences, measures, protective steps, contact point;
     the service-message statement), for US-CA readers the "Notice of Data Breach" title and
-    its five headings, undefined variables, subject lines over 78 columns, and broken
+    its five headings, for US-MA readers the right to a police report and a free security
+    freeze, for US readers whose SSN or driver's licence number is involved the three
+    consumer reporting agencies, the FTC, fraud alerts and freezes; undefined variables, subject lines over 78 columns, and broken
     links (malformed ones always; with --online-links also those that do not answer 2xx or
     3xx). Exits 1 when anything is found, so it can gate an approval in a script.
 

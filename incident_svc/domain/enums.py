@@ -136,4 +136,4 @@ class WakeupAction(StrEnum):
     """What the service's scheduler does when an alarm taken from the database goes off."""
 
     START_CAMPAIGNS = "start_campaigns"  # a campaign's scheduled time (or hold expiry) came
-    SEND_REMINDERS = "send_reminders"  # a regulator-deadline reminder is due
+    SEND_REMINDERS = "send_reminders"  # a reminder of an obligation's due time is due

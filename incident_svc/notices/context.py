@@ -23,6 +23,8 @@ NOTICE_TEXTS = ("what_happened", "consequences", "measures", "protective_steps",
 UPDATE_TEXTS = ("what_is_new", "what_to_do_now", "contact")  # what an update_notice reads
 FREE_TEXTS = (*NOTICE_TEXTS, "what_is_new", "what_to_do_now")
 CALIFORNIA = "US-CA"
+MASSACHUSETTS = "US-MA"
+CREDIT_CATEGORIES = frozenset({"ssn", "drivers_licence"})  # agencies and freezes (US)
 MAX_LISTED_PEOPLE = 100
 
 
@@ -136,7 +138,14 @@ def subject_context(
         "recipient": _person_view(person),
         "categories": category_list(person.categories, labels),
         "us_ca": person.jurisdiction.upper() == CALIFORNIA,
+        # Massachusetts' statements, also for a US reader whose state is unknown
+        "us_ma": person.jurisdiction.upper() in (MASSACHUSETTS, "US"),
+        "credit_data": _us(person) and bool(CREDIT_CATEGORIES & set(person.categories)),
     }
+
+
+def _us(person: PersonFacts) -> bool:
+    return person.jurisdiction.upper().split("-")[0] == "US"
 
 
 def account_context(
@@ -164,6 +173,8 @@ def account_context(
         },
         "categories": category_list(counts, labels),
         "us_ca": False,
+        "us_ma": False,
+        "credit_data": False,
     }
 
 

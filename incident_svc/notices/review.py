@@ -15,6 +15,7 @@ from email.parser import BytesParser
 from email.utils import format_datetime
 
 from incident_svc.config import Settings
+from incident_svc.domain.compliance import RecipientKind
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.notice_history import PERSON_KINDS
 from incident_svc.domain.times import utcnow
@@ -33,6 +34,12 @@ from incident_svc.notices.context import missing_texts
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.locales import canonical
 from incident_svc.notices.rendering import RenderedNotice
+from incident_svc.notices.residence_checks import (
+    fields_by_residence,
+    fields_for,
+    residence_findings,
+)
+from incident_svc.services.obligations.rules_source import load_rules
 
 PREVIEW_MESSAGE_ID = "<preview.{ref}.{recipient}@incident-svc.invalid>"
 
@@ -158,6 +165,7 @@ async def check_incident(
     incident = await loading.load_incident_by_ref(incident_ref)
     composer = await load_composer(incident_id=incident.id, kind=kind, settings=settings)
     samples = await sampling.sample(incident.id, kind, per_locale=per_locale)
+    by_residence = people_rule_fields(settings)
     report = CheckReport(incident_ref, kind, composer.template_hash, {})
     links: list[tuple[LocaleReport, str, str, str]] = []  # (entry, recipient, part, url)
     for n, sample in enumerate(samples, start=1):
@@ -178,7 +186,7 @@ async def check_incident(
         entry.samples.append(sample.ref)
         if any(f.code == "missing_text" for _, f in entry.findings):
             continue  # rendering would only repeat it as an undefined variable
-        findings, rendered = await _check_one(composer, item)
+        findings, rendered = await _check_one(composer, item, by_residence)
         entry.findings += [(sample.ref, f) for f in findings]
         if rendered is not None:
             links += [(entry, sample.ref, part, url) for part, url in _links(rendered)]
@@ -233,8 +241,18 @@ async def _follow(links: list[tuple[LocaleReport, str, str, str]]) -> None:
             entry.findings.append((recipient, Finding("broken_link", part, f"{url}: {dead[url]}")))
 
 
+def people_rule_fields(settings: Settings) -> dict[str, set[str]]:
+    """The content fields of the rules in force for the people, by jurisdiction."""
+    today = utcnow().date()
+    return fields_by_residence(
+        (rule.jurisdiction, rule.content)
+        for rule in load_rules(settings)
+        if rule.recipient_kind is RecipientKind.INDIVIDUALS and rule.in_force_on(today)
+    )
+
+
 async def _check_one(
-    composer: Composer, item: ComposeItem
+    composer: Composer, item: ComposeItem, by_residence: dict[str, set[str]]
 ) -> tuple[list[Finding], RenderedNotice | None]:
     [prepared] = await composer.prepare([item])
     try:
@@ -244,6 +262,10 @@ async def _check_one(
     except TemplateError as exc:
         return [Finding("template_error", "template", str(exc))], None
     findings = check_notice(prepared.context, rendered, kind=str(composer.kind))
+    where = str(prepared.context.get("recipient", {}).get("jurisdiction", ""))
+    if where:
+        fields = fields_for(where, by_residence)
+        findings += residence_findings(prepared.context, rendered, fields)
     return findings + _assembly_findings(composer, prepared, rendered), rendered
 
 

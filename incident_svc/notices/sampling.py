@@ -1,5 +1,6 @@
 """Who ``notice check`` renders for: a few affected people per locale in use, and one of
-every (locale, jurisdiction) pair, so a single Californian reader is never missed."""
+every (locale, jurisdiction) pair, so a single Californian reader is never missed, and of
+every pair again among readers whose SSN or licence number is involved."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ SELECT id FROM (
 ) ranked WHERE rn <= ?
 """
 _ONE_PER_JURISDICTION = f"SELECT MIN(s.id) AS id {_AFFECTED} GROUP BY s.locale, s.jurisdiction"
+# a reader whose SSN or licence number is involved needs more statements (residence_checks)
+_ONE_WITH_CREDIT_DATA = (
+    f"SELECT MIN(s.id) AS id {_AFFECTED} AND (CAST(e.categories AS TEXT) LIKE '%\"ssn\"%' "
+    "OR CAST(e.categories AS TEXT) LIKE '%\"drivers_licence\"%') GROUP BY s.locale, s.jurisdiction"
+)
 _ACCOUNTS = f"""
 SELECT id FROM (
   SELECT a.id AS id, ROW_NUMBER() OVER (PARTITION BY a.locale ORDER BY a.id) AS rn
@@ -66,6 +72,7 @@ async def sample(incident_id: int, kind: NoticeKind, *, per_locale: int) -> list
         return [Sample(a.account_ref, a.locale, a.holder_email, account_id=a.id) for a in accounts]
     ids = await _ids(_FIRST_PER_LOCALE, [incident_id, per_locale])
     ids |= await _ids(_ONE_PER_JURISDICTION, [incident_id])
+    ids |= await _ids(_ONE_WITH_CREDIT_DATA, [incident_id])
     subjects = await Subject.filter(id__in=sorted(ids)).order_by("id")
     return [Sample(s.external_ref, s.locale, s.email, subject_id=s.id) for s in subjects]
 

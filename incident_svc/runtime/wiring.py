@@ -20,6 +20,7 @@ from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
 from incident_svc.services import audit_checkpoints, audit_key, campaign_start, reminders
 from incident_svc.services.dispatcher import run_dispatcher
+from incident_svc.services.obligation_countdowns import ObligationMetrics, obligation_metrics
 from incident_svc.web.app import create_app
 from incident_svc.web.health import health_routes
 
@@ -57,11 +58,14 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
                 log.info("started campaign(s) %s", ", ".join(map(str, started)))
             return started
 
+        async def obligations(now: datetime) -> ObligationMetrics:
+            return await obligation_metrics(now=now, settings=settings)
+
         async def dispatcher(**kwargs: Any) -> None:
             await run_dispatcher(actor=DISPATCHER_ACTOR, key=key, **kwargs)
 
         def web_app(status: ServiceStatus, feed: bool) -> ASGIApp:
-            extra = health_routes(status)
+            extra = health_routes(status, obligations)
             if not feed:
                 return Starlette(routes=extra)
             return create_app(settings=settings, extra_routes=extra, manage_database=False)

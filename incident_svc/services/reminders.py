@@ -1,10 +1,17 @@
-"""Remind the security team of the regulator deadline, once per offset, by email and log.
+"""Remind the security team of every open obligation with a fixed due time, by email and log.
 
-Each reminder is recorded (``ReminderSent``, unique per incident, kind and offset) in the
-same transaction as its audit event, and that transaction stays open while the email is
-handed to SMTP: either both happen or neither does. A second service process trying the
-same reminder waits on the unique key and then finds it taken. A crash after the relay
-accepted the message and before the commit can repeat one reminder (RFC 1047), never lose it.
+What is reminded (services/obligation_countdowns.py) and when (domain/obligation_reminders.py):
+each obligation at 50 %, 75 % and 90 % of its window and when it falls due; the GDPR and UK
+GDPR rows 24 and 4 hours before the due time, as the single regulator reminder always did;
+an incident whose affected list is not resolved yet, at the same offsets before awareness +
+72 hours.
+
+Each reminder is recorded (``ObligationReminder``, unique per incident, obligation and
+threshold) in the same transaction as its audit event, and that transaction stays open while
+the email is handed to SMTP: either both happen or neither does. A second service process
+trying the same reminder waits on the unique key and then finds it taken. A crash after the
+relay accepted the message and before the commit can repeat one reminder (RFC 1047), never
+lose it.
 """
 
 from __future__ import annotations
@@ -17,11 +24,18 @@ from tortoise.exceptions import IntegrityError
 
 from incident_svc.config import Settings
 from incident_svc.db import write_transaction
-from incident_svc.domain.deadlines import Awareness, Reminder, due_reminders, next_due
-from incident_svc.domain.enums import IncidentStatus
+from incident_svc.domain.obligation_reminders import (
+    Countdown,
+    Policy,
+    Reminder,
+    SentKey,
+    due_reminders,
+    next_due,
+)
 from incident_svc.mail.internal_message import InternalMessage, internal_message
-from incident_svc.models import Incident, ReminderSent
+from incident_svc.models import ObligationReminder, ReminderSent
 from incident_svc.services import audit
+from incident_svc.services.obligation_countdowns import LEGACY_KEY, countdowns
 
 log = logging.getLogger(__name__)
 
@@ -29,72 +43,61 @@ SendEmail = Callable[[InternalMessage], Awaitable[object]]
 ACTOR = "service:reminders"
 
 
-async def open_incidents() -> tuple[list[Awareness], set[tuple[int, float]], dict[int, str]]:
-    """Incidents still waiting for a regulator notification, reminders sent, and their refs."""
-    rows = await Incident.filter(regulator_notified_at__isnull=True).exclude(
-        status=IncidentStatus.DISMISSED
+def policy(settings: Settings) -> Policy:
+    rules = settings.reminders
+    return Policy(
+        percents=tuple(rules.thresholds_percent), offsets_hours=tuple(rules.offsets_hours)
     )
-    ids = [row.id for row in rows]
-    sent = await ReminderSent.filter(incident_id__in=ids).values_list("incident_id", "offset_hours")
-    awareness = [Awareness(row.id, row.discovered_at, row.regulator_notified_at) for row in rows]
-    return awareness, {(int(i), float(o)) for i, o in sent}, {row.id: row.ref for row in rows}
+
+
+async def sent_keys(incident_ids: list[int]) -> set[SentKey]:
+    """Reminders already sent, including the regulator reminders of earlier versions."""
+    rows = await ObligationReminder.filter(incident_id__in=incident_ids).values_list(
+        "incident_id", "key", "threshold"
+    )
+    old = await ReminderSent.filter(incident_id__in=incident_ids).values_list(
+        "incident_id", "offset_hours"
+    )
+    return {(int(i), str(k), str(t)) for i, k, t in rows} | {
+        (int(i), LEGACY_KEY, f"{float(o):g}h") for i, o in old
+    }
 
 
 async def next_reminder_at(*, now: datetime, settings: Settings) -> datetime | None:
     """When the next reminder is due: ``now`` if one is due already, else the earliest later."""
-    awareness, sent, _ = await open_incidents()
-    rules = settings.reminders
-    if due_reminders(
-        awareness,
-        now=now,
-        deadline_hours=rules.regulator_deadline_hours,
-        offsets_hours=rules.offsets_hours,
-        sent=sent,
-    ):
+    found = await countdowns(settings=settings, now=now, cached=True)
+    sent = await sent_keys(sorted({c.incident_id for c in found}))
+    if due_reminders(found, now=now, policy=policy(settings), sent=sent):
         return now
-    return next_due(
-        awareness,
-        after=now,
-        deadline_hours=rules.regulator_deadline_hours,
-        offsets_hours=rules.offsets_hours,
-    )
+    return next_due(found, after=now, policy=policy(settings))
 
 
 async def send_due(
     *, now: datetime, settings: Settings, send: SendEmail, key: bytes | None = None
 ) -> list[Reminder]:
     """Send every reminder due at ``now`` that has not gone out; return those sent here."""
-    awareness, sent, refs = await open_incidents()
-    due = due_reminders(
-        awareness,
-        now=now,
-        deadline_hours=settings.reminders.regulator_deadline_hours,
-        offsets_hours=settings.reminders.offsets_hours,
-        sent=sent,
-    )
+    found = await countdowns(settings=settings, now=now)
+    sent = await sent_keys(sorted({c.incident_id for c in found}))
     done = []
-    for reminder in due:
-        if await _send_one(reminder, refs[reminder.incident_id], now, settings, send, key):
+    for reminder in due_reminders(found, now=now, policy=policy(settings), sent=sent):
+        if await _send_one(reminder, now, settings, send, key):
             done.append(reminder)
     return done
 
 
 async def _send_one(
-    reminder: Reminder,
-    ref: str,
-    now: datetime,
-    settings: Settings,
-    send: SendEmail,
-    key: bytes | None,
+    reminder: Reminder, now: datetime, settings: Settings, send: SendEmail, key: bytes | None
 ) -> bool:
-    message = reminder_email(reminder, ref=ref, now=now, settings=settings)
+    countdown = reminder.countdown
+    message = reminder_email(reminder, now=now, settings=settings)
     try:
         async with write_transaction() as conn:
-            await ReminderSent.create(
+            await ObligationReminder.create(
                 using_db=conn,
-                incident_id=reminder.incident_id,
-                kind=reminder.kind,
-                offset_hours=reminder.offset_hours,
+                incident_id=countdown.incident_id,
+                key=countdown.key,
+                threshold=reminder.threshold,
+                due_at=countdown.due_at,
                 sent_at=now,
             )
             await send(message)
@@ -103,58 +106,84 @@ async def _send_one(
                 actor=ACTOR,
                 action="incident.reminder_sent",
                 target_type="incident",
-                target_id=ref,
-                details=_details(reminder, ref, now, settings, message),
+                target_id=countdown.ref,
+                details=_details(reminder, now, settings, message),
                 key=key,
             )
     except IntegrityError:
-        log.info("reminder for %s (%sh) was sent by another process", ref, reminder.offset_hours)
+        log.info("reminder %s of %s was sent by another process", reminder.sent_key, countdown.ref)
         return False
     log.warning(
-        "REMINDER %s: regulator deadline %s, %.1f h left, no notification recorded; emailed %s",
-        ref,
-        reminder.deadline.isoformat(timespec="minutes"),
-        hours_left(reminder, now),
+        "REMINDER %s: %s due %s, %.1f h left (%s); emailed %s",
+        countdown.ref,
+        countdown.key,
+        countdown.due_at.isoformat(timespec="minutes"),
+        hours_left(countdown, now),
+        reminder.threshold,
         settings.security_team_email,
     )
     return True
 
 
-def hours_left(reminder: Reminder, now: datetime) -> float:
-    return (reminder.deadline - now).total_seconds() / 3600
+def hours_left(countdown: Countdown, now: datetime) -> float:
+    return (countdown.due_at - now).total_seconds() / 3600
 
 
 def _details(
-    reminder: Reminder, ref: str, now: datetime, settings: Settings, message: InternalMessage
+    reminder: Reminder, now: datetime, settings: Settings, message: InternalMessage
 ) -> dict[str, object]:
+    countdown = reminder.countdown
     return {
-        "incident": ref,
-        "kind": reminder.kind,
-        "offset_hours": reminder.offset_hours,
-        "deadline": reminder.deadline.isoformat(),
-        "due_at": reminder.due_at.isoformat(),
-        "hours_left": round(hours_left(reminder, now), 2),
+        "incident": countdown.ref,
+        "obligation": countdown.key,
+        "threshold": reminder.threshold,
+        "deadline": countdown.due_at.isoformat(),
+        "due_at": reminder.at.isoformat(),
+        "hours_left": round(hours_left(countdown, now), 2),
         "to": settings.security_team_email,
         "message_id": message.message_id,
     }
 
 
-def reminder_email(
-    reminder: Reminder, *, ref: str, now: datetime, settings: Settings
-) -> InternalMessage:
+def _left(countdown: Countdown, now: datetime) -> str:
+    left = hours_left(countdown, now)
+    if left >= 0.5:
+        return f"{left:.0f} h left"
+    return "due now" if left > -0.5 else f"{-left:.0f} h late"
+
+
+def reminder_email(reminder: Reminder, *, now: datetime, settings: Settings) -> InternalMessage:
     """The reminder as a well-formed email to the security team (mail/internal_message.py)."""
-    left = hours_left(reminder, now)
-    deadline = reminder.deadline.isoformat(timespec="minutes")
+    countdown = reminder.countdown
+    ref, deadline = countdown.ref, countdown.due_at.isoformat(timespec="minutes")
+    what = "regulator deadline" if countdown.key == LEGACY_KEY else f"{countdown.key} due"
+    left = hours_left(countdown, now)
     return internal_message(
         settings,
         kind="reminder",
         at=now,
-        subject=f"[{ref}] regulator deadline {deadline} ({left:.0f} h left)",
+        subject=f"[{ref}] {what} {deadline} ({_left(countdown, now)})",
         text=(
-            f"Incident {ref}: no regulator notification is recorded.\n\n"
-            f"Deadline: {deadline} (awareness + {settings.reminders.regulator_deadline_hours:g} h)\n"
+            f"Incident {ref}: {countdown.recipient} must be told ({countdown.citation}).\n\n"
+            f"Obligation: {countdown.key} ({countdown.status}; reminder at {reminder.threshold})\n"
+            f"Due: {deadline}\n"
             f"Time left: {left:.1f} hours\n\n"
-            "When the regulator has been told, record it:\n\n"
-            f"    incident-svc incident regulator-notified {ref} --at TIME --reference TEXT\n"
+            f"{_how_to_record(countdown)}"
         ),
+    )
+
+
+def _how_to_record(countdown: Countdown) -> str:
+    ref = countdown.ref
+    if countdown.key == LEGACY_KEY:
+        return (
+            "No regulator notification is recorded, and the affected list is not resolved, so\n"
+            "the laws that apply are not known yet. When the regulator has been told, record it:\n\n"
+            f"    incident-svc incident regulator-notified {ref} --at TIME --reference TEXT\n\n"
+            f"Resolve the affected list to see every obligation: incident-svc incident affected {ref}\n"
+        )
+    return (
+        "When it has been met, record it:\n\n"
+        f"    incident-svc incident obligation-met {ref} {countdown.key} --at TIME --reference TEXT\n\n"
+        f"Every obligation: incident-svc incident obligations {ref}\n"
     )

@@ -10,6 +10,9 @@ says which part is in trouble. ``/metrics`` is the Prometheus text format, versi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -18,14 +21,19 @@ from incident_svc.db_faults import fault_reason
 from incident_svc.domain.times import utcnow
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.services.metrics import DeliveryMetrics, database_problem, delivery_metrics
+from incident_svc.services.obligation_countdowns import ObligationMetrics
 from incident_svc.services.relay_state import RelayView, read_all
+
+ObligationsProbe = Callable[[datetime], Awaitable[ObligationMetrics]]
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 HEALTHY = {"ok", "running", "alive", "disabled"}
 
 
-def health_routes(status: ServiceStatus) -> list[Route]:
-    """The two routes, bound to this process's status."""
+def health_routes(
+    status: ServiceStatus, obligations: ObligationsProbe | None = None
+) -> list[Route]:
+    """The two routes, bound to this process's status (and what it knows of obligations)."""
 
     async def healthz(request: Request) -> Response:
         problem = await database_problem()
@@ -51,13 +59,14 @@ def health_routes(status: ServiceStatus) -> list[Route]:
         try:
             numbers = await delivery_metrics(now=utcnow())
             relays = await read_all()
+            probed = await obligations(utcnow()) if obligations else None
         except Exception as exc:
             reason = fault_reason(exc)
             if reason is None:
                 raise
             text = f"# the database does not answer: {' '.join(reason.split())}\n"
             return PlainTextResponse(text, status_code=503, headers=_no_store())
-        text = render_metrics(numbers, status, relays)
+        text = render_metrics(numbers, status, relays, probed)
         return PlainTextResponse(text, media_type=PROMETHEUS_TEXT, headers=_no_store())
 
     return [Route("/healthz", healthz), Route("/metrics", metrics)]
@@ -68,7 +77,10 @@ def _no_store() -> dict[str, str]:
 
 
 def render_metrics(
-    numbers: DeliveryMetrics, status: ServiceStatus, relays: list[RelayView] | None = None
+    numbers: DeliveryMetrics,
+    status: ServiceStatus,
+    relays: list[RelayView] | None = None,
+    obligations: ObligationMetrics | None = None,
 ) -> str:
     """The Prometheus exposition text for one scrape."""
     lines: list[str] = []
@@ -114,11 +126,25 @@ def render_metrics(
             f'incident_svc_scheduler_alarms{{action="{action}"}} {n}'
             for action, n in status.scheduler.alarm_counts().items()
         ]
+    if obligations is not None:
+        _obligation_lines(lines, obligations)
     return "\n".join(lines) + "\n"
 
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _obligation_lines(lines: list[str], numbers: ObligationMetrics) -> None:
+    _gauge(lines, "incident_svc_obligations", "Obligations with a fixed due time, by status.")
+    lines += [
+        f'incident_svc_obligations{{status="open"}} {numbers.open}',
+        f'incident_svc_obligations{{status="late"}} {numbers.late}',
+    ]
+    if numbers.next_due_seconds is not None:
+        name = "incident_svc_next_obligation_due_seconds"
+        _gauge(lines, name, "Seconds until the next open obligation falls due.")
+        lines.append(f"{name} {_number(numbers.next_due_seconds)}")
 
 
 def _gauge(lines: list[str], name: str, help_text: str) -> None:
