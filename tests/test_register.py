@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 from incident_svc import db
 from incident_svc.config import Settings
+from incident_svc.domain.csv_cells import FORMULA_STARTS
 from incident_svc.domain.enums import IncidentStatus
 from incident_svc.domain.reports.facts import Decision, Organisation, ReportFacts
 from incident_svc.domain.reports.register import COLUMNS, register_row
 from incident_svc.domain.times import utcnow
 from incident_svc.services import incidents, register
-from incident_svc.services.ledger import FORMULA_STARTS
 from incident_svc.services.obligations import records
 from tests.notice_data import make_incident
 from tests.support.report_data import DISCOVERED, spread_incident
@@ -165,5 +165,6 @@ def test_round_trip_of_hostile_values(
     [parsed] = parse_csv(out.getvalue())
     assert parsed == {key: register.cell(row[key]) for key in COLUMNS}
     assert not any(value.startswith(FORMULA_STARTS) for value in parsed.values())
-    assert json.loads(parsed["by_residence"]) == dict(sorted(residence.items()))
+    # the CSV's JSON cells are neutralised like any text (a formula may start after a comma,
+    # domain/csv_cells.py), so exact values are the JSON Lines form's promise, checked above
     assert parsed["title"].removeprefix("'") == title or parsed["title"] == title
