@@ -20,6 +20,7 @@ from incident_svc.domain.enums import (
     EmailStatus,
     ExposureSource,
     IncidentStatus,
+    MatterKind,
     NoticeKind,
     Role,
     Severity,
@@ -115,6 +116,45 @@ class Incident(Model):
         table = "incident"
 
 
+class Matter(Model):
+    """What notices are about: an incident, a policy change, or a disclosure to an authority.
+
+    Campaigns and banners point at their matter; an incident's matter is made with it.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharEnumField(MatterKind, max_length=32)
+    reference = fields.CharField(max_length=128, unique=True)  # INC-2026-0001, POLICY-v3
+    title = fields.CharField(max_length=256)
+    incident: fields.ForeignKeyNullableRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="matters", null=True, unique=True, on_delete=fields.RESTRICT
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "matter"
+
+
+class PolicyVersion(Model):
+    """One published version of the privacy policy (its matter is kind policy_change)."""
+
+    id = fields.BigIntField(primary_key=True)
+    matter: fields.ForeignKeyRelation[Matter] = fields.ForeignKeyField(
+        "models.Matter", related_name="policy_versions", unique=True, on_delete=fields.RESTRICT
+    )
+    version = fields.CharField(max_length=64, unique=True)
+    document_name = fields.CharField(max_length=255)
+    document_sha256 = fields.CharField(max_length=64)
+    summaries: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    material = fields.BooleanField()
+    published_by = fields.CharField(max_length=128)
+    published_at = fields.DatetimeField()
+    banner_id = fields.BigIntField(null=True)  # the prominent public notice (material only)
+
+    class Meta:
+        table = "policy_version"
+
+
 class Exposure(Model):
     """One affected subject of one incident: the frozen affected list."""
 
@@ -140,6 +180,9 @@ class Campaign(Model):
     id = fields.BigIntField(primary_key=True)
     incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
         "models.Incident", related_name="campaigns", on_delete=fields.RESTRICT
+    )
+    matter: fields.ForeignKeyNullableRelation[Matter] = fields.ForeignKeyField(
+        "models.Matter", related_name="campaigns", null=True, on_delete=fields.RESTRICT
     )
     kind = fields.CharEnumField(NoticeKind, max_length=32)
     channels: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
@@ -274,6 +317,9 @@ class Banner(Model):
     id = fields.BigIntField(primary_key=True)
     incident: fields.ForeignKeyNullableRelation[Incident] = fields.ForeignKeyField(
         "models.Incident", related_name="banners", null=True, on_delete=fields.RESTRICT
+    )
+    matter: fields.ForeignKeyNullableRelation[Matter] = fields.ForeignKeyField(
+        "models.Matter", related_name="banners", null=True, on_delete=fields.RESTRICT
     )
     audience = fields.CharEnumField(BannerAudience, max_length=32)
     # a personal banner (for example after a bounce) names its one subject

@@ -51,6 +51,14 @@ class ExposureSource(StrEnum):
     INCLUDE_LIST = "include_list"  # named by an operator's --include file
 
 
+class MatterKind(StrEnum):
+    """What a notice is about."""
+
+    INCIDENT = "incident"
+    POLICY_CHANGE = "policy_change"
+    DISCLOSURE = "disclosure"
+
+
 class NoticeKind(StrEnum):
     SUBJECT_NOTICE = "subject_notice"
     ACCOUNT_HOLDER_NOTICE = "account_holder_notice"
