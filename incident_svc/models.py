@@ -145,6 +145,7 @@ class PolicyVersion(Model):
     version = fields.CharField(max_length=64, unique=True)
     document_name = fields.CharField(max_length=255)
     document_sha256 = fields.CharField(max_length=64)
+    document_url = fields.CharField(max_length=2048, null=True)  # where to read it in full
     summaries: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]
     material = fields.BooleanField()
     published_by = fields.CharField(max_length=128)

@@ -19,6 +19,7 @@ from incident_svc.cli import (
     logs,
     mailsink_cmd,
     notice_cmd,
+    policy_cmd,
     serve_cmd,
 )
 from incident_svc.cli.output import error
@@ -74,6 +75,7 @@ incident_cmd.register(app)
 notice_cmd.register(app)
 campaign_cmd.register(app)
 banner_cmd.register(app)
+policy_cmd.register(app)
 audit_cmd.register(app)
 serve_cmd.register(app)
 mailsink_cmd.register(app)

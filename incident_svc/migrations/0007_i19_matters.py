@@ -82,6 +82,7 @@ class Migration(migrations.Migration):
                 ("version", fields.CharField(unique=True, max_length=64)),
                 ("document_name", fields.CharField(max_length=255)),
                 ("document_sha256", fields.CharField(max_length=64)),
+                ("document_url", fields.CharField(null=True, max_length=2048)),
                 (
                     "summaries",
                     fields.JSONField(
