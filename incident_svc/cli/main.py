@@ -14,6 +14,7 @@ from incident_svc.cli import (
     campaign_cmd,
     db_cmd,
     demo_cmd,
+    disclosure_cmd,
     incident_cmd,
     inventory_cmd,
     logs,
@@ -76,6 +77,7 @@ notice_cmd.register(app)
 campaign_cmd.register(app)
 banner_cmd.register(app)
 policy_cmd.register(app)
+disclosure_cmd.register(app)
 audit_cmd.register(app)
 serve_cmd.register(app)
 mailsink_cmd.register(app)

@@ -109,3 +109,4 @@ class WakeupAction(StrEnum):
 
     START_CAMPAIGNS = "start_campaigns"  # a campaign's scheduled time (or hold expiry) came
     SEND_REMINDERS = "send_reminders"  # a regulator-deadline reminder is due
+    DISCLOSURES = "disclosures"  # a non-disclosure period ended, or a hold review is due
