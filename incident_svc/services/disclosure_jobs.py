@@ -112,6 +112,9 @@ async def _remind(
                                       "next_review_at": _iso(d.next_review_at)},
             key=key,
         )  # fmt: skip
+    log.warning(
+        "REVIEW %s: indefinite non-disclosure; emailed %s", ref, settings.security_team_email
+    )
     return True
 
 
