@@ -7,14 +7,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from incident_svc.config import Settings
 from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent, Disclosure, DisclosureNotice
+from tests.support import disclosure_setup
 from tests.support.service_process import run_cli, service, service_env
 from tests.support.smtp_catcher import Catcher, smtp_catcher
-from tests.test_disclosures import _approve, _record, config, sender  # noqa: F401
 
 pytestmark = pytest.mark.slow
 TEAM = "team@security.test"
@@ -27,6 +29,11 @@ async def catcher() -> AsyncIterator[Catcher]:
 
 
 @pytest.fixture
+def config(db_conn: str, settings_for: Any) -> Settings:
+    return disclosure_setup.signed_settings(settings_for(db_conn))
+
+
+@pytest.fixture
 def env(db_conn: str, catcher: Catcher, tmp_path: Path) -> dict[str, str]:
     return service_env(
         db_conn, smtp_port=catcher.port, var_dir=tmp_path / "var",
@@ -35,11 +42,11 @@ def env(db_conn: str, catcher: Catcher, tmp_path: Path) -> dict[str, str]:
 
 
 async def test_period_ends_while_serve_runs(
-    env: dict[str, str], config: object, tmp_path: Path
+    env: dict[str, str], config: Settings, tmp_path: Path
 ) -> None:
     ends = utcnow() + timedelta(seconds=8)  # past the service's start-up
-    made = await _record(config, tmp_path, non_disclosure_until=ends)  # type: ignore[arg-type]
-    await _approve(config, made.ref, "bob")  # type: ignore[arg-type]
+    made = await disclosure_setup.record(config, tmp_path, non_disclosure_until=ends)
+    await disclosure_setup.approve(config, made.ref, "bob")
     async with service(env, "--no-dispatch") as svc:
         assert utcnow() < ends and await DisclosureNotice.filter(status="held").count() == 3
         await svc.wait_for_log(f"disclosure {made.ref} released", timeout=15)
@@ -55,9 +62,9 @@ async def test_period_ends_while_serve_runs(
 
 
 async def test_indefinite_hold_is_reviewed_then_confirmed(
-    env: dict[str, str], config: object, tmp_path: Path, catcher: Catcher
+    env: dict[str, str], config: Settings, tmp_path: Path, catcher: Catcher
 ) -> None:
-    made = await _record(config, tmp_path, non_disclosure_indefinite=True)  # type: ignore[arg-type]
+    made = await disclosure_setup.record(config, tmp_path, non_disclosure_indefinite=True)
     due = utcnow() + timedelta(seconds=1.5)  # the review falls due by the data, not by sleeping
     await Disclosure.filter(id=made.id).update(next_review_at=due)
     async with service(env, "--no-dispatch") as svc:
@@ -67,6 +74,7 @@ async def test_indefinite_hold_is_reviewed_then_confirmed(
             "--reason", "Counsel confirmed the order stands",
         )  # fmt: skip
         assert code == 0, err
+        assert made.ref in out
         await asyncio.sleep(1.0)  # the service sees the new review date and sends nothing more
         assert await svc.terminate() == 0
     [mail] = catcher.to(TEAM)

@@ -19,14 +19,16 @@ from incident_svc.domain import disclosure as rules
 from incident_svc.errors import ConflictError, ValidationError
 from incident_svc.mail.internal_message import InternalMessage
 from incident_svc.models import AuditEvent, Disclosure, DisclosureNotice, Matter
-from incident_svc.services import approvers, disclosure_jobs, disclosures
-from tests.support import people, signers
+from incident_svc.services import disclosure_jobs, disclosures
+from tests.support import disclosure_setup, people
 from tests.support.smtp_catcher import Catcher, smtp_catcher
 
 TEAM = "team@security.test"
-RECEIVED = datetime(2026, 11, 2, 2, tzinfo=UTC)
-AUTHORITY = "Hong Kong Police Force"
-BASIS = "Search warrant 123/2026 under s.50 Police Force Ordinance"
+RECEIVED, AUTHORITY, BASIS = (
+    disclosure_setup.RECEIVED,
+    disclosure_setup.AUTHORITY,
+    disclosure_setup.BASIS,
+)
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def config(db_conn: str, settings_for: Any, catcher: Catcher) -> Settings:
     base: Settings = settings_for(
         db_conn, security_team_email=TEAM, smtp={"host": catcher.host, "port": catcher.port}
     )
-    return signers.shared().settings(base)
+    return disclosure_setup.signed_settings(base)
 
 
 def sender(settings: Settings) -> Any:
@@ -53,36 +55,11 @@ def sender(settings: Settings) -> Any:
     return send
 
 
-def _signed(name: str) -> tuple[str, approvers.Signature]:
-    text = approvers.new_creation_text("disclosure", disclosures.RECORD_KIND)
-    return text, signers.shared().signature(name, text)
-
-
-async def _record(config: Settings, tmp_path: Path, **hold: Any) -> Disclosure:
-    await people.make_incident(5)
-    refs = tmp_path / "people.txt"
-    refs.write_text("# the warrant's list\nS-0\nS-1\n\nS-3\nS-1\n")
-    request = disclosures.RecordRequest(
-        AUTHORITY, BASIS, RECEIVED, refs, ["contact,call_detail_records"], ["legal_basis"], **hold
-    )
-    return await disclosures.record(
-        request=request, actor="alice", key=None, settings=config, signed=_signed("alice")
-    )
-
-
-async def _approve(config: Settings, ref: str, by: str) -> Disclosure:
-    text = disclosures.release_text(await disclosures.get(ref))
-    signature = signers.shared().signature(by, text)
-    return await disclosures.approve_release(
-        ref=ref, actor=by, key=None, settings=config, signature=signature
-    )
-
-
 async def test_held_until_the_period_ends_and_counsel_approved(
     config: Settings, tmp_path: Path
 ) -> None:
     until = datetime.now(UTC) + timedelta(days=30)
-    made = await _record(config, tmp_path, non_disclosure_until=until)
+    made = await disclosure_setup.record(config, tmp_path, non_disclosure_until=until)
     assert (made.ref, made.subject_count, made.status) == (
         f"DIS-{datetime.now(UTC).year}-0001",
         3,
@@ -96,8 +73,8 @@ async def test_held_until_the_period_ends_and_counsel_approved(
     assert json.loads(event.details)["people"] == 3
 
     with pytest.raises(ConflictError, match="cannot be approved for release"):
-        await _approve(config, made.ref, "alice")  # who recorded it
-    await _approve(config, made.ref, "bob")
+        await disclosure_setup.approve(config, made.ref, "alice")  # who recorded it
+    await disclosure_setup.approve(config, made.ref, "bob")
     assert await disclosure_jobs.next_wakeup(now=RECEIVED) == until
     send = sender(config)
     assert await disclosure_jobs.run_due(now=until - timedelta(seconds=1), settings=config,
@@ -115,8 +92,8 @@ async def test_held_until_the_period_ends_and_counsel_approved(
 async def test_an_indefinite_hold_is_reviewed_and_confirmed(
     config: Settings, tmp_path: Path, catcher: Catcher
 ) -> None:
-    made = await _record(config, tmp_path, non_disclosure_indefinite=True)
-    await _approve(config, made.ref, "bob")  # approved, but the order still applies
+    made = await disclosure_setup.record(config, tmp_path, non_disclosure_indefinite=True)
+    await disclosure_setup.approve(config, made.ref, "bob")  # approved, but the order still applies
     review = made.next_review_at
     assert review is not None and timedelta(days=89) < review - datetime.now(UTC) <= timedelta(
         days=90
@@ -171,7 +148,7 @@ async def test_bad_input_names_the_place_and_records_nothing(
                                   "categories": ["contact"], **change}  # fmt: skip
         with pytest.raises(ValidationError) as caught:
             await disclosures.record(request=disclosures.RecordRequest(**fields), actor="alice",
-                                     key=None, settings=config, signed=_signed("alice"))  # fmt: skip
+                                     key=None, settings=config, signed=disclosure_setup.signed("alice"))  # fmt: skip
         assert message in str(caught.value) and "\n" not in str(caught.value)
     assert await Disclosure.all().count() == 0 and await AuditEvent.all().count() == 0
 
