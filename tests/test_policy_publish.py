@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from incident_svc.errors import ValidationError
 from incident_svc.models import AuditEvent, Banner, Matter, PolicyVersion
 from incident_svc.services.input_files import read_text
+from tests.support import people
 from tests.support.audit_chain_tools import cli, in_db
 
 URL = "https://www.example.com/privacy"
@@ -147,3 +148,29 @@ def test_hostile_summary_files(tmp_path: Path, content: bytes) -> None:
         return
     assert text and text == text.strip() and len(content) <= 256
     assert not any(ord(c) < 0x20 and c not in "\n\t" for c in text)
+
+
+def test_status_effective_date_and_export_commands(
+    database_url: str, files: dict[str, Path], tmp_path: Path
+) -> None:
+    async def person() -> None:
+        await people.make_incident(2, accounts=1)
+
+    in_db(database_url, person)
+    assert cli(database_url, *_publish(database_url, files, "--material", "--url", URL)).code == 0
+    out = cli(database_url, "policy", "status", "2026-12", "--json")
+    assert out.code == 0, out.out
+    status = json.loads(out.out)
+    assert (status["people"], status["bound"], status["without_notice"]) == (3, 0, 3)
+    shown = cli(database_url, "policy", "effective-date", "2026-12", "--subject", "S-1", "--json")
+    [row] = json.loads(shown.out)
+    assert (row["ref"], row["basis"], row["effective_at"]) == ("S-1", "none", None)
+    missing = cli(database_url, "policy", "effective-date", "2026-12", "--subject", "S-9")
+    assert (missing.code, missing.out) == (4, "no subject or account 'S-9'")
+    target = tmp_path / "out.csv"
+    done = cli(database_url, "policy", "export", "2026-12", "--out", str(target))
+    assert done.code == 0 and target.read_text().count("\n") == 4
+    again = cli(database_url, "policy", "export", "2026-12", "--out", str(target))
+    assert (again.code, again.out) == (5, f"{target}: the file exists; name a new one")
+    unknown = cli(database_url, "policy", "status", "nope")
+    assert (unknown.code, unknown.out) == (4, "no policy version 'nope'")
