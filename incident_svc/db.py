@@ -23,7 +23,7 @@ from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.recorder import MigrationRecorder
 from tortoise.transactions import in_transaction
 
-from incident_svc.errors import ConfigError, DatabaseError, SchemaError
+from incident_svc.errors import ConfigError, DatabaseError, DatabaseUnavailableError, SchemaError
 
 APP = "models"
 MIGRATIONS_MODULE = "incident_svc.migrations"
@@ -37,6 +37,29 @@ STATEMENT_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.PostgresError,
     sqlite3.Error,
 )
+
+
+class NoDatabaseError(SchemaError):
+    """The SQLite file does not exist and this command does not create one."""
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file of a ``sqlite://`` URL (None for PostgreSQL and ``:memory:``)."""
+    if urlparse(database_url).scheme != "sqlite":
+        return None
+    path = database_url[len("sqlite://") :]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def require_existing(database_url: str) -> None:
+    """Refuse a SQLite file that does not exist yet: only `db upgrade` creates one, so that a
+    command run from the wrong folder never leaves an empty database behind."""
+    path = sqlite_path(database_url)
+    if path is not None and not path.exists():
+        raise NoDatabaseError(
+            f"no database at {path.resolve()} (database_url {database_url}): "
+            f"{UPGRADE_HINT} to create it, or run from the folder that has it"
+        )
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -98,7 +121,12 @@ async def open_database(database_url: str) -> None:
     try:
         await Tortoise.init(config=tortoise_config(database_url))
         await connections.get("default").execute_query("SELECT 1")
-    except (DBConnectionError, OSError) as exc:
+    except OSError as exc:  # refused, unreachable, timed out: a fault that may pass
+        raise DatabaseUnavailableError(
+            f"cannot reach the database at {redact_url(database_url)}: {exc}; nothing was "
+            "changed: run the same command again when it answers"
+        ) from None
+    except DBConnectionError as exc:
         raise DatabaseError(
             f"cannot reach the database at {redact_url(database_url)}: {exc}"
         ) from None
@@ -109,8 +137,13 @@ async def close_database() -> None:
 
 
 @contextlib.asynccontextmanager
-async def database(database_url: str, *, check_schema: bool = True) -> AsyncIterator[None]:
-    """Open the database for the duration of a block; refuse a schema the code does not match."""
+async def database(
+    database_url: str, *, check_schema: bool = True, create: bool = True
+) -> AsyncIterator[None]:
+    """Open the database for the duration of a block; refuse a schema the code does not match.
+    With ``create=False`` a SQLite file that does not exist is refused, not created."""
+    if not create:
+        require_existing(database_url)
     await open_database(database_url)
     try:
         if check_schema:

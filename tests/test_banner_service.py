@@ -168,3 +168,12 @@ async def test_locales_in_use_are_everyones_not_only_the_affected(
     await Subject.filter(id=world.stranger.id).update(locale="zh-Hans")  # not affected
     banner = await _publish(settings)
     assert sorted(banner.texts) == ["en", "zh-Hans", "zh-Hant"]
+
+
+async def test_first_serve_is_found_by_its_incident(db_conn: str, settings: Settings) -> None:
+    await make_world()
+    banner = await _publish(settings)
+    await banners.record_serves(tallies={banner.id: ServeTally(1, utcnow(), utcnow())}, key=None)
+    found = await audit.events(incident_ref="INC-2026-0007")
+    assert [link.action for link in found] == ["banner.published", "banner.first_served"]
+    assert json.loads(found[-1].details)["incident"] == "INC-2026-0007"

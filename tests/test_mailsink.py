@@ -103,3 +103,13 @@ async def test_the_sink_offers_smtputf8_for_international_addresses(tmp_path: Pa
         await pool.send(sender="security@example.com", recipient=recipient, data=data)
     assert [s.recipients for s in seen] == [("用户@xn--fsqu00a.xn--4rr70v",)]
     assert message_ids(tmp_path / "mail") == ["<u1@example.com>"]
+
+
+def test_the_line_shows_the_subject_as_people_read_it() -> None:
+    from datetime import UTC, datetime
+
+    stored = Stored(
+        datetime(2026, 11, 28, tzinfo=UTC), "a@example.com", ("b@example.org",), "<m@x>",
+        "=?utf-8?b?6LOH5paZ?= INC-1", 10, "k",
+    )  # fmt: skip
+    assert stored.line().endswith('10B "資料 INC-1"')

@@ -101,7 +101,10 @@ async def test_a_database_without_schema_is_refused(
     env = service_env(empty_database_url, smtp_port=catcher.port, var_dir=tmp_path / "var")
     code, _, err = await run_cli(env, "serve", "--port", str(free_port()))
     assert code == 3
-    assert err.strip().splitlines()[-1].startswith("error: the database has no schema yet")
+    last = err.strip().splitlines()[-1]
+    # SQLite: the file does not exist and serve does not create it; PostgreSQL: no tables
+    assert last.startswith(("error: the database has no schema yet", "error: no database at"))
+    assert "incident-svc db upgrade" in last
 
 
 async def test_the_72_hour_reminder_fires_once(env: dict[str, str], catcher: Catcher) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +12,23 @@ from incident_svc.cli.output import JSON_OPTION, console, print_json, print_tabl
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.services import affected, affected_export
+from incident_svc.services.export_file import check_target, export_file
 
 
 def affected_command(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="The incident (INC-...)."),
     include: Path | None = typer.Option(
-        None, "--include", dir_okay=False, help="References to add (one a line, or a CSV)."
+        None, "--include", help="References to add (one a line, or a CSV)."
     ),
     exclude: Path | None = typer.Option(
-        None, "--exclude", dir_okay=False, help="References to leave out (one a line, or a CSV)."
+        None, "--exclude", help="References to leave out (one a line, or a CSV)."
     ),
     export: Path | None = typer.Option(
-        None, "--export", dir_okay=False, help="Write the full list to this .csv or .jsonl file."
+        None, "--export", help="Write the full list to this .csv or .jsonl file."
     ),
     export_format: str | None = typer.Option(None, "--export-format", help="csv or jsonl."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --export file."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Find exactly who the incident affects and store it as the incident's affected list.
@@ -40,20 +43,39 @@ def affected_command(
 
     Example: incident-svc incident affected INC-2026-0001 --exclude staff.txt --export out.csv
     """
+    fmt = affected_export.export_format(export, export_format) if export else None
     if export:
-        affected_export.export_format(export, export_format)
+        check_target(export, force=force)  # refused before any work
     include_list = affected.read_ref_list("include", include) if include else None
     exclude_list = affected.read_ref_list("exclude", exclude) if exclude else None
     actor = state(ctx).actor
 
     async def work(settings: Settings) -> tuple[affected.Resolution, int | None]:
-        result = await affected.resolve(
-            ref=ref, actor=actor, key=hmac_key(settings), include=include_list, exclude=exclude_list
+        if export is None or fmt is None:
+            return await resolve(settings, None), None
+        # the list goes into a temporary file inside the run's transaction: an export that
+        # fails rolls the run back (nothing committed or audited); the file gets its name
+        # only after the commit
+        written: list[int] = []
+        with export_file(export, force=force) as handle:
+
+            async def write() -> None:
+                written.append(await affected_export.write(handle, ref=ref, fmt=fmt))
+
+            result = await resolve(settings, write)
+        return result, written[0]
+
+    async def resolve(
+        settings: Settings, before_commit: Callable[[], Awaitable[None]] | None
+    ) -> affected.Resolution:
+        return await affected.resolve(
+            ref=ref,
+            actor=actor,
+            key=hmac_key(settings),
+            include=include_list,
+            exclude=exclude_list,
+            before_commit=before_commit,
         )
-        written = None
-        if export:
-            written = await affected_export.export(ref=ref, path=export, fmt=export_format)
-        return result, written
 
     result, written = with_db(ctx, work)
     if json_output:

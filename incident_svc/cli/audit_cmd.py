@@ -15,6 +15,7 @@ from incident_svc.cli.runtime import with_db
 from incident_svc.config import Settings
 from incident_svc.domain.audit_chain import Link
 from incident_svc.services import audit
+from incident_svc.services.export_file import check_target
 
 app = typer.Typer(
     help="Read, verify, checkpoint and export the tamper-evident audit log.", no_args_is_help=True
@@ -49,6 +50,7 @@ def log_(
         (
             {
                 **link.__dict__,
+                "at": link.at[:19] + "Z" if link.at.endswith("Z") else link.at,
                 "target": f"{link.target_type}:{link.target_id}",
                 "details": _short(link.details),
             }
@@ -75,13 +77,15 @@ app.command("checkpoint")(audit_witness_cmd.checkpoint)
 @app.command()
 def export(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="Where to write the JSON Lines file.", dir_okay=False),
+    file: Path = typer.Argument(..., help="Where to write the JSON Lines file."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing FILE."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Write the whole chain to FILE as JSON Lines, verifiable elsewhere (see docs/audit.md)."""
+    check_target(file, force=force)
 
     async def work(settings: Settings) -> int:
-        return await audit.export(file)
+        return await audit.export(file, force=force)
 
     written = with_db(ctx, work)
     if json_output:

@@ -372,12 +372,11 @@ def _watch(ctx: typer.Context, campaign_id: int) -> None:
 def ledger_(
     ctx: typer.Context,
     campaign_id: int = ID_ARG,
-    export: Path = typer.Option(
-        ..., "--export", help="File to write (.csv or .jsonl).", dir_okay=False
-    ),
+    export: Path = typer.Option(..., "--export", help="File to write (.csv or .jsonl)."),
     fmt: str | None = typer.Option(
         None, "--format", help="csv or jsonl (default: from the file name)."
     ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --export file."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Export the proof-of-dispatch ledger: per delivery the address, time, server reply,
@@ -387,7 +386,7 @@ def ledger_(
     """
 
     async def work(settings: Settings, actor: str, key: bytes | None) -> int:
-        return await ledger.export(campaign_id=campaign_id, path=export, fmt=fmt)
+        return await ledger.export(campaign_id=campaign_id, path=export, fmt=fmt, force=force)
 
     written = _run(ctx, work)
     if json_output:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from incident_svc import db
-from incident_svc.cli.output import JSON_OPTION, console, print_json
+from incident_svc.cli.output import JSON_OPTION, console, err_console, print_json
 from incident_svc.cli.runtime import state, with_db
 from incident_svc.config import Settings
 from incident_svc.services import audit_key
@@ -21,7 +21,11 @@ def upgrade(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
         applied = await db.upgrade()
         return applied, await audit_key.ensure_key(settings)
 
-    applied, key = with_db(ctx, work, check_schema=False)
+    path = db.sqlite_path(state(ctx).settings.database_url)
+    if path is not None and not path.exists():
+        # said before it happens: run from the wrong folder, this is where the file goes
+        err_console.print(f"creating a new database at {path.resolve()}")
+    applied, key = with_db(ctx, work, check_schema=False, create=True)
     url = db.redact_url(state(ctx).settings.database_url)
     if json_output:
         print_json({"database": url, "applied": applied, "audit_key": _key_summary(key)})
@@ -59,12 +63,18 @@ def status(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     async def work(settings: Settings) -> db.SchemaStatus:
         return await db.schema_status()
 
-    result = with_db(ctx, work, check_schema=False)
     url = db.redact_url(state(ctx).settings.database_url)
+    path = db.sqlite_path(state(ctx).settings.database_url)
+    missing = path is not None and not path.exists()
+    if missing:  # read-only: say so, create nothing
+        result = db.SchemaStatus(applied=[], available=db.available_migrations())
+    else:
+        result = with_db(ctx, work, check_schema=False)
     if json_output:
         print_json(
             {
                 "database": url,
+                "exists": not missing,
                 "state": result.state,
                 "applied": result.applied,
                 "pending": result.pending,
@@ -73,6 +83,8 @@ def status(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
         )
     else:
         console.print(f"database: {url}", markup=False)
+        if missing and path is not None:
+            console.print(f"file:     {path.resolve()} does not exist yet")
         console.print(f"state:    {result.state}", markup=False)
         console.print(f"applied:  {', '.join(result.applied) or '-'}", markup=False)
         console.print(f"pending:  {', '.join(result.pending) or '-'}", markup=False)

@@ -9,10 +9,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json
 from incident_svc.cli.runtime import state
+from incident_svc.cli.safe_text import visible
 from incident_svc.demo.run import run_demo
 from incident_svc.demo.story import DemoSummary, no_bar
 from incident_svc.services.outbox import BatchSummary
@@ -86,12 +88,12 @@ def _bar(description: str, total: int) -> Iterator[Callable[[BatchSummary], None
 
 
 def _progress(line: str) -> None:
-    console.print(f"[dim]·[/dim] {line}", markup=True)
+    console.print(f"[dim]·[/dim] {escape(visible(line))}", markup=True)
 
 
 def _print_summary(summary: DemoSummary) -> None:
     console.print()
-    console.print("[bold]Demo summary[/bold]")
+    console.print("[bold]Demo summary[/bold]", markup=True)
     sent = {kind: campaign.get("sent", 0) for kind, campaign in summary.campaigns.items()}
     print_fields(
         {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -11,20 +10,24 @@ from typing import Any
 import typer
 
 from incident_svc.cli import affected_cmd
+from incident_svc.cli.change_lines import change_lines
 from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json, print_table
 from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.domain.enums import IncidentStatus, Severity
+from incident_svc.domain.strict_json import StrictJSONError, loads
 from incident_svc.errors import ValidationError
 from incident_svc.models import Incident
 from incident_svc.services import incidents
+from incident_svc.services.input_file import read_capped
 
 app = typer.Typer(
     help="Record incidents, move them through their lifecycle, and find exactly who is affected.",
     no_args_is_help=True,
 )
 
+TEXTS_MAX_BYTES = 1024 * 1024  # notice texts for every locale fit in far less
 TEXT_HELP = "Notice text for --locale ({}); an empty value removes it."
 
 
@@ -50,7 +53,6 @@ TEXTS_FILE_OPTION = typer.Option(
     None,
     "--texts",
     help="TOML or JSON file of texts by locale: {en = {what_happened = '...', ...}, ...}.",
-    dir_okay=False,
 )
 
 
@@ -62,19 +64,18 @@ def split(value: str | None) -> list[str] | None:
 
 
 def read_texts_file(path: Path) -> dict[str, Any]:
+    raw = read_capped(path, TEXTS_MAX_BYTES, "--texts")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"cannot read: {exc.strerror}", file=str(path)) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError("is not UTF-8 text", file=str(path)) from None
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(raw.decode("utf-8"))
-        else:
-            data = tomllib.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            f"not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}", file=str(path)
-        ) from None
+        data = loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except StrictJSONError as exc:
+        raise ValidationError(str(exc), file=str(path)) from None
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise ValidationError(f"not valid TOML: {reason}", file=str(path)) from None
     if not isinstance(data, dict):
         raise ValidationError("must hold an object of locales", file=str(path))
     return data
@@ -308,10 +309,8 @@ def update(
     elif not diff:
         console.print(f"{incident.ref}: nothing changed", markup=False)
     else:
-        for name, change in diff.items():
-            console.print(
-                f"{incident.ref} {name}: {change['old']!r} -> {change['new']!r}", markup=False
-            )
+        for line in change_lines(incident.ref, diff):
+            console.print(line)
 
 
 @app.command()

@@ -17,6 +17,7 @@ from rich.progress import (
 
 from incident_svc.cli.output import JSON_OPTION, console, err_console, print_json
 from incident_svc.cli.runtime import hmac_key, state, with_db
+from incident_svc.cli.safe_text import visible
 from incident_svc.config import Settings
 from incident_svc.domain.inventory_rows import COLUMNS
 from incident_svc.services.inventory.importer import (
@@ -42,7 +43,6 @@ REJECTS_OPTION = typer.Option(
     None,
     "--rejects",
     help="Where --skip-invalid writes rejects (default: FILE.rejects.jsonl).",
-    dir_okay=False,
 )
 
 
@@ -56,14 +56,14 @@ def _progress(enabled: bool, path: Path) -> Iterator[ProgressCallback | None]:
         yield None
         return
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TaskProgressColumn(),
         TextColumn("{task.fields[rows]:,} rows, {task.fields[rate]:,.0f} rows/s"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task(path.name, total=path.stat().st_size, rows=0, rate=0.0)
+        task = bar.add_task(visible(path.name), total=path.stat().st_size, rows=0, rate=0.0)
 
         def update(done: int, rows: int) -> None:
             elapsed = bar.tasks[0].elapsed or 0.0
@@ -129,7 +129,7 @@ def _group(kind: str, help_text: str, example: str) -> typer.Typer:
     @group.command("import")
     def import_(
         ctx: typer.Context,
-        file: Path = typer.Argument(..., help="CSV with a header, or JSON Lines.", dir_okay=False),
+        file: Path = typer.Argument(..., help="CSV with a header, or JSON Lines."),
         fmt: str | None = FORMAT_OPTION,
         ignore_extra: bool = IGNORE_EXTRA_OPTION,
         skip_invalid: bool = SKIP_INVALID_OPTION,

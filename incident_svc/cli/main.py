@@ -25,7 +25,7 @@ from incident_svc.cli import (
 )
 from incident_svc.cli.output import error
 from incident_svc.cli.runtime import CliState
-from incident_svc.errors import IncidentSvcError
+from incident_svc.errors import IncidentSvcError, ValidationError
 
 app = typer.Typer(
     name="incident-svc",
@@ -84,10 +84,20 @@ mailsink_cmd.register(app)
 demo_cmd.register(app)
 
 
+def _refuse_undecodable_arguments() -> None:
+    """Bytes that are not UTF-8 arrive as surrogate escapes, which no database or terminal can
+    encode: refuse them here, naming the argument, rather than deep inside a command."""
+    for number, argument in enumerate(sys.argv[1:], start=1):
+        if any("\udc80" <= char <= "\udcff" for char in argument):
+            shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise ValidationError(f"argument {number} ({shown}) is not valid UTF-8 text")
+
+
 def run() -> None:
     """Console-script entry: expected errors become one line on stderr and an exit code."""
     logs.install()
     try:
+        _refuse_undecodable_arguments()
         app()
     except IncidentSvcError as exc:
         error(str(exc))

@@ -10,10 +10,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from incident_svc.cli.output import JSON_OPTION, console, error, print_json, print_table
 from incident_svc.cli.runtime import with_db
+from incident_svc.cli.safe_text import visible
 from incident_svc.config import Settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.errors import ValidationError
 from incident_svc.notices import review
+from incident_svc.services.export_file import check_target, export_file
 
 app = typer.Typer(
     help="Preview and check the notices people will receive.",
@@ -43,8 +45,9 @@ def preview(
     ),
     fmt: str = typer.Option("text", "--format", help="text, html, or eml (the raw message)."),
     out: Path | None = typer.Option(
-        None, "--out", dir_okay=False, help="Write to this file instead of the terminal."
+        None, "--out", help="Write to this file instead of the terminal."
     ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing --out file."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Render exactly what one person (or account holder) would receive, without sending.
@@ -64,6 +67,8 @@ def preview(
     chosen = _kind(kind, subject, account)
     if fmt not in FORMATS:
         raise ValidationError(f"{fmt!r} is not one of {', '.join(FORMATS)}", field="--format")
+    if out is not None:
+        check_target(out, force=force)
 
     async def work(settings: Settings) -> review.Preview:
         return await review.preview_notice(
@@ -79,7 +84,7 @@ def preview(
     if json_output:
         print_json(_preview_json(result, fmt))
         return
-    _emit(result, fmt, out)
+    _emit(result, fmt, out, force)
 
 
 def _kind(kind: NoticeKind | None, subject: str | None, account: str | None) -> NoticeKind:
@@ -103,12 +108,15 @@ def _body(result: review.Preview, fmt: str) -> bytes:
     return f"Subject: {result.subject}\n\n{result.text}".replace("\r\n", "\n").encode("utf-8")
 
 
-def _emit(result: review.Preview, fmt: str, out: Path | None) -> None:
+def _emit(result: review.Preview, fmt: str, out: Path | None, force: bool) -> None:
     data = _body(result, fmt)
     if out is None:
-        console.file.write(data.decode("utf-8"))
+        text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+        # the notice as it is, but no escape sequence of its data reaches the terminal
+        console.file.write(visible(text, keep="\n\t"))
         return
-    out.write_bytes(data)
+    with export_file(out, force=force, binary=True) as handle:
+        handle.write(data)
     console.print(
         f"wrote {fmt} for {result.recipient} ({result.locale}) to {out}; "
         f"template hash {result.template_hash[:16]}",
@@ -220,7 +228,12 @@ def _print_report(report: review.CheckReport) -> None:
         console.print(f"{locale}: {len(entry.samples)} sampled, {status}", markup=False)
         if entry.findings:
             rows = [
-                {"recipient": who, "code": f.code, "part": f.part, "message": f.message}
+                {
+                    "recipient": who,
+                    "code": f.code,
+                    "part": _short_part(f.part),
+                    "message": f.message,
+                }
                 for who, f in entry.findings
             ]
             print_table(rows, ["recipient", "code", "part", "message"])
@@ -228,6 +241,12 @@ def _print_report(report: review.CheckReport) -> None:
         f"template hash {report.template_hash[:16]}: " + ("all good" if report.ok else "FAILED"),
         markup=False,
     )
+
+
+def _short_part(part: str) -> str:
+    """A template file as kind/locale/name, enough to find it, short enough for a column."""
+    pieces = part.split("/")
+    return "/".join(pieces[-3:]) if len(pieces) > 3 else part
 
 
 def register(root: typer.Typer) -> None:

@@ -75,12 +75,14 @@ def with_db(
     work: Callable[[Settings], Awaitable[T]],
     *,
     check_schema: bool = True,
+    create: bool = False,
 ) -> T:
-    """Open the configured database, run ``work(settings)``, close the database."""
+    """Open the configured database, run ``work(settings)``, close the database. Only a
+    command that passes ``create`` (`db upgrade`) may create a SQLite file."""
     settings = state(ctx).settings
 
     async def main() -> T:
-        async with database(settings.database_url, check_schema=check_schema):
+        async with database(settings.database_url, check_schema=check_schema, create=create):
             return await work(settings)
 
     return asyncio.run(main())

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,16 @@ class Stored:
         to = ",".join(self.recipients)
         return (
             f"{self.at.isoformat(timespec='seconds')} {self.sender} -> {to} "
-            f"{self.message_id or '-'} {self.size}B {self.subject!r}"
+            f'{self.message_id or "-"} {self.size}B "{_decoded(self.subject)}"'
         )
+
+
+def _decoded(subject: str) -> str:
+    """The subject as a person reads it (RFC 2047 encoded words decoded)."""
+    try:
+        return str(make_header(decode_header(subject)))
+    except (ValueError, LookupError):  # a malformed encoded word: show it as it came
+        return subject
 
 
 def _headers(data: bytes) -> dict[str, str]:

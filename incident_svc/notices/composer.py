@@ -244,9 +244,9 @@ class Composer:
         for item, subject_id in zip(items, ids, strict=True):
             person = people.get(subject_id)
             if person is None:
+                who = await loading.reference_of("subject", subject_id)
                 raise ComposeItemError(
-                    item.delivery_id,
-                    f"subject {subject_id} is not affected by incident {self.incident.ref}",
+                    item.delivery_id, f"{who} is not affected by incident {self.incident.ref}"
                 )
             facts.append((item, person))
         return facts
@@ -258,7 +258,11 @@ class Composer:
         for item, account_id in zip(items, ids, strict=True):
             account = accounts.get(account_id)
             if account is None:
-                raise ComposeItemError(item.delivery_id, f"no account with id {account_id}")
+                who = await loading.reference_of("account", account_id)
+                raise ComposeItemError(
+                    item.delivery_id,
+                    f"account {who} is not affected by incident {self.incident.ref}",
+                )
             facts.append((item, account))
         return facts
 

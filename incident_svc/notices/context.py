@@ -71,6 +71,12 @@ def localised_texts(texts: Mapping[str, Mapping[str, str]], locale: str) -> dict
     return out
 
 
+def missing_texts(texts: Mapping[str, Mapping[str, str]], locale: str) -> list[str]:
+    """The free texts a notice in ``locale`` would lack (none along its fallback chain)."""
+    found = localised_texts(texts, locale)
+    return [key for key in FREE_TEXTS if key not in found]
+
+
 def incident_view(incident: IncidentFacts, locale: str) -> dict[str, Any]:
     return {
         "ref": incident.ref,

@@ -129,3 +129,12 @@ async def account_id_by_ref(account_ref: str) -> int:
     if account is None:
         raise NotFoundError(f"no account {account_ref!r}")
     return int(account["id"])
+
+
+async def reference_of(kind: str, row_id: int) -> str:
+    """A subject's or account's reference for a message (``P-0030``, not ``subject 30``)."""
+    if kind == "subject":
+        found = await Subject.filter(id=row_id).values_list("external_ref", flat=True)
+    else:
+        found = await Account.filter(id=row_id).values_list("account_ref", flat=True)
+    return str(found[0]) if found else f"{kind} id {row_id} (deleted)"

@@ -7,7 +7,7 @@ and Message-ID differ from the real send).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -23,6 +23,7 @@ from incident_svc.notices import linkcheck, loading, sampling
 from incident_svc.notices.addresses import address_findings
 from incident_svc.notices.checks import Finding, check_notice, html_links, text_links
 from incident_svc.notices.composer import ComposeItem, Composer, Prepared, load_composer
+from incident_svc.notices.context import missing_texts
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.locales import canonical
 from incident_svc.notices.rendering import RenderedNotice
@@ -59,6 +60,12 @@ async def preview_notice(
     composer = await load_composer(incident_id=incident.id, kind=kind, settings=settings)
     recipient = subject_ref or account_ref or ""
     item = await _preview_item(kind, recipient, locale, incident_ref)
+    missing = missing_texts(incident.texts, item.locale)
+    if missing:  # said plainly, not as the template's undefined variable
+        raise TemplateError(
+            f"{incident_ref} has no {', '.join(k.replace('_', ' ') for k in missing)} text for "
+            f"{item.locale}: set them with `{set_text_command(incident_ref, item.locale, missing)}`"
+        )
     try:
         [prepared] = await composer.prepare([item])
     except ComposeItemError as exc:
@@ -156,8 +163,13 @@ async def check_incident(
             sample.locale,
             f"<check.{n}@incident-svc.invalid>",
         )
-        entry = report.locales.setdefault(canonical(sample.locale), LocaleReport(sample.locale))
+        entry = report.locales.get(canonical(sample.locale))
+        if entry is None:
+            entry = report.locales[canonical(sample.locale)] = LocaleReport(sample.locale)
+            entry.findings += _missing_text_findings(incident_ref, incident.texts, sample.locale)
         entry.samples.append(sample.ref)
+        if any(f.code == "missing_text" for _, f in entry.findings):
+            continue  # rendering would only repeat it as an undefined variable
         findings, rendered = await _check_one(composer, item)
         entry.findings += [(sample.ref, f) for f in findings]
         if rendered is not None:
@@ -172,6 +184,29 @@ async def check_incident(
     if online_links:
         await _follow(links)
     return report
+
+
+def set_text_command(incident_ref: str, locale: str, keys: list[str]) -> str:
+    options = " ".join(f"--{key.replace('_', '-')} TEXT" for key in keys)
+    return f"incident-svc incident update {incident_ref} --locale {locale} {options}"
+
+
+def _missing_text_findings(
+    incident_ref: str, texts: Mapping[str, Mapping[str, str]], locale: str
+) -> list[tuple[str, Finding]]:
+    """One finding per notice text the locale lacks, with the command that sets it."""
+    return [
+        (
+            "-",
+            Finding(
+                "missing_text",
+                key,
+                f"{incident_ref} has no {key.replace('_', ' ')} text for {locale}: "
+                f"{set_text_command(incident_ref, locale, [key])}",
+            ),
+        )
+        for key in missing_texts(texts, locale)
+    ]
 
 
 def _links(rendered: RenderedNotice) -> list[tuple[str, str]]:

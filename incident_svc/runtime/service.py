@@ -80,7 +80,7 @@ async def serve(settings: Settings, options: ServeOptions) -> None:
     """Run until SIGTERM or SIGINT; return once everything is closed."""
     stop, force = asyncio.Event(), asyncio.Event()
     with _signals_set(stop, force):
-        async with database(settings.database_url):
+        async with database(settings.database_url, create=False):
             await audit_policy.key_for_serve(settings, actor=SERVICE_ACTOR)
             async with open_parts(settings) as parts:
                 running = await _start(settings, options, parts)

@@ -11,7 +11,7 @@ import asyncio
 import csv
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,11 @@ from incident_svc.models import Account, Incident
 from incident_svc.services import affected_sql as q
 from incident_svc.services import audit, incidents
 from incident_svc.services.affected_scan import Scan, count_pages, read_stage
+from incident_svc.services.input_file import read_capped
 from incident_svc.services.inventory.sql import db_time, params, temp_table, time_param
 
 SAMPLE = 20
+REF_LIST_MAX_BYTES = 256 * 1024 * 1024  # several million references
 PAGE = 50_000
 
 
@@ -68,11 +70,9 @@ class Resolution:
 def read_ref_list(kind: str, path: Path) -> RefList:
     """One reference a line (``#`` comments and blank lines skipped), or a CSV whose header
     has an ``external_ref`` column (such as an ``--export`` file)."""
+    raw = read_capped(path, REF_LIST_MAX_BYTES, f"--{kind}")
     try:
-        raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
-    except OSError as exc:
-        raise ValidationError(f"cannot read: {exc.strerror}", file=str(path)) from None
     except UnicodeDecodeError:
         raise ValidationError("is not UTF-8 text", file=str(path)) from None
     lines = text.splitlines()
@@ -107,8 +107,11 @@ async def resolve(
     key: bytes | None,
     include: RefList | None = None,
     exclude: RefList | None = None,
+    before_commit: Callable[[], Awaitable[object]] | None = None,
 ) -> Resolution:
-    """Resolve the incident's scope into its exposures; see the module docstring."""
+    """Resolve the incident's scope into its exposures; see the module docstring.
+    ``before_commit`` runs last inside the transaction (the export): if it fails, nothing
+    of the run is committed or audited."""
     started = time.perf_counter()
     async with write_transaction() as conn:
         d = dialect(conn)
@@ -163,6 +166,8 @@ async def resolve(
             },
             key=key,
         )
+        if before_commit is not None:
+            await before_commit()
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 

@@ -10,7 +10,7 @@ import csv
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tortoise import connections
 
@@ -18,6 +18,7 @@ from incident_svc.db import dialect
 from incident_svc.domain.csv_cells import safe_cell
 from incident_svc.errors import ValidationError
 from incident_svc.services import incidents
+from incident_svc.services.export_file import export_file
 from incident_svc.services.inventory.sql import params
 
 COLUMNS = (
@@ -44,21 +45,26 @@ def export_format(path: Path, given: str | None) -> str:
     return fmt
 
 
-async def export(*, ref: str, path: Path, fmt: str | None = None) -> int:
+async def export(*, ref: str, path: Path, fmt: str | None = None, force: bool = False) -> int:
     """Write every exposure of the incident with the subject's details; returns the count."""
     fmt = export_format(path, fmt)
+    with export_file(path, force=force) as handle:
+        return await write(handle, ref=ref, fmt=fmt)
+
+
+async def write(handle: IO[str], *, ref: str, fmt: str) -> int:
+    """Write the list to an open file (inside the caller's transaction, if it has one)."""
     incident = await incidents.get(ref=ref)
     written = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle) if fmt == "csv" else None
+    writer = csv.writer(handle) if fmt == "csv" else None
+    if writer:
+        writer.writerow(COLUMNS)
+    async for row in _pages(incident.id):
         if writer:
-            writer.writerow(COLUMNS)
-        async for row in _pages(incident.id):
-            if writer:
-                writer.writerow([safe_cell(_csv_value(row[c])) for c in COLUMNS])
-            else:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            written += 1
+            writer.writerow([safe_cell(_csv_value(row[c])) for c in COLUMNS])
+        else:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        written += 1
     return written
 
 

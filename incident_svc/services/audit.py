@@ -23,6 +23,7 @@ from incident_svc.domain.audit_chain import (
 )
 from incident_svc.models import AuditEvent
 from incident_svc.services.audit_verify import walk_chain
+from incident_svc.services.export_file import export_file
 from incident_svc.services.sqltext import in_list, placeholders
 
 # Any constant will do: it names the one advisory lock that serialises appends on PostgreSQL.
@@ -133,10 +134,11 @@ async def events(
     return [_to_link(event) for event in await query]
 
 
-async def export(path: Path) -> int:
-    """Write the whole chain as JSON Lines, one event a line, with every hashed field."""
+async def export(path: Path, *, force: bool = False) -> int:
+    """Write the whole chain as JSON Lines, one event a line, with every hashed field
+    (services/export_file.py: all or nothing, an existing file only with ``force``)."""
     count = 0
-    with path.open("w", encoding="utf-8") as out:
+    with export_file(path, force=force) as out:
         async for link in iter_links():
             out.write(json.dumps(link.__dict__, ensure_ascii=False) + "\n")
             count += 1

@@ -249,6 +249,12 @@ async def record_serves(*, tallies: Mapping[int, ServeTally], key: bytes | None)
                 .update(first_served_at=tally.first)
             ):
                 first_served.append(banner_id)
+        # the incident in the details: `audit log --incident` finds proof of posting too
+        refs = dict(
+            await Banner.filter(id__in=first_served)
+            .using_db(conn)
+            .values_list("id", "incident__ref")
+        )
         for banner_id in first_served:
             await audit.record(
                 conn,
@@ -256,7 +262,10 @@ async def record_serves(*, tallies: Mapping[int, ServeTally], key: bytes | None)
                 action="banner.first_served",
                 target_type="banner",
                 target_id=banner_id,
-                details={"first_served_at": tallies[banner_id].first.isoformat()},
+                details={
+                    "incident": refs.get(banner_id),
+                    "first_served_at": tallies[banner_id].first.isoformat(),
+                },
                 key=key,
             )
 

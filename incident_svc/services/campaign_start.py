@@ -44,10 +44,15 @@ def check_startable(campaign: Campaign, *, now: datetime, approval_required: boo
         raise ConflictError(f"campaign {campaign.id} is not approved yet: run `campaign approve`")
     if campaign.status in campaigns.FINAL:
         raise ConflictError(f"campaign {campaign.id} is {campaign.status.value}")
+    refuse_if_held(campaign, now)
+
+
+def refuse_if_held(campaign: Campaign, now: datetime) -> None:
+    """ConflictError naming the hold and its reason while ``campaign`` is on hold."""
     if campaign.hold_until is not None and campaign.hold_until > now:
         raise ConflictError(
             f"campaign {campaign.id} is on hold until {campaign.hold_until.isoformat()}: "
-            f"{campaign.hold_reason}"
+            f"{campaign.hold_reason} (`campaign release {campaign.id}` lifts it)"
         )
 
 
@@ -200,6 +205,7 @@ async def send_now(
     campaign = await campaigns.get(campaign_id)
     if campaign.status is CampaignStatus.CANCELLED:
         raise ConflictError(f"campaign {campaign_id} is cancelled")
+    refuse_if_held(campaign, utcnow())  # at once, not after waiting out the hold
     if campaign.status not in (CampaignStatus.SENDING, CampaignStatus.COMPLETED):
         await start(campaign_id=campaign_id, now=utcnow(), actor=actor, key=key, settings=settings)
     try:

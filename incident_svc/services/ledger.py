@@ -13,13 +13,14 @@ import csv
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from tortoise import connections
 
 from incident_svc.domain.csv_cells import safe_cell
 from incident_svc.errors import ValidationError
 from incident_svc.services.campaigns import get
+from incident_svc.services.export_file import export_file
 from incident_svc.services.sqltext import as_utc, query
 
 COLUMNS = [
@@ -81,17 +82,17 @@ async def rows(campaign_id: int) -> AsyncIterator[dict[str, Any]]:
         last = int(page[-1]["delivery_id"])
 
 
-async def export(*, campaign_id: int, path: Path, fmt: str | None = None) -> int:
-    """Write the ledger to ``path``; returns the number of rows."""
+async def export(
+    *, campaign_id: int, path: Path, fmt: str | None = None, force: bool = False
+) -> int:
+    """Write the ledger to ``path`` (services/export_file.py); returns the number of rows."""
     chosen = format_for(path, fmt)
-    try:
-        with path.open("w", encoding="utf-8", newline="") as out:
-            return await _write(out, campaign_id, chosen)
-    except OSError as exc:
-        raise ValidationError(f"cannot write: {exc.strerror}", file=str(path)) from None
+    await get(campaign_id)  # an unknown campaign is refused before a file is made
+    with export_file(path, force=force) as out:
+        return await _write(out, campaign_id, chosen)
 
 
-async def _write(out: TextIO, campaign_id: int, fmt: str) -> int:
+async def _write(out: IO[str], campaign_id: int, fmt: str) -> int:
     count = 0
     writer = csv.DictWriter(out, fieldnames=COLUMNS) if fmt == "csv" else None
     if writer is not None:

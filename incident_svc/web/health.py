@@ -96,11 +96,6 @@ def render_metrics(
         ),
         ("incident_svc_dispatcher_workers", "Dispatcher tasks running.", status.alive_workers()),
         (
-            "incident_svc_dispatcher_restarts",
-            "Dispatcher workers started again after a failure since this process started.",
-            status.restarts,
-        ),
-        (
             "incident_svc_scheduler_running",
             "1 when the scheduler polls the database.",
             int(status.scheduler_state(utcnow()) == "running"),
@@ -109,6 +104,10 @@ def render_metrics(
     for name, help_text, value in singles:
         _gauge(lines, name, help_text)
         lines.append(f"{name} {_number(value)}")
+    # only ever grows while the process lives: a counter (the name is kept as it was)
+    name = "incident_svc_dispatcher_restarts"
+    _header(lines, name, "Dispatcher workers started again after a failure.", "counter")
+    lines.append(f"{name} {status.restarts}")
     if status.scheduler is not None:
         _gauge(lines, "incident_svc_scheduler_alarms", "Alarms set, by what they do.")
         lines += [
@@ -123,7 +122,11 @@ def _label(value: str) -> str:
 
 
 def _gauge(lines: list[str], name: str, help_text: str) -> None:
-    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+    _header(lines, name, help_text, "gauge")
+
+
+def _header(lines: list[str], name: str, help_text: str, kind: str) -> None:
+    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
 
 
 def _number(value: float) -> str:

@@ -8,9 +8,11 @@ from incident_svc.web.feed import SCHEMA
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 
+# new optional fields may appear within one `schema` version (docs/banners.md): clients
+# must ignore what they do not know, so the document allows it
 BANNER_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "additionalProperties": False,
+    "additionalProperties": True,
     "required": [
         "id",
         "incident",
@@ -45,7 +47,7 @@ BANNER_SCHEMA: dict[str, Any] = {
 
 FEED_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "additionalProperties": False,
+    "additionalProperties": True,
     "required": ["schema", "banners"],
     "properties": {
         "schema": {"const": SCHEMA, "description": "Changes only with an incompatible change."},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -20,12 +21,15 @@ from incident_svc.domain.inventory_rows import Problem, column_names
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
 from incident_svc.services import audit
+from incident_svc.services.export_file import export_file
+from incident_svc.services.input_file import regular_size
 from incident_svc.services.inventory.reader import Source, detect_format
 from incident_svc.services.inventory.staging import Stage
 from incident_svc.services.inventory.validation import checked_chunks
 
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 SHOWN_PROBLEMS = 20
+_SURROGATE = re.compile("[\ud800-\udfff]")
 Progress = Callable[[int, int], None]  # bytes read, rows read
 
 
@@ -81,7 +85,10 @@ class _Problems:
             if isinstance(row, list):
                 row = dict(zip(self.names, row, strict=False))
             record = {"line": line, "field": field, "reason": reason, "row": row}
-            self.rejects.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            text = json.dumps(record, ensure_ascii=False, default=str)
+            if _SURROGATE.search(text):  # bytes that were not UTF-8: kept, as \u escapes
+                text = json.dumps(record, default=str)
+            self.rejects.write(text + "\n")
 
 
 async def import_file(
@@ -98,7 +105,7 @@ async def import_file(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import one inventory file (accounts, subjects or holdings); see the module docstring."""
-    size = _size(path)
+    size = regular_size(path)  # a device, a FIFO or a folder is refused unread
     source = Source(path, kind, detect_format(path, fmt), ignore_extra)
     if parallel is None:
         parallel = size >= PARALLEL_FROM_BYTES
@@ -116,16 +123,11 @@ async def import_file(
     )
 
 
-def _size(path: Path) -> int:
-    if not path.is_file():
-        raise ValidationError("no such file", file=str(path))
-    return path.stat().st_size
-
-
 def _open_rejects(path: Path | None) -> Any:
     if path is None:
         return contextlib.nullcontext(None)
-    return path.open("w", encoding="utf-8")
+    # replaced on each run (it is named after the input), written whole or not at all
+    return export_file(path, force=True)
 
 
 async def _run(

@@ -12,16 +12,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from incident_svc.domain.inventory_rows import COLUMNS, NOT_UTF8, NOT_UTF8_REASON, Problem
+from incident_svc.domain.strict_json import StrictJSONError, loads
 from incident_svc.errors import ValidationError
+from incident_svc.services.input_file import open_regular
 
 _BUFFER = 1 << 16
+FLAGS = {"marketing_opt_out"}  # the one field where JSON true/false is the natural spelling
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 Row = tuple[int, list[str]]  # line, values in the kind's column order
@@ -59,7 +61,7 @@ class Source:
 
     def chunks(self, size: int) -> Iterator[tuple[list[Row], list[Problem]]]:
         """Rows in chunks of about ``size``, with the problems that stopped others being rows."""
-        with self.path.open("rb") as handle:
+        with open_regular(self.path) as handle:
             self._refuse_utf16(handle)
             text = io.TextIOWrapper(
                 io.BufferedReader(_Hashing(handle, self), _BUFFER),
@@ -87,7 +89,7 @@ class Source:
         except StopIteration:
             self._error("the file is empty; expected a header line naming the columns")
         except csv.Error as exc:
-            self._error(f"malformed CSV header: {exc}")
+            self._error(f"malformed CSV header: {_csv_problem(exc, 1)}")
         if any(NOT_UTF8.search(name) for name in header):
             self._error("the header is not valid UTF-8 text; the file must be UTF-8")
         index = self._column_index([name.strip().lower() for name in header])
@@ -126,7 +128,8 @@ class Source:
                         append = rows.append
                 done = True
             except csv.Error as exc:
-                problems.append((start, "line", f"malformed CSV line: {exc}"))
+                count += 1
+                problems.append((start, "line", _csv_problem(exc, start)))
         if rows or problems:
             yield rows, problems
         if count == 0:
@@ -137,11 +140,11 @@ class Source:
         required = [c.name for c in COLUMNS[self.kind] if c.required]
         duplicated = sorted({name for name in header if header.count(name) > 1})
         if duplicated:
-            self._error(f"column(s) named twice in the header: {', '.join(duplicated)}")
+            self._error(f"column(s) named twice in the header: {_names(duplicated)}")
         extra = [name for name in header if name not in expected]
         if extra and not self.ignore_extra:
             self._error(
-                f"unknown column(s) {', '.join(extra)}; expected {', '.join(expected)} "
+                f"unknown column(s) {_names(extra)}; expected {', '.join(expected)} "
                 "(or pass --ignore-extra)"
             )
         missing = [name for name in required if name not in header]
@@ -176,9 +179,9 @@ class Source:
 
     def _json_row(self, number: int, text: str, expected: list[str]) -> list[str] | Problem:
         try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return (number, "line", f"not valid JSON: {exc.msg} at column {exc.colno}")
+            record = loads(text)
+        except StrictJSONError as exc:
+            return (number, "line", str(exc))
         if not isinstance(record, dict):
             return (number, "line", "expected a JSON object")
         extra = [key for key in record if key not in expected]
@@ -187,15 +190,39 @@ class Source:
         values: list[str] = []
         for name in expected:
             value = record.get(name)
-            if isinstance(value, bool):
-                values.append("true" if value else "false")
-            elif value is None:
+            if value is None:
                 values.append("")
-            elif isinstance(value, str | int) and not isinstance(value, bool):
-                values.append(str(value))
-            else:
-                return (number, name, f"must be a string, not {type(value).__name__}")
+            elif isinstance(value, str):
+                values.append(value)
+            elif isinstance(value, bool) and name in FLAGS:
+                values.append("true" if value else "false")
+            else:  # a number or a yes/no where a text belongs is a mistake, not a spelling
+                return (number, name, f"must be a string, not {_json_type(value)}")
         return values
+
+
+def _names(names: list[str]) -> str:
+    """Column names for a message: a few, each cut short (a header can be anything)."""
+    shown = [n if len(n) <= 40 else n[:39] + "…" for n in names[:5]]
+    return ", ".join(shown) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _csv_problem(exc: csv.Error, start: int) -> str:
+    """The real problem behind the csv module's message."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a field is too large (over {csv.field_size_limit():,} characters)"
+    if "unexpected end of data" in text or "EOF" in text:
+        return f"unterminated quote: the quoted field that starts on line {start} never ends"
+    return f"malformed CSV line: {text}"
 
 
 class _Hashing(io.RawIOBase):
