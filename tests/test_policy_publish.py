@@ -171,6 +171,8 @@ def test_status_effective_date_and_export_commands(
     done = cli(database_url, "policy", "export", "2026-12", "--out", str(target))
     assert done.code == 0 and target.read_text().count("\n") == 4
     again = cli(database_url, "policy", "export", "2026-12", "--out", str(target))
-    assert (again.code, again.out) == (5, f"{target}: the file exists; name a new one")
+    assert (again.code, again.out) == (6, f"{target}: exists; pass --force to replace it")
+    forced = cli(database_url, "policy", "export", "2026-12", "--out", str(target), "--force")
+    assert forced.code == 0 and target.read_text().count("\n") == 4
     unknown = cli(database_url, "policy", "status", "nope")
     assert (unknown.code, unknown.out) == (4, "no policy version 'nope'")

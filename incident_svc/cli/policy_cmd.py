@@ -14,6 +14,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
 from incident_svc.services import policy, policy_report
 from incident_svc.services.affected_export import export_format
+from incident_svc.services.export_file import check_target
 
 app = typer.Typer(
     help="Privacy-policy changes: publish a version, and see when it binds each person.",
@@ -125,15 +126,17 @@ def export(
     version: str = typer.Argument(...),
     out: Path = typer.Option(..., "--out", dir_okay=False, help="A new .csv or .jsonl file."),
     fmt: str | None = typer.Option(None, "--format", help="csv or jsonl."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file."),
 ) -> None:
     """Write one row per person: the evidence and the effective date.
 
     Example: incident-svc policy export 2026-12 --out policy-2026-12.csv
     """
     export_format(out, fmt)
+    check_target(out, force=force)  # refused before any work
 
     async def work(settings: Settings) -> int:
-        return await policy_report.export(version=version, path=out, fmt=fmt)
+        return await policy_report.export(version=version, path=out, fmt=fmt, force=force)
 
     written = with_db(ctx, work)
     console.print(f"wrote {written} rows to {out}", markup=False)

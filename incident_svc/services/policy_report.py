@@ -18,10 +18,11 @@ from typing import Any
 
 from incident_svc.domain import policy as rules
 from incident_svc.domain.csv_cells import safe_cell
-from incident_svc.errors import NotFoundError, ValidationError
+from incident_svc.errors import NotFoundError
 from incident_svc.models import Account, Banner, Delivery, PolicyVersion, Subject
 from incident_svc.services import policy
 from incident_svc.services.affected_export import export_format
+from incident_svc.services.export_file import export_file
 
 COLUMNS = ("ref", "kind", "joined_at", "email_accepted_at", "banner_first_served_at",
            "effective_at", "basis")  # fmt: skip
@@ -144,18 +145,14 @@ async def status(*, version: str, now: datetime) -> dict[str, Any]:
     }
 
 
-async def export(*, version: str, path: Path, fmt: str | None = None) -> int:
-    """Write one row per person (CSV cells formula-safe, or JSON Lines); returns the count."""
+async def export(*, version: str, path: Path, fmt: str | None = None, force: bool = False) -> int:
+    """Write one row per person (CSV cells formula-safe, or JSON Lines), all or nothing
+    (services.export_file); returns the count."""
     fmt = export_format(path, fmt)
     rows = [p.row() for p in await people(await policy.get(version))]
-    try:
-        with path.open("x", encoding="utf-8", newline="") as handle:
-            for line in _lines(rows, fmt):
-                handle.write(line)
-    except FileExistsError:
-        raise ValidationError("the file exists; name a new one", file=str(path)) from None
-    except OSError as exc:
-        raise ValidationError(f"cannot write it: {exc.strerror}", file=str(path)) from None
+    with export_file(path, force=force) as handle:
+        for line in _lines(rows, fmt):
+            handle.write(line)
     return len(rows)
 
 
