@@ -104,6 +104,11 @@ class AuditSettings(_Section):
     checkpoints: list[str] = Field(default_factory=list)  # more witnesses (FILE|URL) to verify
 
 
+class DisclosureSettings(_Section):
+    # days between reminders to confirm that an indefinite non-disclosure still applies
+    review_days: float = Field(default=90.0, gt=0)
+
+
 class FeedSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -235,6 +240,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()
+    disclosure: DisclosureSettings = DisclosureSettings()
     dkim: DkimSettings = DkimSettings()
     templates: TemplateSettings = TemplateSettings()
     # what each source said, in the order they win (config_sources.setting_source reads it)

@@ -21,6 +21,7 @@ from incident_svc.domain.enums import (
     EmailStatus,
     ExposureSource,
     IncidentStatus,
+    MatterKind,
     NoticeKind,
     NoticeOutcome,
     Role,
@@ -117,6 +118,102 @@ class Incident(Model):
         table = "incident"
 
 
+class Matter(Model):
+    """What notices are about: an incident, a policy change, or a disclosure to an authority.
+
+    Campaigns and banners point at their matter; an incident's matter is made with it.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharEnumField(MatterKind, max_length=32)
+    reference = fields.CharField(max_length=128, unique=True)  # INC-2026-0001, POLICY-v3
+    title = fields.CharField(max_length=256)
+    incident: fields.ForeignKeyNullableRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="matters", null=True, unique=True, on_delete=fields.RESTRICT
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "matter"
+
+
+class PolicyVersion(Model):
+    """One published version of the privacy policy (its matter is kind policy_change)."""
+
+    id = fields.BigIntField(primary_key=True)
+    matter: fields.ForeignKeyRelation[Matter] = fields.ForeignKeyField(
+        "models.Matter", related_name="policy_versions", unique=True, on_delete=fields.RESTRICT
+    )
+    version = fields.CharField(max_length=64, unique=True)
+    document_name = fields.CharField(max_length=255)
+    document_sha256 = fields.CharField(max_length=64)
+    document_url = fields.CharField(max_length=2048, null=True)  # where to read it in full
+    summaries: dict[str, str] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    material = fields.BooleanField()
+    published_by = fields.CharField(max_length=128)
+    published_at = fields.DatetimeField()
+    banner_id = fields.BigIntField(null=True)  # the prominent public notice (material only)
+
+    class Meta:
+        table = "policy_version"
+
+
+class Disclosure(Model):
+    """Data disclosed to an authority, and the notice its people are owed once the law allows.
+
+    Held while non-disclosure applies (until a time, or indefinitely and reviewed every
+    ``disclosure.review_days``); released by the service once counsel approved the release
+    (four-eyes, as for campaigns) and no non-disclosure period is running.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    matter: fields.ForeignKeyRelation[Matter] = fields.ForeignKeyField(
+        "models.Matter", related_name="disclosures", unique=True, on_delete=fields.RESTRICT
+    )
+    ref = fields.CharField(max_length=32, unique=True)  # DIS-2026-0001
+    authority = fields.CharField(max_length=256)
+    legal_basis = fields.TextField()
+    received_at = fields.DatetimeField()
+    categories: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    withheld: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    subject_count = fields.IntField(default=0)
+    non_disclosure_until = fields.DatetimeField(null=True)
+    non_disclosure_indefinite = fields.BooleanField(default=False)
+    status = fields.CharField(max_length=16, default="held")  # held, released
+    next_review_at = fields.DatetimeField(null=True)  # indefinite holds only
+    recorded_by = fields.CharField(max_length=128)
+    recorder_identity = fields.CharField(max_length=255)
+    recorder_principal = fields.CharField(max_length=255, null=True)
+    release_approved_by = fields.CharField(max_length=128, null=True)
+    release_approver_identity = fields.CharField(max_length=255, null=True)
+    release_approver_principal = fields.CharField(max_length=255, null=True)
+    release_approved_at = fields.DatetimeField(null=True)
+    released_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "disclosure"
+        indexes = (Index(fields=("status", "non_disclosure_until")),)
+
+
+class DisclosureNotice(Model):
+    """One person's notice of a disclosure: created with it, held, released with it."""
+
+    id = fields.BigIntField(primary_key=True)
+    disclosure: fields.ForeignKeyRelation[Disclosure] = fields.ForeignKeyField(
+        "models.Disclosure", related_name="notices", on_delete=fields.RESTRICT
+    )
+    subject: fields.ForeignKeyRelation[Subject] = fields.ForeignKeyField(
+        "models.Subject", related_name="disclosure_notices", on_delete=fields.RESTRICT
+    )
+    status = fields.CharField(max_length=16, default="held")  # held, released
+    released_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "disclosure_notice"
+        unique_together = (("disclosure_id", "subject_id"),)
+
+
 class Exposure(Model):
     """One affected subject of one incident: the frozen affected list."""
 
@@ -142,6 +239,9 @@ class Campaign(Model):
     id = fields.BigIntField(primary_key=True)
     incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
         "models.Incident", related_name="campaigns", on_delete=fields.RESTRICT
+    )
+    matter: fields.ForeignKeyNullableRelation[Matter] = fields.ForeignKeyField(
+        "models.Matter", related_name="campaigns", null=True, on_delete=fields.RESTRICT
     )
     kind = fields.CharEnumField(NoticeKind, max_length=32)
     channels: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
@@ -289,6 +389,9 @@ class Banner(Model):
     id = fields.BigIntField(primary_key=True)
     incident: fields.ForeignKeyNullableRelation[Incident] = fields.ForeignKeyField(
         "models.Incident", related_name="banners", null=True, on_delete=fields.RESTRICT
+    )
+    matter: fields.ForeignKeyNullableRelation[Matter] = fields.ForeignKeyField(
+        "models.Matter", related_name="banners", null=True, on_delete=fields.RESTRICT
     )
     audience = fields.CharEnumField(BannerAudience, max_length=32)
     # a personal banner (for example after a bounce) names its one subject

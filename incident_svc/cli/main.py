@@ -14,11 +14,13 @@ from incident_svc.cli import (
     campaign_cmd,
     db_cmd,
     demo_cmd,
+    disclosure_cmd,
     incident_cmd,
     inventory_cmd,
     logs,
     mailsink_cmd,
     notice_cmd,
+    policy_cmd,
     register_cmd,
     serve_cmd,
 )
@@ -75,6 +77,8 @@ incident_cmd.register(app)
 notice_cmd.register(app)
 campaign_cmd.register(app)
 banner_cmd.register(app)
+policy_cmd.register(app)
+disclosure_cmd.register(app)
 audit_cmd.register(app)
 register_cmd.register(app)
 serve_cmd.register(app)

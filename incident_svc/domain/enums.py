@@ -60,6 +60,14 @@ class ExposureSource(StrEnum):
     INCLUDE_LIST = "include_list"  # named by an operator's --include file
 
 
+class MatterKind(StrEnum):
+    """What a notice is about."""
+
+    INCIDENT = "incident"
+    POLICY_CHANGE = "policy_change"
+    DISCLOSURE = "disclosure"
+
+
 class NoticeKind(StrEnum):
     SUBJECT_NOTICE = "subject_notice"
     ACCOUNT_HOLDER_NOTICE = "account_holder_notice"
@@ -137,3 +145,4 @@ class WakeupAction(StrEnum):
 
     START_CAMPAIGNS = "start_campaigns"  # a campaign's scheduled time (or hold expiry) came
     SEND_REMINDERS = "send_reminders"  # a reminder of an obligation's due time is due
+    DISCLOSURES = "disclosures"  # a non-disclosure period ended, or a hold review is due

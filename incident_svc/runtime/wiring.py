@@ -18,7 +18,13 @@ from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
-from incident_svc.services import audit_checkpoints, audit_key, campaign_start, reminders
+from incident_svc.services import (
+    audit_checkpoints,
+    audit_key,
+    campaign_start,
+    disclosure_jobs,
+    reminders,
+)
 from incident_svc.services.dispatcher import run_dispatcher
 from incident_svc.services.obligation_countdowns import ObligationMetrics, obligation_metrics
 from incident_svc.web.app import create_app
@@ -50,6 +56,9 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
         async def send_reminders(now: datetime) -> object:
             return await reminders.send_due(now=now, settings=settings, send=send, key=key)
 
+        async def disclosures(now: datetime) -> object:
+            return await disclosure_jobs.run_due(now=now, settings=settings, send=send, key=key)
+
         async def start_campaigns(now: datetime) -> object:
             started = await campaign_start.start_due(
                 now=now, actor=SCHEDULER_ACTOR, settings=settings, key=key
@@ -74,6 +83,7 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             actions={
                 WakeupAction.START_CAMPAIGNS: start_campaigns,
                 WakeupAction.SEND_REMINDERS: send_reminders,
+                WakeupAction.DISCLOSURES: disclosures,
             },
             dispatcher=dispatcher,
             web_app=web_app,

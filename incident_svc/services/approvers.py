@@ -202,3 +202,10 @@ def read_signature(path: Path) -> Signature:
 def _expanded(path: Path) -> Path:
     """``~/`` expanded also when the shell did not (a quoted option value)."""
     return path.expanduser()
+
+
+async def signed_by(text: str, signature: Signature, settings: Settings) -> Proven:
+    """This session's identity, proven further by ``signature`` over ``text``."""
+    return await _signed(
+        await session_identity(connections.get("default")), text, signature, settings
+    )

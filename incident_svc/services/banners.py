@@ -22,7 +22,7 @@ from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatu
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Banner, Exposure, Incident, Subject
-from incident_svc.services import audit
+from incident_svc.services import audit, matters
 from incident_svc.services.banner_audience import audience_refs
 
 Texts = dict[str, dict[str, str]]
@@ -85,6 +85,7 @@ async def publish(
         banner = await Banner.create(
             using_db=conn,
             incident_id=incident.id,
+            matter_id=await matters.of_incident_id(conn, incident.id),
             audience=request.audience,
             severity=request.severity,
             texts=rendered,
@@ -365,6 +366,7 @@ async def _personal(
     banner = await Banner.create(
         using_db=conn,
         incident_id=incident_id,
+        matter_id=await matters.of_incident_id(conn, incident_id),
         subject_id=subject_id,
         audience=BannerAudience.AFFECTED_SUBJECTS,
         severity=BannerSeverity.WARNING,

@@ -23,7 +23,7 @@ from incident_svc.domain.notice_history import parse_rule
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Campaign, Incident
-from incident_svc.services import approval_snapshot, approvers, audiences, audit
+from incident_svc.services import approval_snapshot, approvers, audiences, audit, matters
 from incident_svc.services.due import open_count
 from incident_svc.services.sqltext import query
 
@@ -95,6 +95,7 @@ async def create(
         campaign = await Campaign.create(
             using_db=conn,
             incident=incident,
+            matter_id=await matters.of_incident_id(conn, incident.id),
             kind=notice_kind,
             channels=channel_list,
             template_hash=template_hash,

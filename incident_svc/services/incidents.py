@@ -10,12 +10,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.db import dialect, write_transaction
 from incident_svc.domain import incident_fields as rules
-from incident_svc.domain.enums import IncidentStatus, Severity
+from incident_svc.domain.enums import IncidentStatus, MatterKind, Severity
 from incident_svc.domain.lifecycle import check_transition, next_ref
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import NotFoundError, ValidationError
 from incident_svc.models import Account, Incident
-from incident_svc.services import audit
+from incident_svc.services import audit, matters
 
 _PG_NUMBERING_LOCK = 0x1AC1DE48
 SCOPE_FIELDS = ("systems", "categories", "jurisdictions", "account_refs")
@@ -84,6 +84,9 @@ async def create(
         ref = await _next_ref(conn)
         incident = await Incident.create(
             using_db=conn, ref=ref, created_by=actor, texts=kept_texts, **values
+        )
+        await matters.create(
+            conn, kind=MatterKind.INCIDENT, reference=ref, title=incident.title, incident=incident
         )
         await audit.record(
             conn,

@@ -12,10 +12,11 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import CampaignStatus, WakeupAction
 from incident_svc.domain.wakeups import Wakeup, campaign_start_at
 from incident_svc.models import Campaign
-from incident_svc.services import reminders
+from incident_svc.services import disclosure_jobs, reminders
 
 WAITING = (CampaignStatus.APPROVED, CampaignStatus.SCHEDULED)
 REMINDERS_JOB = "reminders"
+DISCLOSURES_JOB = "disclosures"
 
 
 async def load_plan(*, now: datetime, settings: Settings) -> list[Wakeup]:
@@ -23,6 +24,7 @@ async def load_plan(*, now: datetime, settings: Settings) -> list[Wakeup]:
     return [
         *await campaign_wakeups(),
         *await reminder_wakeups(now=now, settings=settings),
+        *await disclosure_wakeups(now=now),
     ]
 
 
@@ -41,3 +43,8 @@ async def campaign_wakeups() -> list[Wakeup]:
 async def reminder_wakeups(*, now: datetime, settings: Settings) -> list[Wakeup]:
     at = await reminders.next_reminder_at(now=now, settings=settings)
     return [] if at is None else [Wakeup(REMINDERS_JOB, at, WakeupAction.SEND_REMINDERS)]
+
+
+async def disclosure_wakeups(*, now: datetime) -> list[Wakeup]:
+    at = await disclosure_jobs.next_wakeup(now=now)
+    return [] if at is None else [Wakeup(DISCLOSURES_JOB, at, WakeupAction.DISCLOSURES)]
