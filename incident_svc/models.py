@@ -248,10 +248,13 @@ class Campaign(Model):
     template_hash = fields.CharField(max_length=64, null=True)
     audience_count = fields.IntField(default=0)
     # which part of the affected list it is for, chosen at creation (services.audiences)
-    audience = fields.CharEnumField(AudienceRule, max_length=16, default=AudienceRule.ALL)
+    # db_default: columns added to a table that has rows need a default in the database too
+    audience = fields.CharEnumField(
+        AudienceRule, max_length=16, default=AudienceRule.ALL, db_default=AudienceRule.ALL
+    )
     # the affected list in groups when it was created: new, not_reached, in_flight, reached,
     # told, told_no_longer_affected (services.audiences)
-    audience_groups: dict[str, int] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    audience_groups: dict[str, int] = fields.JSONField(default=dict, db_default={})  # type: ignore[assignment]
     status = fields.CharEnumField(CampaignStatus, max_length=16, default=CampaignStatus.DRAFT)
     scheduled_at = fields.DatetimeField(null=True)
     hold_until = fields.DatetimeField(null=True)
@@ -266,8 +269,8 @@ class Campaign(Model):
     approver_identity = fields.CharField(max_length=255, null=True)
     approver_principal = fields.CharField(max_length=255, null=True)
     # the approval policy in force when the campaign was created, and where it came from
-    approval_required = fields.BooleanField(default=True)
-    approval_source = fields.CharField(max_length=200, default="")
+    approval_required = fields.BooleanField(default=True, db_default=True)
+    approval_source = fields.CharField(max_length=200, default="", db_default="")
     # what the approval binds: canonical JSON text (domain.approval) and its SHA-256
     approval_snapshot = fields.TextField(null=True)
     approval_digest = fields.CharField(max_length=64, null=True)

@@ -90,3 +90,35 @@ async def test_new_incident_and_its_campaign_get_the_matter(
     assert matter.incident_id == incident.id  # type: ignore[attr-defined]
     campaign = await signers.create_signed(incident.ref, by="alice")
     assert (await Campaign.get(id=campaign.id)).matter_id == matter.id  # type: ignore[attr-defined]
+
+
+async def test_upgrade_from_the_first_schema_keeps_existing_campaigns(
+    empty_database_url: str,
+) -> None:
+    """Every column added to a table with rows has a default in the database: a campaign
+    written under 0001 survives every later migration, strict about approval."""
+    await db.open_database(empty_database_url)
+    try:
+        config = db.tortoise_config("sqlite://:memory:")["apps"]
+        executor = MigrationExecutor(connections.get("default"), config)
+        await executor.migrate([MigrationTarget("models", "0001_initial")])
+        conn = connections.get("default")
+        await conn.execute_script(
+            "INSERT INTO incident (ref, title, summary, severity, status, discovered_at, "
+            "systems, categories, jurisdictions, account_refs, texts, affected_count, "
+            f"created_by, created_at, updated_at) VALUES ('INC-2026-0001', 'Old', 's', "
+            f"'high', 'confirmed', {_NOW}, '[]', '[]', '[]', '[]', '{{}}', 0, 'alice', "
+            f"{_NOW}, {_NOW})"
+        )
+        [first] = await _rows("SELECT id FROM incident")
+        await conn.execute_script(
+            "INSERT INTO campaign (incident_id, kind, channels, audience_count, status, "
+            f"created_by, created_at, updated_at) VALUES ({first['id']}, 'subject_notice', "
+            f"'[\"email\"]', 0, 'draft', 'alice', {_NOW}, {_NOW})"
+        )
+        await db.upgrade()
+        campaign = await Campaign.get()
+        assert campaign.approval_required is True and campaign.approval_source == ""
+        assert str(campaign.audience) == "all" and campaign.audience_groups == {}
+    finally:
+        await db.close_database()

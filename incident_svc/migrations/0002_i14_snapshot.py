@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Campaign",
             name="approval_required",
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
         ops.AddField(
             model_name="Campaign",
@@ -64,6 +64,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Campaign",
             name="approval_source",
-            field=fields.CharField(default="", max_length=200),
+            field=fields.CharField(default="", db_default="", max_length=200),
         ),
     ]

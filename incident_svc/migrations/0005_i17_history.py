@@ -27,6 +27,7 @@ class Migration(migrations.Migration):
             name="audience",
             field=fields.CharEnumField(
                 default=AudienceRule.ALL,
+                db_default=AudienceRule.ALL,
                 description="ALL: all\nNEW: new\nNOT_REACHED: not-reached\nTOLD: told",
                 enum_type=AudienceRule,
                 max_length=16,
@@ -36,7 +37,10 @@ class Migration(migrations.Migration):
             model_name="Campaign",
             name="audience_groups",
             field=fields.JSONField(
-                default=dict, encoder=functools.partial(dumps, separators=(",", ":")), decoder=loads
+                default=dict,
+                db_default={},
+                encoder=functools.partial(dumps, separators=(",", ":")),
+                decoder=loads,
             ),
         ),
         ops.AddField(
