@@ -115,7 +115,10 @@ def _import_once(url: str, path: Path, skip_invalid: bool) -> None:
             assert after[1] == before[1] + result.inserted
             assert after[2] - before[2] in (0, 1)
             if result.rejects_file and result.rejected:
-                for line in Path(result.rejects_file).read_text(encoding="utf-8").splitlines():
+                text = Path(result.rejects_file).read_text(encoding="utf-8")
+                # JSON Lines ends a record at \n only (not at U+2028 or \x1c, which
+                # splitlines() would also split at)
+                for line in filter(None, text.split("\n")):
                     assert json.loads(line)["reason"]
 
     asyncio.run(main())
