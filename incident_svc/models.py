@@ -338,3 +338,17 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_event"
         indexes = (Index(fields=("target_type", "target_id")), Index(fields=("at",)))
+
+
+class WebhookReceipt(Model):
+    """A provider webhook request already taken in, so that a replay of it is refused."""
+
+    id = fields.BigIntField(primary_key=True)
+    provider = fields.CharField(max_length=16)
+    key = fields.CharField(max_length=64)  # sha256 of the provider's message id or token
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_receipt"
+        unique_together = (("provider", "key"),)
+        indexes = (Index(fields=("received_at",)),)

@@ -21,7 +21,9 @@ from incident_svc.scheduling import Action
 from incident_svc.services import audit_checkpoints, audit_key, campaign_start, reminders
 from incident_svc.services.dispatcher import run_dispatcher
 from incident_svc.web.app import create_app
+from incident_svc.services.bounce_sources.ingest_port import default_ingest
 from incident_svc.web.health import health_routes
+from incident_svc.web.webhooks import webhook_routes
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,10 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
         async def dispatcher(**kwargs: Any) -> None:
             await run_dispatcher(actor=DISPATCHER_ACTOR, key=key, **kwargs)
 
+        ingest = default_ingest(settings, key=key)
+
         def web_app(status: ServiceStatus, feed: bool) -> ASGIApp:
-            extra = health_routes(status)
+            extra = [*health_routes(status), *webhook_routes(settings, ingest=ingest)]
             if not feed:
                 return Starlette(routes=extra)
             return create_app(settings=settings, extra_routes=extra, manage_database=False)

@@ -1,0 +1,44 @@
+"""Take in the events of one verified webhook request: once, and all of them or none.
+
+The receipt (provider, hash of the request's id or token) and the ingestion of every event
+share one transaction: a replay finds the receipt and changes nothing; a request whose
+ingestion failed leaves no receipt, so the provider's retry is taken in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from incident_svc.db import write_transaction
+from incident_svc.domain.provider_events import ProviderEvent
+from incident_svc.domain.report_synth import report_bytes
+from incident_svc.errors import ConflictError
+from incident_svc.models import WebhookReceipt
+from incident_svc.services.bounce_sources.ingest_port import Ingest
+
+
+async def accept(
+    events: list[ProviderEvent],
+    *,
+    provider: str,
+    token: str,
+    ingest: Ingest,
+    then: Callable[[], Awaitable[None]] | None = None,
+) -> int:
+    """Ingest ``events`` (and run ``then``) once: :class:`ConflictError` on a replay."""
+    key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+    now = datetime.now(UTC)
+    try:
+        async with write_transaction():
+            await WebhookReceipt.create(provider=provider, key=key, received_at=now)
+            for event in events:
+                await ingest(report_bytes(event), f"webhook:{provider}")
+            if then is not None:
+                await then()
+    except IntegrityError:
+        raise ConflictError(f"{provider}: this request was already received") from None
+    return len(events)
