@@ -19,9 +19,9 @@ from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
 from incident_svc.services import audit_checkpoints, audit_key, campaign_start, reminders
+from incident_svc.services.bounce_sources.ingest_port import default_ingest
 from incident_svc.services.dispatcher import run_dispatcher
 from incident_svc.web.app import create_app
-from incident_svc.services.bounce_sources.ingest_port import default_ingest
 from incident_svc.web.health import health_routes
 from incident_svc.web.webhooks import webhook_routes
 

@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
+from incident_svc.db import database
+
 from tests.support.tls import Pki
 
 
@@ -60,10 +62,28 @@ async def serving(
 
 
 @contextlib.contextmanager
-def serving_in_thread(app: ASGIApp, *, timeout: float = 60.0) -> Iterator[str]:
-    """Yield the base URL while uvicorn serves ``app`` in a thread of its own."""
+def serving_in_thread(
+    app: ASGIApp, *, timeout: float = 60.0, database_url: str | None = None
+) -> Iterator[str]:
+    """Yield the base URL while uvicorn serves ``app`` in a thread of its own.
+
+    With ``database_url`` the thread opens that database around the server, the way `serve`
+    does, so that request handlers see it (build the app with ``manage_database=False``).
+    """
     server = _server(app)
-    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
+
+    def run() -> None:
+        if database_url is None:
+            server.run()
+            return
+
+        async def main() -> None:
+            async with database(database_url):
+                await server.serve()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=run, name="test-uvicorn", daemon=True)
     thread.start()
     deadline = threading.Event()
     for _ in range(int(timeout / 0.01)):
