@@ -17,7 +17,6 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from incident_svc.db import database
-
 from tests.support.tls import Pki
 
 
