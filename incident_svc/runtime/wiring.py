@@ -14,12 +14,14 @@ from starlette.types import ASGIApp
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import WakeupAction
+from incident_svc.errors import IncidentSvcError
 from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
 from incident_svc.services import audit_checkpoints, audit_key, campaign_start, reminders
-from incident_svc.services.bounce_sources.ingest_port import default_ingest
+from incident_svc.services.bounce_sources import imap_poll
+from incident_svc.services.bounce_sources.ingest_port import Ingest, default_ingest
 from incident_svc.services.dispatcher import run_dispatcher
 from incident_svc.web.app import create_app
 from incident_svc.web.health import health_routes
@@ -39,6 +41,7 @@ class Parts:
     dispatcher: Dispatcher
     web_app: WebApp
     checkpoint: Action | None = None
+    imap_poll: Action | None = None
 
 
 @contextlib.asynccontextmanager
@@ -78,6 +81,7 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             dispatcher=dispatcher,
             web_app=web_app,
             checkpoint=_checkpoints(settings, key, send),
+            imap_poll=_imap_poll(settings, ingest),
         )
 
 
@@ -86,6 +90,21 @@ def _checkpoints(settings: Settings, key: bytes | None, send: reminders.SendEmai
     if settings.audit.checkpoint_minutes <= 0:
         return None
     return audit_checkpoints.Schedule(settings, key=key, send=send)
+
+
+def _imap_poll(settings: Settings, ingest: Ingest) -> Action | None:
+    """The report mailbox poll, when bounces.imap is configured."""
+    if not settings.bounces.imap.enabled:
+        return None
+
+    async def poll(now: datetime) -> object:
+        try:
+            return await imap_poll.poll_once(settings.bounces.imap, ingest=ingest)
+        except IncidentSvcError as exc:  # the server is down or refuses us: one line, next poll
+            log.warning("%s", exc)
+            return None
+
+    return poll
 
 
 def _reminder_sender(pool: SmtpPool) -> reminders.SendEmail:
