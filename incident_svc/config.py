@@ -110,6 +110,15 @@ class FeedSettings(_Section):
         return self
 
 
+class BounceSettings(_Section):
+    # envelope senders <local_part+TOKEN@domain>; unset: the address of mail_from, no VERP
+    domain: str | None = None
+    local_part: str = Field(default="bounce", pattern=r"^[A-Za-z0-9._-]{1,32}$")
+    # HMAC key of the tokens; unset: derived from the audit key (audit.hmac_key or its file)
+    token_secret: SecretStr | None = None
+    batch_size: int = Field(default=500, ge=1, le=5000)  # reports per transaction
+
+
 class BannerSettings(_Section):
     personal_on_bounce: bool = False
     bounce_check_seconds: float = Field(default=60.0, gt=0)
@@ -169,6 +178,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     feed: FeedSettings = FeedSettings()
     banners: BannerSettings = BannerSettings()
+    bounces: BounceSettings = BounceSettings()
     delivery: DeliverySettings = DeliverySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()
