@@ -328,7 +328,10 @@ class Banner(Model):
 
     class Meta:
         table = "banner"
-        indexes = (Index(fields=("starts_at", "ends_at")),)
+        indexes = (
+            Index(fields=("starts_at", "ends_at")),
+            Index(fields=("incident_id", "subject_id")),
+        )
 
 
 class ReminderSent(Model):

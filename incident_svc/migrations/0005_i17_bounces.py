@@ -85,4 +85,8 @@ class Migration(migrations.Migration):
             name="substituted_at",
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
+        ops.AddIndex(
+            model_name="Banner",
+            index=Index(fields=["incident_id", "subject_id"]),
+        ),
     ]
