@@ -223,9 +223,15 @@ class WebhookSettings(_Section):
     mailgun: MailgunWebhookSettings = MailgunWebhookSettings()
 
 
-class BouncesSettings(_Section):
-    imap: ImapSettings = ImapSettings()
-    webhooks: WebhookSettings = WebhookSettings()
+class BounceSettings(_Section):
+    # envelope senders <local_part+TOKEN@domain>; unset: the address of mail_from, no VERP
+    domain: str | None = None
+    local_part: str = Field(default="bounce", pattern=r"^[A-Za-z0-9._-]{1,32}$")
+    # HMAC key of the tokens; unset: derived from the audit key (audit.hmac_key or its file)
+    token_secret: SecretStr | None = None
+    batch_size: int = Field(default=500, ge=1, le=5000)  # reports per transaction
+    imap: ImapSettings = ImapSettings()  # the report mailbox serve polls
+    webhooks: WebhookSettings = WebhookSettings()  # provider webhooks on the serve HTTP
 
 
 class Settings(BaseSettings):
@@ -251,12 +257,12 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     feed: FeedSettings = FeedSettings()
     banners: BannerSettings = BannerSettings()
+    bounces: BounceSettings = BounceSettings()
     delivery: DeliverySettings = DeliverySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()
     dkim: DkimSettings = DkimSettings()
     templates: TemplateSettings = TemplateSettings()
-    bounces: BouncesSettings = BouncesSettings()
     # what each source said, in the order they win (config_sources.setting_source reads it)
     _sources: list[tuple[str, Mapping[str, Any]]] = PrivateAttr(default_factory=list)
 

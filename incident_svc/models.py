@@ -16,11 +16,13 @@ from incident_svc.domain.enums import (
     BannerSeverity,
     CampaignStatus,
     Channel,
+    DeliveryOutcome,
     DeliveryStatus,
     EmailStatus,
     ExposureSource,
     IncidentStatus,
     NoticeKind,
+    ReportKind,
     Role,
     Severity,
 )
@@ -244,6 +246,11 @@ class Delivery(Model):
     content_hash = fields.CharField(max_length=64, null=True)
     send_reason = fields.CharField(max_length=128, null=True)
     last_error = fields.TextField(null=True)
+    # after acceptance: what a report said (bounce, complaint, delay); status and smtp_reply
+    # keep the proof of dispatch
+    outcome = fields.CharEnumField(DeliveryOutcome, max_length=16, null=True)
+    outcome_at = fields.DatetimeField(null=True)
+    substituted_at = fields.DatetimeField(null=True)  # personal banner switched on instead
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -268,6 +275,28 @@ class DeliveryAttempt(Model):
     class Meta:
         table = "delivery_attempt"
         unique_together = (("delivery_id", "number"),)
+
+
+class BounceReport(Model):
+    """A delivery status notification or abuse report, kept whole as evidence on its delivery."""
+
+    id = fields.BigIntField(primary_key=True)
+    sha256 = fields.CharField(max_length=64, unique=True)  # of raw: ingesting twice is a no-op
+    delivery: fields.ForeignKeyRelation[Delivery] = fields.ForeignKeyField(
+        "models.Delivery", related_name="reports", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(ReportKind, max_length=16)
+    outcome = fields.CharEnumField(DeliveryOutcome, max_length=16)
+    status = fields.CharField(max_length=16, null=True)  # RFC 3463 code, e.g. 5.1.1
+    detail = fields.TextField(null=True)  # diagnostic code or feedback type
+    matched_by = fields.CharField(max_length=16)  # "verp" or "message-id"
+    source = fields.CharField(max_length=255)
+    content = fields.BinaryField()  # the report exactly as received
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "bounce_report"
+        indexes = (Index(fields=("delivery_id",)),)
 
 
 class Banner(Model):
@@ -299,7 +328,10 @@ class Banner(Model):
 
     class Meta:
         table = "banner"
-        indexes = (Index(fields=("starts_at", "ends_at")),)
+        indexes = (
+            Index(fields=("starts_at", "ends_at")),
+            Index(fields=("incident_id", "subject_id")),
+        )
 
 
 class ReminderSent(Model):

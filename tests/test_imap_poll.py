@@ -13,14 +13,20 @@ import aioimaplib
 import pytest
 
 from incident_svc.config import ImapSettings, Settings
+from incident_svc.domain.enums import DeliveryOutcome
 from incident_svc.errors import ConfigError
 from incident_svc.mail.imap_mailbox import MailboxError
-from incident_svc.models import AuditEvent
+from incident_svc.models import AuditEvent, BounceReport, Delivery
 from incident_svc.runtime.wiring import open_parts
 from incident_svc.scheduling import ServiceScheduler
+from incident_svc.services import campaign_start
 from incident_svc.services.bounce_sources.imap_poll import poll_once
 from incident_svc.services.bounce_sources.ingest_port import default_ingest
+from incident_svc.services.bounces import IngestResult
+from tests.support import bounce_reports as reports
+from tests.support.campaign_setup import scheduled_campaign
 from tests.support.imapd import Imapd, available, imap_server
+from tests.support.smtpd import SmtpServer, smtp_server
 from tests.support.webhooks import Recorder
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=str(available()))
@@ -91,26 +97,83 @@ async def count(server: Imapd, criterion: str, mailbox: str = "INBOX") -> int:
         return len(response.lines[0].split())
 
 
-def settings_with(settings_for: Any, db: str, server: Imapd, **changes: Any) -> Settings:
-    built: Settings = settings_for(db, bounces={"imap": imap_settings(server, **changes)})
+BOUNCES = {"domain": "bounces.example.com", "token_secret": "imap-test-token-secret-0123456789"}
+
+
+def smtp_of(server: SmtpServer) -> dict[str, Any]:
+    return {"host": server.host, "port": server.port, "timeout": 5.0, "pool_size": 2}
+
+
+def settings_with(
+    settings_for: Any,
+    db: str,
+    server: Imapd,
+    *,
+    bounces: dict[str, Any] | None = None,
+    smtp: dict[str, Any] | None = None,
+    **changes: Any,
+) -> Settings:
+    more: dict[str, Any] = {"smtp": smtp} if smtp else {}
+    section = {**(bounces or {}), "imap": imap_settings(server, **changes)}
+    built: Settings = settings_for(db, bounces=section, **more)
     return built
 
 
 async def test_unseen_reports_are_ingested_then_marked_seen(
     db_conn: str, settings_for: Any, imapd: Imapd
 ) -> None:
-    await put(imapd, dsn(1), dsn(2), dsn(3))
-    settings = settings_with(settings_for, db_conn, imapd)
-    ingest = default_ingest(settings, key=None)
+    """A real campaign with return paths; its bounce and complaint arrive in the mailbox."""
+    async with smtp_server() as smtpd:
+        settings = settings_with(settings_for, db_conn, imapd, smtp=smtp_of(smtpd), bounces=BOUNCES)
+        campaign = await scheduled_campaign(settings, subjects=3, at=None)
+        await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+    ids = {d.address: str(d.message_id) for d in await Delivery.all()}
+    sent = [reports.Sent(m.sender, m.recipient, ids[m.recipient]) for m in smtpd.received]
+    sent.sort(key=lambda s: s.recipient)
+    await put(imapd, reports.dsn(sent[0]), reports.arf(sent[1]), b"Subject: hello\r\n\r\nhi\r\n")
+    ingest = default_ingest(settings)
     result = await poll_once(settings.bounces.imap, ingest=ingest)
-    assert (result.ingested, result.left) == (3, 0)
-    events = await AuditEvent.filter(action="bounce.report_received").order_by("seq")
-    assert [e.details.count(f"imap:{imapd.host}/INBOX") for e in events] == [1, 1, 1]
+    assert result.statuses == {"recorded": 2, "unreadable": 1}
+    outcomes = {d.address: d.outcome for d in await Delivery.all()}
+    assert outcomes[sent[0].recipient] is DeliveryOutcome.BOUNCED
+    assert outcomes[sent[1].recipient] is DeliveryOutcome.COMPLAINED
+    assert {r.source for r in await BounceReport.all()} == {f"imap:{imapd.host}/INBOX"}
     assert await count(imapd, "UNSEEN") == 0
     assert await count(imapd, "SEEN") == 3
     again = await poll_once(settings.bounces.imap, ingest=ingest)
     assert again.handled == 0
-    assert await AuditEvent.filter(action="bounce.report_received").count() == 3
+    assert await BounceReport.all().count() == 2
+
+
+async def test_a_report_read_twice_after_a_crash_changes_nothing(
+    db_conn: str, settings_for: Any, imapd: Imapd
+) -> None:
+    """The poll died after the ingestion committed and before the message was marked."""
+    async with smtp_server() as smtpd:
+        settings = settings_with(settings_for, db_conn, imapd, smtp=smtp_of(smtpd), bounces=BOUNCES)
+        campaign = await scheduled_campaign(settings, subjects=1, at=None)
+        await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+    [delivery] = await Delivery.all()
+    [message] = smtpd.received
+    await put(
+        imapd,
+        reports.dsn(reports.Sent(message.sender, message.recipient, str(delivery.message_id))),
+    )
+    real = default_ingest(settings)
+
+    async def commits_then_dies(raw: bytes, source: str) -> IngestResult:
+        await real(raw, source)
+        raise ConnectionResetError("the IMAP connection dropped")
+
+    with pytest.raises(ConnectionResetError):
+        await poll_once(settings.bounces.imap, ingest=commits_then_dies)
+    assert await count(imapd, "UNSEEN") == 1
+    batches = await AuditEvent.filter(action="bounce.batch").count()
+    result = await poll_once(settings.bounces.imap, ingest=real)
+    assert result.statuses == {"duplicate": 1}
+    assert await count(imapd, "UNSEEN") == 0
+    assert await BounceReport.all().count() == 1
+    assert await AuditEvent.filter(action="bounce.batch").count() == batches
 
 
 async def test_raw_bytes_reach_the_ingestion_unchanged(
@@ -145,11 +208,13 @@ async def test_a_poll_that_dies_midway_loses_nothing(
     settings = settings_with(settings_for, database_url, imapd)
     seen: list[bytes] = []
 
-    async def dies_on_second(raw: bytes, source: str) -> object:
+    recorder = Recorder()
+
+    async def dies_on_second(raw: bytes, source: str) -> IngestResult:
         if len(seen) == 1:
             raise RuntimeError("ingestion died before it committed")
         seen.append(raw)
-        return None
+        return await recorder(raw, source)
 
     with pytest.raises(RuntimeError):
         await poll_once(settings.bounces.imap, ingest=dies_on_second)
@@ -210,8 +275,8 @@ async def test_serve_scheduler_polls_the_mailbox(
         await scheduler.start()
         try:
             async with asyncio.timeout(20):
-                while await AuditEvent.filter(action="bounce.report_received").count() < 2:
-                    await asyncio.sleep(0.1)
+                while await count(imapd, "UNSEEN") > 0:
+                    await asyncio.sleep(0.2)
         finally:
             scheduler.shutdown()
     assert await count(imapd, "UNSEEN") == 0

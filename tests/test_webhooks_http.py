@@ -70,7 +70,7 @@ async def test_sns_bounce_signed_is_ingested_as_a_dsn(hooks: Bench, version: str
     message = SIGNER.sign(sns_notification(ses_bounce("ann@example.org"), cert), version)
     response = await post_sns(hooks, message)
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "accepted", "events": 1}
+    assert response.json() == {"status": "accepted", "events": 1, "outcomes": {"recorded": 1}}
     [(raw, source)] = hooks.recorder.reports
     assert source == "webhook:ses"
     status = delivery_status(raw)

@@ -11,6 +11,7 @@ from incident_svc import __version__
 from incident_svc.cli import (
     audit_cmd,
     banner_cmd,
+    bounces_cmd,
     campaign_cmd,
     db_cmd,
     demo_cmd,
@@ -73,6 +74,7 @@ incident_cmd.register(app)
 notice_cmd.register(app)
 campaign_cmd.register(app)
 banner_cmd.register(app)
+bounces_cmd.register(app)
 audit_cmd.register(app)
 serve_cmd.register(app)
 mailsink_cmd.register(app)

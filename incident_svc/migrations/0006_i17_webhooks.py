@@ -5,7 +5,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0003_i14_identity")]
+    dependencies = [("models", "0005_i17_bounces")]
 
     initial = False
 

@@ -65,7 +65,7 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
         async def dispatcher(**kwargs: Any) -> None:
             await run_dispatcher(actor=DISPATCHER_ACTOR, key=key, **kwargs)
 
-        ingest = default_ingest(settings, key=key)
+        ingest = default_ingest(settings)
 
         def web_app(status: ServiceStatus, feed: bool) -> ASGIApp:
             extra = [*health_routes(status), *webhook_routes(settings, ingest=ingest)]

@@ -43,6 +43,7 @@ from incident_svc.services.composing import (
     ComposerLoader,
     Outgoing,
     close_composer,
+    envelope_sender,
     frozen_composer,
 )
 from incident_svc.services.recorder import Recorder
@@ -172,7 +173,8 @@ class Engine:
             # one sender per connection of the pool, each taking the next message when its
             # previous one is answered: a task per message would cost more than it sends
             for message in queue:
-                outcome = await self._send_one(sender, by_id[message.delivery_id], message)
+                own = envelope_sender(message, sender)
+                outcome = await self._send_one(own, by_id[message.delivery_id], message)
                 tried.add(outcome.delivery_id)
                 recorder.add(outcome)
 

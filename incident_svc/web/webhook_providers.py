@@ -72,10 +72,10 @@ def _number(value: object, provider: str) -> float:
 async def _take(
     context: WebhookContext, found: list[events.ProviderEvent], provider: str, token: str
 ) -> dict[str, Any]:
-    count = await webhook_intake.accept(
+    outcomes = await webhook_intake.accept(
         found, provider=provider, token=token, ingest=context.ingest
     )
-    return {"events": count}
+    return {"events": sum(outcomes.values()), "outcomes": dict(sorted(outcomes.items()))}
 
 
 # --- Amazon SES through SNS ------------------------------------------------------------------
@@ -112,7 +112,7 @@ async def _confirm(
     context: WebhookContext, message: dict[str, Any], region: str, token: str
 ) -> dict[str, Any]:
     if not context.settings.ses.confirm_subscriptions:
-        return {"events": 0, "subscription": "not confirmed (confirm_subscriptions is off)"}
+        return {"events": 0, "outcomes": {}, "subscription": "off (confirm_subscriptions)"}
 
     async def confirm() -> None:
         await context.sns_origin.confirm(str(message.get("SubscribeURL")), region=region)
@@ -120,7 +120,7 @@ async def _confirm(
 
     ingest = context.ingest
     await webhook_intake.accept([], provider="ses", token=token, ingest=ingest, then=confirm)
-    return {"events": 0, "subscription": "confirmed"}
+    return {"events": 0, "outcomes": {}, "subscription": "confirmed"}
 
 
 def _sns_time(value: object) -> float:

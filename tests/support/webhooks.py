@@ -4,6 +4,7 @@ for SNS (certificate and SubscribeURL) signed by a throwaway CA, and a recording
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -18,6 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from incident_svc.config import Settings
+from incident_svc.services.bounce_sources.ingest_port import Ingest
+from incident_svc.services.bounces import IngestResult
 from incident_svc.web.app import create_app
 from incident_svc.web.sns_origin import SnsOrigin
 from incident_svc.web.webhooks import webhook_routes
@@ -35,16 +38,16 @@ from tests.support.webhook_keys import (
 
 @dataclass
 class Recorder:
-    """The ingestion stand-in: keeps what it was given."""
+    """An ingestion that keeps what it was given (to look at the exact bytes and order)."""
 
     reports: list[tuple[bytes, str]] = field(default_factory=list)
     fail: bool = False
 
-    async def __call__(self, raw: bytes, source: str) -> object:
+    async def __call__(self, raw: bytes, source: str) -> IngestResult:
         if self.fail:
             raise RuntimeError("ingestion failed")
         self.reports.append((raw, source))
-        return None
+        return IngestResult(hashlib.sha256(raw).hexdigest(), "recorded", source)
 
 
 @dataclass
@@ -98,12 +101,18 @@ def local_origin(ca_file: Path) -> SnsOrigin:
 
 @contextlib.asynccontextmanager
 async def bench(
-    settings: Settings, tmp_path: Path, signer: SnsSigner, sendgrid: SendgridSigner
+    settings: Settings,
+    tmp_path: Path,
+    signer: SnsSigner,
+    sendgrid: SendgridSigner,
+    ingest: Ingest | None = None,
 ) -> AsyncIterator[Bench]:
     pki = make_pki(tmp_path / "pki", name="sns")
     sns = SnsStandIn(signer.certificate_pem)
     recorder = Recorder()
-    routes = webhook_routes(settings, ingest=recorder, sns_origin=local_origin(pki.ca_file))
+    routes = webhook_routes(
+        settings, ingest=ingest or recorder, sns_origin=local_origin(pki.ca_file)
+    )
     app = create_app(settings=settings, extra_routes=routes, manage_database=False)
     async with serving(sns.app(), tls=pki) as sns_url, serving(app) as url:
         sns.url = sns_url

@@ -3,17 +3,18 @@
 The order is the crash argument: a message is marked (\\Seen, or moved) only after the
 ingestion committed. A poll that dies between the two leaves the message unseen; the next
 poll ingests it again, which changes nothing (ingestion is idempotent), and marks it. A
-message the ingestion cannot read, or one over ``max_message_bytes``, is logged and marked
-too, so that one bad message never blocks the mailbox.
+message the ingestion cannot use (unreadable, unmatched, a forged return path: it records
+why) or one over ``max_message_bytes`` is logged and marked too, so that one bad message
+never blocks the mailbox.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from incident_svc.config import ImapSettings
-from incident_svc.errors import ValidationError
 from incident_svc.mail.imap_mailbox import ImapMailbox, open_mailbox
 from incident_svc.services.bounce_sources.ingest_port import Ingest
 
@@ -22,14 +23,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PollResult:
-    ingested: int = 0
-    unreadable: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)  # IngestResult.status -> count
     too_large: int = 0
     left: int = 0  # unseen messages beyond this poll's batch
 
     @property
+    def ingested(self) -> int:
+        """Messages the ingestion took (recorded, duplicate, unmatched, refused, unreadable)."""
+        return sum(self.statuses.values())
+
+    @property
     def handled(self) -> int:
-        return self.ingested + self.unreadable + self.too_large
+        return self.ingested + self.too_large
 
 
 async def poll_once(settings: ImapSettings, *, ingest: Ingest) -> PollResult:
@@ -41,9 +46,10 @@ async def poll_once(settings: ImapSettings, *, ingest: Ingest) -> PollResult:
         for uid in uids[: settings.batch_size]:
             await _one(mailbox, uid, settings, ingest, result)
     if result.handled:
+        said = ", ".join(f"{n} {status}" for status, n in sorted(result.statuses.items()))
         log.info(
-            "bounces.imap: %d report(s) ingested, %d unreadable, %d too large, %d left",
-            result.ingested, result.unreadable, result.too_large, result.left,
+            "bounces.imap: %d message(s): %s; %d too large, %d left",
+            result.handled, said or "none ingested", result.too_large, result.left,
         )  # fmt: skip
     return result
 
@@ -62,10 +68,10 @@ async def _one(
         raw = await mailbox.read(uid)
         if raw is None:
             return
-        try:
-            await ingest(raw, source)
-            result.ingested += 1
-        except ValidationError as exc:
-            log.warning("bounces.imap: message uid %s is not a report we can read: %s", uid, exc)
-            result.unreadable += 1
+        ingested = await ingest(raw, source)
+        result.statuses[ingested.status] += 1
+        if ingested.bad:
+            log.warning(
+                "bounces.imap: message uid %s %s: %s", uid, ingested.status, ingested.reason
+            )
     await mailbox.mark_done(uid)

@@ -8,6 +8,7 @@ ingestion failed leaves no receipt, so the provider's retry is taken in.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -28,17 +29,26 @@ async def accept(
     token: str,
     ingest: Ingest,
     then: Callable[[], Awaitable[None]] | None = None,
-) -> int:
-    """Ingest ``events`` (and run ``then``) once: :class:`ConflictError` on a replay."""
+) -> Counter[str]:
+    """Ingest ``events`` (and run ``then``) once: :class:`ConflictError` on a replay.
+
+    Deliveries are counted, not ingested: a report of success says nothing to record.
+    Returns how many events ended how (IngestResult.status, or "delivered").
+    """
     key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
     now = datetime.now(UTC)
+    outcomes: Counter[str] = Counter()
     try:
         async with write_transaction():
             await WebhookReceipt.create(provider=provider, key=key, received_at=now)
             for event in events:
-                await ingest(report_bytes(event), f"webhook:{provider}")
+                if event.kind == "delivered":
+                    outcomes["delivered"] += 1
+                    continue
+                result = await ingest(report_bytes(event), f"webhook:{provider}")
+                outcomes[result.status] += 1
             if then is not None:
                 await then()
     except IntegrityError:
         raise ConflictError(f"{provider}: this request was already received") from None
-    return len(events)
+    return outcomes
