@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.generation.modes import GenerationMode
 
 from incident_svc.config import load_settings
 from incident_svc.web.app import create_app
@@ -119,3 +121,25 @@ def test_signed_mailgun_bodies_never_fail(client: httpx.Client, event: Any, toke
 def test_postmark_with_credentials_never_fails(client: httpx.Client, record: Any) -> None:
     body = json.dumps(record).encode()
     check(client.post("/v1/webhooks/postmark", content=body, headers=basic()), REFUSALS | {200})
+
+
+@pytest.mark.parametrize("provider", ["ses", "sendgrid", "mailgun", "postmark"])
+def test_webhooks_conform_to_the_openapi_document(client: httpx.Client, provider: str) -> None:
+    base = str(client.base_url).rstrip("/")
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    assert {p for p in schema if p.startswith("/v1/webhooks/")} == {
+        f"/v1/webhooks/{name}" for name in ("ses", "sendgrid", "mailgun", "postmark")
+    }
+    operation = schema[f"/v1/webhooks/{provider}"]["POST"]
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(
+        max_examples=25,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    def call(case: Any) -> None:
+        case.call_and_validate(base_url=base)
+
+    call()

@@ -51,17 +51,22 @@ def webhook_routes(
     """A route for each configured provider."""
     hooks = settings.bounces.webhooks
     context = WebhookContext(settings=hooks, ingest=ingest, sns_origin=sns_origin or SnsOrigin())
+    return [
+        Route(PREFIX + name, _endpoint(context, name), methods=["POST"])
+        for name in enabled_providers(settings)
+    ]
+
+
+def enabled_providers(settings: Settings) -> list[str]:
+    """The providers whose route is on (each is off until configured)."""
+    hooks = settings.bounces.webhooks
     enabled = {
         "ses": hooks.ses.enabled,
         "sendgrid": hooks.sendgrid.enabled,
         "mailgun": hooks.mailgun.enabled,
         "postmark": hooks.postmark.enabled,
     }
-    return [
-        Route(PREFIX + name, _endpoint(context, name), methods=["POST"])
-        for name, on in enabled.items()
-        if on
-    ]
+    return [name for name, on in enabled.items() if on]
 
 
 def _endpoint(context: WebhookContext, name: str) -> Callable[[Request], Awaitable[Response]]:
