@@ -168,7 +168,7 @@ async def test_forged_and_foreign_tokens_are_refused_and_change_nothing(
     assert await _state() == before
 
 
-def PATHS_FOR(settings: Settings) -> ReturnPaths:  # noqa: N802
+def PATHS_FOR(settings: Settings) -> ReturnPaths:
     found = return_paths.return_paths(settings)
     assert found is not None
     return found
