@@ -58,7 +58,8 @@ async def list_campaigns(*, incident_ref: str | None = None) -> list[dict[str, A
 async def status(
     campaign_id: int, *, now: datetime | None = None, failures: int = 5
 ) -> dict[str, Any]:
-    """Counts by state, the send rate over the last minute, time left, the latest failures."""
+    """Counts by state, accepted / bounced / substituted, the send rate over the last minute,
+    time left, the latest failures."""
     now = now or utcnow()
     campaign = await get(campaign_id)
     counts = await delivery_counts(campaign_id)
@@ -80,8 +81,25 @@ async def status(
         "counts": counts,
         "rate_per_second": round(rate, 2),
         "eta_seconds": round(eta, 1) if eta is not None else None,
+        **await after_acceptance(campaign_id),
         "latest_failures": await _latest_failures(campaign_id, failures),
     }
+
+
+async def after_acceptance(campaign_id: int) -> dict[str, int]:
+    """Accepted by the relay, and what reports said since (docs/bounces.md): bounced,
+    complained, delayed; and how many people got substitute notice (a personal banner)."""
+    [row] = await query(
+        connections.get("default"),
+        "SELECT sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS accepted, "
+        "sum(CASE WHEN outcome = 'bounced' THEN 1 ELSE 0 END) AS bounced, "
+        "sum(CASE WHEN outcome = 'complained' THEN 1 ELSE 0 END) AS complained, "
+        "sum(CASE WHEN outcome = 'delayed' THEN 1 ELSE 0 END) AS delayed, "
+        "sum(CASE WHEN substituted_at IS NOT NULL THEN 1 ELSE 0 END) AS substituted "
+        "FROM delivery WHERE campaign_id = ?",
+        [campaign_id],
+    )
+    return {key: int(value or 0) for key, value in row.items()}
 
 
 async def _latest_failures(campaign_id: int, limit: int) -> list[dict[str, Any]]:
