@@ -11,6 +11,8 @@ from typing import Any
 
 import aioimaplib
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from incident_svc.config import ImapSettings, Settings
 from incident_svc.domain.enums import DeliveryOutcome
@@ -287,3 +289,29 @@ async def test_imap_is_off_until_configured(settings: Settings) -> None:
     async with open_parts(settings) as parts:
         assert parts.imap_poll is None
     assert ImapSettings().security == "tls"
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    messages=st.lists(
+        st.binary(min_size=1, max_size=400).map(lambda b: b.replace(b"\x00", b" ")),
+        min_size=1,
+        max_size=3,
+    )
+)
+async def test_hostile_messages_never_block_the_mailbox(
+    db_conn: str, settings_for: Any, imapd: Imapd, messages: list[bytes]
+) -> None:
+    """Whatever lands in the mailbox is handed to the real ingestion and marked; nothing
+    raises and nothing is left unseen."""
+    settings = settings_with(settings_for, db_conn, imapd)
+    await put(imapd, *[b"Subject: x\r\n\r\n" + m for m in messages])
+    result = await poll_once(settings.bounces.imap, ingest=default_ingest(settings))
+    assert result.handled == len(messages)
+    assert set(result.statuses) <= {"unreadable", "unmatched", "duplicate", "refused"}
+    assert await count(imapd, "UNSEEN") == 0
