@@ -16,7 +16,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, FilePath, PrivateAttr, SecretStr, model_validator
@@ -176,7 +176,9 @@ class ImapSettings(_Section):
 class SnsWebhookSettings(_Section):
     """[bounces.webhooks.ses]: Amazon SES events through SNS; off while topic_arns is empty."""
 
-    topic_arns: list[str] = Field(default_factory=list)
+    topic_arns: list[
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$")]
+    ] = Field(default_factory=list)
     confirm_subscriptions: bool = True
     max_age_seconds: int = Field(default=3600, ge=1)
 

@@ -59,3 +59,10 @@ def test_a_host_without_a_username_is_one_config_error(tmp_path: Path) -> None:
     path.write_text('[bounces.imap]\nhost = "imap.example.com"\n')
     with pytest.raises(ConfigError, match="username"):
         load_settings(path)
+
+
+def test_a_topic_that_is_not_an_sns_arn_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "operator.toml"
+    path.write_text('[bounces.webhooks.ses]\ntopic_arns = ["https://sns.example/topic"]\n')
+    with pytest.raises(ConfigError, match="topic_arns"):
+        load_settings(path)

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -125,7 +125,8 @@ async def _confirm(
 
 def _sns_time(value: object) -> float:
     try:
-        return datetime.fromisoformat(str(value)).timestamp()
+        at = datetime.fromisoformat(str(value))
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
     except (ValueError, OverflowError, OSError):
         raise SignatureError("sns: Timestamp is not a time", field="Timestamp") from None
 

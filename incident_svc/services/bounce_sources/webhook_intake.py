@@ -38,17 +38,17 @@ async def accept(
     key = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
     now = datetime.now(UTC)
     outcomes: Counter[str] = Counter()
-    try:
-        async with write_transaction():
+    async with write_transaction():
+        try:
             await WebhookReceipt.create(provider=provider, key=key, received_at=now)
-            for event in events:
-                if event.kind == "delivered":
-                    outcomes["delivered"] += 1
-                    continue
-                result = await ingest(report_bytes(event), f"webhook:{provider}")
-                outcomes[result.status] += 1
-            if then is not None:
-                await then()
-    except IntegrityError:
-        raise ConflictError(f"{provider}: this request was already received") from None
+        except IntegrityError:
+            raise ConflictError(f"{provider}: this request was already received") from None
+        for event in events:
+            if event.kind == "delivered":
+                outcomes["delivered"] += 1
+                continue
+            result = await ingest(report_bytes(event), f"webhook:{provider}")
+            outcomes[result.status] += 1
+        if then is not None:
+            await then()
     return outcomes
