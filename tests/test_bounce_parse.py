@@ -149,3 +149,22 @@ def test_the_readers_agree_on_damaged_reports(which: bytes, at: int, junk: bytes
     if isinstance(fast, Parsed) and isinstance(full, Parsed):
         guessed = full.kind is ReportKind.DETECTED and fast.kind is not ReportKind.DETECTED
         assert fast.outcome == full.outcome or guessed
+
+
+def test_the_compose_worker_gets_the_return_paths() -> None:
+    """Past its first messages a campaign is composed in a worker process, from a pickled spec:
+    the return paths must travel with it, or those messages would go out without VERP."""
+    import pickle
+
+    from incident_svc.config import load_settings
+    from incident_svc.domain.enums import NoticeKind
+    from incident_svc.domain.times import utcnow
+    from incident_svc.notices.composer import build_composer
+    from incident_svc.notices.context import IncidentFacts
+
+    facts = IncidentFacts(1, "INC-1", "t", "high", None, None, utcnow(), {})
+    composer = build_composer(
+        incident=facts, kind=NoticeKind.SUBJECT_NOTICE, settings=load_settings(), return_paths=PATHS
+    )
+    rebuilt = pickle.loads(pickle.dumps(composer.spec())).build()
+    assert rebuilt.return_paths == PATHS
