@@ -120,3 +120,51 @@ def test_damaged_real_reports_never_raise(cut: int, junk: bytes) -> None:
     for raw in (reports.dsn(SENT), reports.arf(SENT), reports.qmail(SENT), reports.exchange(SENT)):
         damaged = raw[:cut] + junk + raw[cut + len(junk) :]
         assert isinstance(bounce_parse.parse(damaged), Parsed | Unreadable)
+
+
+ALL_SHAPES = [
+    reports.dsn(SENT), reports.dsn(SENT, action="delayed", status="4.4.7"), reports.exchange(SENT),
+    reports.gmail(SENT), reports.gmail(SENT, delayed=True), reports.arf(SENT), reports.exim(SENT),
+    reports.qmail(SENT), (DATA / "postfix-unknown-user.eml").read_bytes(),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", ALL_SHAPES)
+def test_the_direct_reader_agrees_with_the_email_package(raw: bytes) -> None:
+    assert bounce_parse.parse(raw) == bounce_parse.parse_with_email_package(raw)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    which=st.sampled_from(ALL_SHAPES),
+    at=st.integers(min_value=0, max_value=3000),
+    junk=st.sampled_from([b"\r\n", b"\n\n", b" ", b":", b"--", b";", b"\t", b"x"]),
+)
+def test_the_readers_agree_on_damaged_reports(which: bytes, at: int, junk: bytes) -> None:
+    """On damaged reports both readers find the same outcome, except where the direct reader
+    still reads a standard report the email package no longer recognises (``Content-Type :``,
+    RFC 5322 obsolete syntax) and hands to the bounce detectors' guess."""
+    damaged = which[:at] + junk + which[at:]
+    fast, full = bounce_parse.parse(damaged), bounce_parse.parse_with_email_package(damaged)
+    if isinstance(fast, Parsed) and isinstance(full, Parsed):
+        guessed = full.kind is ReportKind.DETECTED and fast.kind is not ReportKind.DETECTED
+        assert fast.outcome == full.outcome or guessed
+
+
+def test_the_compose_worker_gets_the_return_paths() -> None:
+    """Past its first messages a campaign is composed in a worker process, from a pickled spec:
+    the return paths must travel with it, or those messages would go out without VERP."""
+    import pickle
+
+    from incident_svc.config import load_settings
+    from incident_svc.domain.enums import NoticeKind
+    from incident_svc.domain.times import utcnow
+    from incident_svc.notices.composer import build_composer
+    from incident_svc.notices.context import IncidentFacts
+
+    facts = IncidentFacts(1, "INC-1", "t", "high", None, None, utcnow(), {})
+    composer = build_composer(
+        incident=facts, kind=NoticeKind.SUBJECT_NOTICE, settings=load_settings(), return_paths=PATHS
+    )
+    rebuilt = pickle.loads(pickle.dumps(composer.spec())).build()
+    assert rebuilt.return_paths == PATHS

@@ -260,15 +260,23 @@ async def _set_outcome(
 async def _mark_addresses(conn: BaseDBAsyncClient, ids: list[int], now: datetime) -> None:
     """The people whose address bounced, if it is still their address (the inventory may have
     supplied a new one since the message went out)."""
+    bounced = EmailStatus.BOUNCED.value
     for start in range(0, len(ids), _ROWS_PER_STATEMENT * 2):
         chunk = ids[start : start + _ROWS_PER_STATEMENT * 2]
-        sql = (
-            "UPDATE subject SET email_status = ?, updated_at = ? WHERE email_status <> ? "
-            "AND id IN (SELECT d.subject_id FROM delivery d "
-            f"WHERE d.id IN ({in_list(len(chunk))}) AND lower(d.address) = lower(subject.email))"
+        rows = await query(
+            conn,
+            "SELECT DISTINCT s.id FROM delivery d JOIN subject s ON s.id = d.subject_id "
+            f"WHERE d.id IN ({in_list(len(chunk))}) AND lower(d.address) = lower(s.email) "
+            "AND s.email_status <> ?",
+            [*chunk, bounced],
         )
-        bounced = EmailStatus.BOUNCED.value
-        await conn.execute_query(placeholders(sql, conn), [bounced, now, bounced, *chunk])
+        people = sorted(int(r["id"]) for r in rows)
+        if people:
+            sql = (
+                "UPDATE subject SET email_status = ?, updated_at = ? "
+                f"WHERE id IN ({in_list(len(people))})"
+            )
+            await conn.execute_query(placeholders(sql, conn), [bounced, now, *people])
 
 
 def _details(new: list[_Match]) -> dict[str, Any]:
