@@ -315,3 +315,18 @@ async def test_hostile_messages_never_block_the_mailbox(
     assert result.handled == len(messages)
     assert set(result.statuses) <= {"unreadable", "unmatched", "duplicate", "refused"}
     assert await count(imapd, "UNSEEN") == 0
+
+
+async def test_plain_imap_only_when_said_so(
+    settings_for: Any, database_url: str, imapd: Imapd
+) -> None:
+    await put(imapd, dsn(1))
+    tls_to_plain = settings_with(settings_for, database_url, imapd, port=imapd.plain_port)
+    with pytest.raises(MailboxError, match="cannot reach"):
+        await poll_once(tls_to_plain.bounces.imap, ingest=Recorder())
+    plain = settings_with(
+        settings_for, database_url, imapd, port=imapd.plain_port, security="plain", ca_file=None
+    )
+    recorder = Recorder()
+    assert (await poll_once(plain.bounces.imap, ingest=recorder)).ingested == 1
+    assert [raw for raw, _ in recorder.reports] == [dsn(1)]

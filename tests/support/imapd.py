@@ -37,7 +37,8 @@ def available() -> str | None:
 @dataclass(frozen=True)
 class Imapd:
     host: str
-    port: int
+    port: int  # implicit TLS
+    plain_port: int  # no TLS
     ca_file: Path
     user: str = USER
     password: str = PASSWORD
@@ -56,7 +57,9 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = required
+ssl = yes
+# plain IMAP on plain_port too (for security = "plain"); TLS on port
+disable_plaintext_auth = no
 ssl_cert = <{cert}
 ssl_key = <{key}
 first_valid_uid = {uid}
@@ -72,7 +75,7 @@ userdb {{
 }}
 service imap-login {{
   inet_listener imap {{
-    port = 0
+    port = {plain_port}
   }}
   inet_listener imaps {{
     port = {port}
@@ -98,7 +101,7 @@ def imap_server(tmp_path: Path) -> Iterator[Imapd]:
     (root / "mail").mkdir()
     os.chown(root / "mail", mail.pw_uid, mail.pw_gid)
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-    port = _free_port()
+    port, plain_port = _free_port(), _free_port()
     config = root / "dovecot.conf"
     config.write_text(
         _CONFIG.format(
@@ -108,12 +111,14 @@ def imap_server(tmp_path: Path) -> Iterator[Imapd]:
             uid=mail.pw_uid,
             gid=mail.pw_gid,
             port=port,
+            plain_port=plain_port,
         )
     )
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)], stderr=subprocess.PIPE)
     try:
         _wait_for(port, process, root)
-        yield Imapd("127.0.0.1", port, pki.ca_file)
+        _wait_for(plain_port, process, root)
+        yield Imapd("127.0.0.1", port, plain_port, pki.ca_file)
     finally:
         process.terminate()
         try:
