@@ -14,6 +14,7 @@ BENCHMARKS: list[str] = [
     "resolve_bench",
     "audience_bench",
     "obligations_bench",
+    "bounce_bench",
 ]
 
 

@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import (
@@ -213,6 +213,96 @@ class DkimSettings(_Section):
     private_key_file: Path | None = None
 
 
+class ImapSettings(_Section):
+    """[bounces.imap]: the report mailbox `serve` polls; off while host is empty."""
+
+    host: str = ""
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["tls", "plain"] = "tls"  # plain only when said so (loopback, tests)
+    ca_file: FilePath | None = None  # PEM CA(s) the server's certificate must chain to
+    username: str = ""
+    password: SecretStr | None = None  # from INCIDENT_SVC_BOUNCES__IMAP__PASSWORD only
+    mailbox: str = "INBOX"
+    processed_mailbox: str = ""  # move handled reports there; empty: flag them \Seen
+    poll_seconds: float = Field(default=60.0, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
+    batch_size: int = Field(default=200, ge=1, le=10000)
+    max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ImapSettings:
+        if self.host and not self.username:
+            raise ValueError("bounces.imap.host is set but username is empty")
+        return self
+
+
+class SnsWebhookSettings(_Section):
+    """[bounces.webhooks.ses]: Amazon SES events through SNS; off while topic_arns is empty."""
+
+    topic_arns: list[
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$")]
+    ] = Field(default_factory=list)
+    confirm_subscriptions: bool = True
+    max_age_seconds: int = Field(default=3600, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.topic_arns)
+
+
+class PostmarkWebhookSettings(_Section):
+    username: str = ""
+    password: SecretStr | None = None  # from the environment
+    allow_unsigned: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.username and self.password) or self.allow_unsigned
+
+
+class SendgridWebhookSettings(_Section):
+    public_key: str = ""  # the Event Webhook verification key (base64 DER, as SendGrid shows it)
+    allow_unsigned: bool = False
+    max_age_seconds: int = Field(default=600, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.public_key) or self.allow_unsigned
+
+
+class MailgunWebhookSettings(_Section):
+    signing_key: SecretStr | None = None  # from the environment
+    allow_unsigned: bool = False
+    max_age_seconds: int = Field(default=600, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return self.signing_key is not None or self.allow_unsigned
+
+
+class WebhookSettings(_Section):
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    ses: SnsWebhookSettings = SnsWebhookSettings()
+    postmark: PostmarkWebhookSettings = PostmarkWebhookSettings()
+    sendgrid: SendgridWebhookSettings = SendgridWebhookSettings()
+    mailgun: MailgunWebhookSettings = MailgunWebhookSettings()
+
+
+class BounceSettings(_Section):
+    # envelope senders <local_part+TOKEN@domain>; unset: the address of mail_from, no VERP
+    domain: str | None = None
+    local_part: str = Field(default="bounce", pattern=r"^[A-Za-z0-9._-]{1,32}$")
+    # HMAC key of the tokens; unset: derived from the audit key (audit.hmac_key or its file)
+    token_secret: SecretStr | None = None
+    batch_size: int = Field(default=500, ge=1, le=5000)  # reports per transaction
+    imap: ImapSettings = ImapSettings()  # the report mailbox serve polls
+    webhooks: WebhookSettings = WebhookSettings()  # provider webhooks on the serve HTTP
+
+
 class Settings(BaseSettings):
     """Everything the service can be told; see config/default.toml for each key's meaning."""
 
@@ -237,6 +327,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     feed: FeedSettings = FeedSettings()
     banners: BannerSettings = BannerSettings()
+    bounces: BounceSettings = BounceSettings()
     delivery: DeliverySettings = DeliverySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     reminders: ReminderSettings = ReminderSettings()
@@ -286,6 +377,7 @@ def load_settings(
         files.append(config_file)
     for path in files:
         _check_toml_syntax(path)
+        _no_file_secrets(path)
     try:
         settings = _settings_reading(tuple(files))(**dict(overrides or {}))
     except pydantic.ValidationError as exc:
@@ -300,6 +392,27 @@ def _check_toml_syntax(path: Path) -> None:
             tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}", key=None) from None
+
+
+# secrets that a file must never hold: they come from the environment only
+ENV_ONLY_SECRETS = (
+    ("bounces", "imap", "password"),
+    ("bounces", "webhooks", "postmark", "password"),
+    ("bounces", "webhooks", "mailgun", "signing_key"),
+)
+
+
+def _no_file_secrets(path: Path) -> None:
+    with path.open("rb") as handle:
+        document: Any = tomllib.load(handle)
+    for parts in ENV_ONLY_SECRETS:
+        node = document
+        for part in parts:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            key = ".".join(parts)
+            env_name = ENV_PREFIX + "__".join(parts).upper()
+            raise ConfigError(f"{path}: {key} belongs in ${env_name}, not in a file", key=key)
 
 
 def _config_error(exc: pydantic.ValidationError, files: list[Path]) -> ConfigError:

@@ -17,13 +17,14 @@ from incident_svc.domain.enums import (
     BannerSeverity,
     CampaignStatus,
     Channel,
+    DeliveryOutcome,
     DeliveryStatus,
     EmailStatus,
     ExposureSource,
     IncidentStatus,
     MatterKind,
     NoticeKind,
-    NoticeOutcome,
+    ReportKind,
     Role,
     Severity,
 )
@@ -354,9 +355,12 @@ class Delivery(Model):
     content_hash = fields.CharField(max_length=64, null=True)
     send_reason = fields.CharField(max_length=128, null=True)
     last_error = fields.TextField(null=True)
-    # what happened after dispatch (bounce, complaint, substitute notice); None: as status says
-    outcome = fields.CharEnumField(NoticeOutcome, max_length=16, null=True)
+    # after acceptance: what a report said (bounce, complaint, delay); status and smtp_reply
+    # keep the proof of dispatch (docs/bounces.md; how a notice ended for its reader is
+    # domain.notice_history.outcome)
+    outcome = fields.CharEnumField(DeliveryOutcome, max_length=16, null=True)
     outcome_at = fields.DatetimeField(null=True)
+    substituted_at = fields.DatetimeField(null=True)  # personal banner switched on instead
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -386,6 +390,28 @@ class DeliveryAttempt(Model):
     class Meta:
         table = "delivery_attempt"
         unique_together = (("delivery_id", "number"),)
+
+
+class BounceReport(Model):
+    """A delivery status notification or abuse report, kept whole as evidence on its delivery."""
+
+    id = fields.BigIntField(primary_key=True)
+    sha256 = fields.CharField(max_length=64, unique=True)  # of raw: ingesting twice is a no-op
+    delivery: fields.ForeignKeyRelation[Delivery] = fields.ForeignKeyField(
+        "models.Delivery", related_name="reports", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(ReportKind, max_length=16)
+    outcome = fields.CharEnumField(DeliveryOutcome, max_length=16)
+    status = fields.CharField(max_length=16, null=True)  # RFC 3463 code, e.g. 5.1.1
+    detail = fields.TextField(null=True)  # diagnostic code or feedback type
+    matched_by = fields.CharField(max_length=16)  # "verp" or "message-id"
+    source = fields.CharField(max_length=255)
+    content = fields.BinaryField()  # the report exactly as received
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "bounce_report"
+        indexes = (Index(fields=("delivery_id",)),)
 
 
 class Banner(Model):
@@ -420,7 +446,10 @@ class Banner(Model):
 
     class Meta:
         table = "banner"
-        indexes = (Index(fields=("starts_at", "ends_at")),)
+        indexes = (
+            Index(fields=("starts_at", "ends_at")),
+            Index(fields=("incident_id", "subject_id")),
+        )
 
 
 # Written by versions before ObligationReminder; now only read, so that an upgrade repeats
@@ -545,3 +574,17 @@ class ObligationRecord(Model):
     class Meta:
         table = "obligation_record"
         unique_together = (("incident_id", "key"),)
+
+
+class WebhookReceipt(Model):
+    """A provider webhook request already taken in, so that a replay of it is refused."""
+
+    id = fields.BigIntField(primary_key=True)
+    provider = fields.CharField(max_length=16)
+    key = fields.CharField(max_length=64)  # sha256 of the provider's message id or token
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_receipt"
+        unique_together = (("provider", "key"),)
+        indexes = (Index(fields=("received_at",)),)

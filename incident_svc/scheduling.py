@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 POLL_JOB = "poll"
 CHECKPOINT_JOB = "audit-checkpoint"
+IMAP_JOB = "bounces-imap"
 RETRY_SECONDS = 30.0
 Action = Callable[[datetime], Awaitable[object]]
 Clock = Callable[[], datetime]
@@ -50,10 +51,12 @@ class ServiceScheduler:
         actions: Mapping[WakeupAction, Action],
         clock: Clock = utcnow,
         checkpoint: Action | None = None,
+        imap_poll: Action | None = None,
     ) -> None:
         self._settings = settings
         self._actions = dict(actions)
         self._checkpoint = checkpoint
+        self._imap_poll = imap_poll
         self._clock = clock
         self._locks = {action: asyncio.Lock() for action in WakeupAction}
         self._retry_after: dict[str, datetime] = {}
@@ -97,13 +100,27 @@ class ServiceScheduler:
                 id=CHECKPOINT_JOB,
             )
 
+        if self._imap_poll is not None:
+            # the report mailbox (bounces.imap); max_instances=1 keeps polls from overlapping
+            self._scheduler.add_job(
+                self._tracked,
+                IntervalTrigger(seconds=self._settings.bounces.imap.poll_seconds, timezone=UTC),
+                args=[self._imap_poll],
+                id=IMAP_JOB,
+                next_run_time=self._clock(),
+            )
+
     async def _take_checkpoint(self) -> None:
         assert self._checkpoint is not None
+        await self._tracked(self._checkpoint)
+
+    async def _tracked(self, action: Action) -> None:
+        """Run a periodic job, known as in flight so that shutdown waits for it."""
         task = asyncio.current_task()
         if task is not None:
             self._inflight.add(task)
         try:
-            await self._checkpoint(self._clock())
+            await action(self._clock())
         finally:
             self._inflight.discard(task)  # type: ignore[arg-type]
 
@@ -137,7 +154,7 @@ class ServiceScheduler:
     def reconcile(self, plan: list[Wakeup], *, now: datetime) -> None:
         wanted = {wakeup.job_id: wakeup for wakeup in plan}
         for job in self._scheduler.get_jobs():
-            if job.id not in (POLL_JOB, CHECKPOINT_JOB) and job.id not in wanted:
+            if job.id not in (POLL_JOB, CHECKPOINT_JOB, IMAP_JOB) and job.id not in wanted:
                 job.remove()
                 self._planned.pop(job.id, None)
         for wakeup in wanted.values():

@@ -14,7 +14,7 @@ from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatu
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import AuditEvent, Banner, Subject
-from incident_svc.services import audit, banners
+from incident_svc.services import audit, banners, substitute
 from incident_svc.services.banners import PublishRequest, ServeTally
 from incident_svc.services.banners import notices_text_source as text_source
 from tests.support.banner_data import make_world
@@ -131,16 +131,16 @@ async def test_snapshot_cards_carry_the_audience(db_conn: str, settings: Setting
 async def test_bounced_people_get_one_personal_banner(db_conn: str, settings: Settings) -> None:
     world = await make_world()
     source = text_source()
-    assert await banners.publish_bounce_banners(settings=settings, key=None, texts=source) == []
+    assert await substitute.publish(settings=settings, key=None, texts=source) == []
     await Subject.filter(id=world.affected.id).update(email_status=EmailStatus.BOUNCED)
     await Subject.filter(id=world.stranger.id).update(
         email_status=EmailStatus.BOUNCED
     )  # not exposed
-    created = await banners.publish_bounce_banners(settings=settings, key=None, texts=source)
+    created = await substitute.publish(settings=settings, key=None, texts=source)
     assert len(created) == 1
     banner = await Banner.get(id=created[0])
     assert banner.subject_id == world.affected.id  # type: ignore[attr-defined]
-    assert await banners.publish_bounce_banners(settings=settings, key=None, texts=source) == []
+    assert await substitute.publish(settings=settings, key=None, texts=source) == []
     [card] = await banners.load_cards(now=utcnow())
     assert card.subject_refs == {world.affected.external_ref}
     assert await _actions() == ["banner.personal_published"]
@@ -151,10 +151,7 @@ async def test_concurrent_bounce_runs_create_each_personal_banner_once(
 ) -> None:
     world = await make_world()
     await Subject.filter(id=world.affected.id).update(email_status=EmailStatus.BOUNCED)
-    runs = [
-        banners.publish_bounce_banners(settings=settings, key=None, texts=text_source())
-        for _ in range(3)
-    ]
+    runs = [substitute.publish(settings=settings, key=None, texts=text_source()) for _ in range(3)]
     created = await asyncio.gather(*runs)
     assert sorted(len(c) for c in created) == [0, 0, 1]
     assert await Banner.filter(subject_id=world.affected.id).count() == 1

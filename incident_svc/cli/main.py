@@ -11,6 +11,7 @@ from incident_svc import __version__
 from incident_svc.cli import (
     audit_cmd,
     banner_cmd,
+    bounces_cmd,
     campaign_cmd,
     db_cmd,
     demo_cmd,
@@ -79,6 +80,7 @@ campaign_cmd.register(app)
 banner_cmd.register(app)
 policy_cmd.register(app)
 disclosure_cmd.register(app)
+bounces_cmd.register(app)
 audit_cmd.register(app)
 register_cmd.register(app)
 serve_cmd.register(app)

@@ -122,6 +122,24 @@ class AudienceRule(StrEnum):
     TOLD = "told"  # accepted a notice about this incident before (update_notice's default)
 
 
+class DeliveryOutcome(StrEnum):
+    """What became of a message after the relay accepted it (reports that came back).
+
+    Kept beside the delivery's status, never instead of it: ``sent`` stays the proof of
+    dispatch. The order is the precedence: a later, weaker report never replaces a stronger.
+    """
+
+    DELAYED = "delayed"  # 4.x.x: the receiving side is still trying
+    COMPLAINED = "complained"  # an abuse report (ARF): it arrived, the reader flagged it
+    BOUNCED = "bounced"  # 5.x.x: it never reached the person
+
+
+class ReportKind(StrEnum):
+    DSN = "dsn"  # RFC 3464 multipart/report; report-type=delivery-status
+    ARF = "arf"  # RFC 5965 multipart/report; report-type=feedback-report
+    DETECTED = "detected"  # a non-standard bounce recognised by flufl.bounce
+
+
 class AttemptOutcome(StrEnum):
     ACCEPTED = "accepted"
     TRANSIENT = "transient"

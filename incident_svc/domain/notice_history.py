@@ -25,10 +25,19 @@ PERSON_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.UPDATE_NOTICE)
 GROUPS = ("new", "not_reached", "in_flight", "reached")  # by rank: services.audience_rules
 
 
-def outcome(status: str, after: str | None) -> NoticeOutcome:
-    """How one delivery ended (or stands)."""
-    if after is not None and status == DeliveryStatus.SENT:
-        return NoticeOutcome(after)
+def outcome(status: str, after: str | None, substituted: bool = False) -> NoticeOutcome:
+    """How one delivery ended (or stands): ``after`` is ``delivery.outcome`` (what a report
+    said after acceptance: bounced, complained, delayed), ``substituted`` whether a personal
+    banner stands in for a notice that never reached its reader."""
+    reached_not = status == DeliveryStatus.FAILED or (
+        status == DeliveryStatus.SENT and after == "bounced"
+    )
+    if reached_not:
+        if substituted:
+            return NoticeOutcome.SUBSTITUTED
+        return NoticeOutcome.BOUNCED if status == DeliveryStatus.SENT else NoticeOutcome.FAILED
+    if status == DeliveryStatus.SENT and after == "complained":
+        return NoticeOutcome.COMPLAINED
     return BY_STATUS.get(DeliveryStatus(status), NoticeOutcome.PENDING)
 
 

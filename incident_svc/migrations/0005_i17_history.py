@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from incident_svc.domain.enums import AudienceRule, NoticeKind, NoticeOutcome
+from incident_svc.domain.enums import AudienceRule, DeliveryOutcome, NoticeKind
 from json import dumps, loads
 from tortoise import fields
 from tortoise.indexes import Index
@@ -48,8 +48,8 @@ class Migration(migrations.Migration):
             name="outcome",
             field=fields.CharEnumField(
                 null=True,
-                description="ACCEPTED: accepted\nBOUNCED: bounced\nCOMPLAINED: complained\nFAILED: failed\nSUBSTITUTED: substituted\nPENDING: pending\nCANCELLED: cancelled",
-                enum_type=NoticeOutcome,
+                description="DELAYED: delayed\nCOMPLAINED: complained\nBOUNCED: bounced",
+                enum_type=DeliveryOutcome,
                 max_length=16,
             ),
         ),

@@ -22,6 +22,7 @@ from incident_svc.config import OrgSettings, Settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.notice_history import PERSON_KINDS
 from incident_svc.domain.times import utcnow
+from incident_svc.domain.verp import ReturnPaths
 from incident_svc.errors import ValidationError
 from incident_svc.mail import mime
 from incident_svc.mail.dkim import DkimSigner, load_signer
@@ -66,6 +67,9 @@ class OutgoingMessage:
     # composed (in the worker process past a campaign's first messages) rather than in the
     # sending process; None if data is not in wire form
     wire: bytes | None = None
+    # the envelope sender (MAIL FROM) of this message: its own return path (VERP), or None
+    # for the address of mail_from
+    envelope_sender: str | None = None
 
 
 Fact = ctx.PersonFacts | ctx.AccountFacts
@@ -85,6 +89,7 @@ class ComposerSpec:
     signer: DkimSigner | None
     skeleton: mime.MimeSkeleton
     render_seconds: float = DEFAULT_RENDER_SECONDS
+    return_paths: ReturnPaths | None = None
 
     def build(self) -> Composer:
         return Composer(
@@ -96,6 +101,7 @@ class ComposerSpec:
             reply_to=self.reply_to,
             signer=self.signer,
             skeleton=self.skeleton,
+            return_paths=self.return_paths,
         )
 
 
@@ -123,6 +129,7 @@ class Composer:
         signer: DkimSigner | None,
         skeleton: mime.MimeSkeleton | None = None,
         worker_from: int | None = None,
+        return_paths: ReturnPaths | None = None,
     ) -> None:
         self.incident = incident
         self.kind = kind
@@ -131,6 +138,7 @@ class Composer:
         self.sender = sender
         self.reply_to = reply_to
         self.signer = signer
+        self.return_paths = return_paths
         self.skeleton = skeleton or mime.build_skeleton(sender=sender, reply_to=reply_to)
         self.template_hash: str = catalog.content_hash(*email_prefixes(str(kind)))
         self._bases: dict[str, dict[str, Any]] = {}
@@ -227,6 +235,7 @@ class Composer:
             signer=self.signer,
             skeleton=self.skeleton,
             render_seconds=self.catalog.render_seconds,
+            return_paths=self.return_paths,
         )
 
     async def prepare(self, items: Sequence[ComposeItem]) -> list[Prepared]:
@@ -319,6 +328,9 @@ class Composer:
             data=data,
             sha256=hashlib.sha256(data).hexdigest(),
             wire=wire_form(data),
+            envelope_sender=(
+                self.return_paths.address(item.delivery_id) if self.return_paths else None
+            ),
         )
 
 
@@ -328,17 +340,30 @@ def _required(value: int | None, name: str, item: ComposeItem) -> int:
     return value
 
 
-async def load_composer(*, incident_id: int, kind: NoticeKind, settings: Settings) -> Composer:
+async def load_composer(
+    *,
+    incident_id: int,
+    kind: NoticeKind,
+    settings: Settings,
+    return_paths: ReturnPaths | None = None,
+) -> Composer:
     """A composer for one incident and email kind, with the operator's templates if any."""
     if kind not in EMAIL_KINDS:
         raise ValidationError(f"{kind} is not an email notice", field="kind")
     return build_composer(
-        incident=await loading.load_incident(incident_id), kind=kind, settings=settings
+        incident=await loading.load_incident(incident_id),
+        kind=kind,
+        settings=settings,
+        return_paths=return_paths,
     )
 
 
 def build_composer(
-    *, incident: ctx.IncidentFacts, kind: NoticeKind, settings: Settings
+    *,
+    incident: ctx.IncidentFacts,
+    kind: NoticeKind,
+    settings: Settings,
+    return_paths: ReturnPaths | None = None,
 ) -> Composer:
     """A composer for these incident facts (as stored, or as an approval froze them)."""
     if kind not in EMAIL_KINDS:
@@ -355,4 +380,5 @@ def build_composer(
         reply_to=mime.parse_mailbox("reply_to", reply_to) if reply_to else None,
         signer=load_signer(settings.dkim),
         worker_from=settings.delivery.compose_worker_from,
+        return_paths=return_paths,
     )

@@ -49,6 +49,9 @@ class PersonFacts:
     jurisdiction: str
     timezone: str
     categories: tuple[str, ...]
+    # False when an email notice of this incident bounced or failed, or the address is marked
+    # bounced: the account holder's roll-up lists them (docs/bounces.md)
+    reached: bool = True
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,7 @@ def account_context(
     base: Mapping[str, Any], account: AccountFacts, labels: Mapping[str, Any], timezone: str
 ) -> dict[str, Any]:
     people = sorted(account.people, key=lambda p: (p.name.casefold(), p.external_ref))
+    unreached = [p for p in people if not p.reached]
     counts = Counter(code for p in people for code in set(p.categories))
     listed = [
         {**_person_view(p), "categories": category_list(p.categories, labels)}
@@ -170,6 +174,8 @@ def account_context(
             "people": listed,
             "more": max(0, len(people) - MAX_LISTED_PEOPLE),
             "by_category": by_category,
+            "unreached": [_person_view(p) for p in unreached[:MAX_LISTED_PEOPLE]],
+            "unreached_count": len(unreached),
         },
         "categories": category_list(counts, labels),
         "us_ca": False,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
+
+from tortoise import connections
 
 from incident_svc.errors import NotFoundError
 from incident_svc.models import Account, Exposure, Incident, Subject
@@ -111,10 +114,34 @@ async def _affected_by_account(
     rows = await Exposure.filter(
         incident_id=incident_id, subject__account_id__in=account_ids
     ).values("categories", "subject__account_id", *(f"subject__{n}" for n in _PERSON_FIELDS))
+    unreached = await _unreached(incident_id, account_ids)
     grouped: dict[int, list[PersonFacts]] = defaultdict(list)
     for row in rows:
-        grouped[row["subject__account_id"]].append(_person(row, prefix="subject__"))
+        person = _person(row, prefix="subject__")
+        if person.id in unreached:
+            person = replace(person, reached=False)
+        grouped[row["subject__account_id"]].append(person)
     return grouped
+
+
+# people of these accounts an email notice of the incident did not reach: bounced after
+# acceptance, failed, or an address already known to bounce
+_UNREACHED = """
+SELECT s.id FROM subject s
+WHERE s.account_id IN ({accounts}) AND (s.email_status = 'bounced' OR s.id IN (
+  SELECT d.subject_id FROM delivery d
+  WHERE d.campaign_id IN (SELECT c.id FROM campaign c WHERE c.incident_id = {incident})
+    AND (d.outcome = 'bounced' OR d.status = 'failed')))
+"""
+
+
+async def _unreached(incident_id: int, account_ids: list[int]) -> set[int]:
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = [f"${n}" if postgres else "?" for n in range(1, len(account_ids) + 2)]
+    sql = _UNREACHED.format(accounts=", ".join(marks[:-1]), incident=marks[-1])
+    _, rows = await conn.execute_query(sql, [*account_ids, incident_id])
+    return {int(dict(row)["id"]) for row in rows}
 
 
 async def subject_id_by_ref(external_ref: str) -> int:

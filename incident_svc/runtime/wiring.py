@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from incident_svc.config import Settings
 from incident_svc.domain.enums import WakeupAction
+from incident_svc.errors import IncidentSvcError
 from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
@@ -25,10 +26,13 @@ from incident_svc.services import (
     disclosure_jobs,
     reminders,
 )
+from incident_svc.services.bounce_sources import imap_poll
+from incident_svc.services.bounce_sources.ingest_port import Ingest, default_ingest
 from incident_svc.services.dispatcher import run_dispatcher
 from incident_svc.services.obligation_countdowns import ObligationMetrics, obligation_metrics
 from incident_svc.web.app import create_app
 from incident_svc.web.health import health_routes
+from incident_svc.web.webhooks import webhook_routes
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ class Parts:
     dispatcher: Dispatcher
     web_app: WebApp
     checkpoint: Action | None = None
+    imap_poll: Action | None = None
 
 
 @contextlib.asynccontextmanager
@@ -73,8 +78,10 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
         async def dispatcher(**kwargs: Any) -> None:
             await run_dispatcher(actor=DISPATCHER_ACTOR, key=key, **kwargs)
 
+        ingest = default_ingest(settings)
+
         def web_app(status: ServiceStatus, feed: bool) -> ASGIApp:
-            extra = health_routes(status, obligations)
+            extra = [*health_routes(status, obligations), *webhook_routes(settings, ingest=ingest)]
             if not feed:
                 return Starlette(routes=extra)
             return create_app(settings=settings, extra_routes=extra, manage_database=False)
@@ -88,6 +95,7 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             dispatcher=dispatcher,
             web_app=web_app,
             checkpoint=_checkpoints(settings, key, send),
+            imap_poll=_imap_poll(settings, ingest),
         )
 
 
@@ -96,6 +104,21 @@ def _checkpoints(settings: Settings, key: bytes | None, send: reminders.SendEmai
     if settings.audit.checkpoint_minutes <= 0:
         return None
     return audit_checkpoints.Schedule(settings, key=key, send=send)
+
+
+def _imap_poll(settings: Settings, ingest: Ingest) -> Action | None:
+    """The report mailbox poll, when bounces.imap is configured."""
+    if not settings.bounces.imap.enabled:
+        return None
+
+    async def poll(now: datetime) -> object:
+        try:
+            return await imap_poll.poll_once(settings.bounces.imap, ingest=ingest)
+        except IncidentSvcError as exc:  # the server is down or refuses us: one line, next poll
+            log.warning("%s", exc)
+            return None
+
+    return poll
 
 
 def _reminder_sender(pool: SmtpPool) -> reminders.SendEmail:

@@ -22,14 +22,16 @@ from incident_svc.services.sqltext import placeholders, query
 
 PAGE = 20_000
 
-# The live audience, one row per recipient: member_id (subject or account id), subject_id,
-# account_id, recipient_ref, address, locale. "{rule}" narrows it to the campaign's audience
-# rule (services.audience_rules), "{after}" for keyset pagination.
+# The live audience, one row per recipient (people whose address bounced are left out until
+# the inventory supplies a new one; they get substitute notice, services/substitute.py):
+# member_id (subject or account id), subject_id, account_id, recipient_ref, address,
+# locale. "{rule}" narrows it to the campaign's audience rule (services.audience_rules),
+# "{after}" for keyset pagination.
 _LIVE_SUBJECTS = """
 SELECT s.id AS member_id, s.id AS subject_id, s.account_id AS account_id,
        s.external_ref AS recipient_ref, s.email AS address, s.locale AS locale
 FROM exposure e JOIN subject s ON s.id = e.subject_id
-WHERE e.incident_id = ? {rule} {after}
+WHERE e.incident_id = ? AND s.email_status <> 'bounced' {rule} {after}
 """
 _LIVE_HOLDERS = """
 SELECT a.id AS member_id, CAST(NULL AS BIGINT) AS subject_id, a.id AS account_id,

@@ -14,7 +14,8 @@ from incident_svc.domain.enums import AudienceRule, NoticeKind
 from incident_svc.domain.notice_history import PERSON_KINDS
 
 # a delivery that reached its reader: accepted, and no bounce or substitute notice since
-REACHED = "(d.status = 'sent' AND (d.outcome IS NULL OR d.outcome IN ('accepted', 'complained')))"
+# a complaint or a delay report still means accepted; only a bounce undoes it
+REACHED = "(d.status = 'sent' AND (d.outcome IS NULL OR d.outcome <> 'bounced'))"
 IN_FLIGHT = "d.status IN ('pending', 'sending')"
 # failed, or accepted and then bounced or replaced by substitute notice
 TRIED_NOT_REACHED = f"(d.status NOT IN ('pending', 'sending', 'cancelled') AND NOT {REACHED})"

@@ -1,4 +1,6 @@
-"""Website banners: publish, list, show, withdraw; personal banners after a bounce; proof of posting.
+"""Website banners: publish, list, show, withdraw; proof of posting.
+
+Personal banners for people an email did not reach: services/substitute.py.
 
 Texts come from the incident's ``banner`` templates (``incident_svc.notices.banner_text``).
 Every change writes its audit event in the same transaction. Serve counts arrive in batches
@@ -16,9 +18,9 @@ from typing import Any, Protocol
 from tortoise.expressions import F
 
 from incident_svc.config import Settings
-from incident_svc.db import dialect, write_transaction
+from incident_svc.db import write_transaction
 from incident_svc.domain.banner_rules import MAX_LINK_LENGTH, BannerCard, check_texts, normal_link
-from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatus
+from incident_svc.domain.enums import BannerAudience, BannerSeverity
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Banner, Exposure, Incident, Subject
@@ -26,8 +28,6 @@ from incident_svc.services import audit, matters
 from incident_svc.services.banner_audience import audience_refs
 
 Texts = dict[str, dict[str, str]]
-# names the advisory lock under which personal banners are created (PostgreSQL)
-_PG_BOUNCE_LOCK = 0x1AC1B0CE
 
 
 class RenderTexts(Protocol):
@@ -79,7 +79,7 @@ async def publish(
     link = check_link(request.link)
     incident = await _incident(request.incident_ref)
     source = texts or notices_text_source()
-    rendered = await _render(incident, source, settings)
+    rendered = await render_texts(incident, source, settings)
     check_texts(rendered)  # control characters: refused, naming locale and part
     async with write_transaction() as conn:
         banner = await Banner.create(
@@ -158,7 +158,7 @@ async def locales_in_use(incident: Incident, settings: Settings) -> list[str]:
     return sorted(found)
 
 
-async def _render(incident: Incident, source: TextSource, settings: Settings) -> Texts:
+async def render_texts(incident: Incident, source: TextSource, settings: Settings) -> Texts:
     locales = await locales_in_use(incident, settings)
     rendered = await source.render(incident_id=incident.id, locales=locales, settings=settings)
     if not rendered:
@@ -295,87 +295,6 @@ def _card(banner: Banner, subjects: frozenset[str], accounts: frozenset[str]) ->
         subject_refs=subjects,
         account_refs=accounts,
     )
-
-
-async def publish_bounce_banners(
-    *, settings: Settings, key: bytes | None, texts: TextSource | None = None
-) -> list[int]:
-    """A personal banner for each affected person whose email bounced and has none yet."""
-    pending = await _bounced_without_banner()
-    if not pending:
-        return []
-    source = texts or notices_text_source()
-    rendered: dict[int, Texts] = {}
-    for incident_id in sorted({incident_id for incident_id, _ in pending}):
-        incident = await Incident.get(id=incident_id)
-        rendered[incident_id] = await _render(incident, source, settings)
-    return await _create_personal(pending, rendered, source, key)
-
-
-async def _bounced_without_banner(conn: Any = None) -> list[tuple[int, int]]:
-    bounced = Exposure.filter(subject__email_status=EmailStatus.BOUNCED)
-    personal = Banner.filter(subject_id__isnull=False)
-    if conn is not None:
-        bounced, personal = bounced.using_db(conn), personal.using_db(conn)
-    pairs = await bounced.values_list("incident_id", "subject_id")
-    existing = set(await personal.values_list("incident_id", "subject_id"))
-    return sorted({(int(i), int(s)) for i, s in pairs} - {(i, s) for i, s in existing})
-
-
-async def _create_personal(
-    pending: list[tuple[int, int]],
-    rendered: dict[int, Texts],
-    source: TextSource,
-    key: bytes | None,
-) -> list[int]:
-    refs = dict(await Incident.filter(id__in=list(rendered)).values_list("id", "ref"))
-    created: list[int] = []
-    async with write_transaction() as conn:
-        # several service processes may look at once: decide again under one lock
-        if dialect(conn) == "postgres":
-            await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_PG_BOUNCE_LOCK])
-        still = set(await _bounced_without_banner(conn))
-        for incident_id in sorted(rendered):
-            subjects = [s for i, s in pending if i == incident_id and (i, s) in still]
-            if not subjects:
-                continue
-            ids = [
-                await _personal(conn, incident_id, s, rendered[incident_id], source)
-                for s in subjects
-            ]
-            await audit.record(
-                conn,
-                actor="feed",
-                action="banner.personal_published",
-                target_type="incident",
-                target_id=str(refs[incident_id]),
-                details={
-                    "incident": str(refs[incident_id]),
-                    "banners": ids,
-                    "reason": "email bounced",
-                },
-                key=key,
-            )
-            created += ids
-    return created
-
-
-async def _personal(
-    conn: Any, incident_id: int, subject_id: int, texts: Texts, source: TextSource
-) -> int:
-    banner = await Banner.create(
-        using_db=conn,
-        incident_id=incident_id,
-        matter_id=await matters.of_incident_id(conn, incident_id),
-        subject_id=subject_id,
-        audience=BannerAudience.AFFECTED_SUBJECTS,
-        severity=BannerSeverity.WARNING,
-        texts=texts,
-        content_hashes={loc: source.content_hash(t) for loc, t in texts.items()},
-        starts_at=utcnow(),
-        created_by="feed",
-    )
-    return int(banner.id)
 
 
 async def fingerprint() -> tuple[Any, ...]:

@@ -61,7 +61,7 @@ async def list_campaigns(*, incident_ref: str | None = None) -> list[dict[str, A
 async def status(
     campaign_id: int, *, now: datetime | None = None, failures: int = 5, relay: str | None = None
 ) -> dict[str, Any]:
-    """Counts by state, the send rate over the last minute, time left, the latest failures,
+    """Counts by state, accepted / bounced / substituted, the send rate over the last minute, time left, the latest failures,
     and the relay (``host:port``; any relay when None) if it cannot be reached.
 
     While the relay is down the time left is the wait for its next probe plus the rest at
@@ -90,6 +90,7 @@ async def status(
         "relay": outage.describe() if outage else "up",
         "relay_down_since": outage.down_since if outage else None,
         "relay_next_probe_at": outage.next_probe_at if outage else None,
+        **await after_acceptance(campaign_id),
         "latest_failures": await _latest_failures(campaign_id, failures),
     }
 
@@ -103,6 +104,22 @@ async def _rate(campaign_id: int, until: datetime) -> float:
         [campaign_id, until - RATE_WINDOW, until],
     )
     return int(recent[0]["n"]) / RATE_WINDOW.total_seconds()
+
+
+async def after_acceptance(campaign_id: int) -> dict[str, int]:
+    """Accepted by the relay, and what reports said since (docs/bounces.md): bounced,
+    complained, delayed; and how many people got substitute notice (a personal banner)."""
+    [row] = await query(
+        connections.get("default"),
+        "SELECT sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS accepted, "
+        "sum(CASE WHEN outcome = 'bounced' THEN 1 ELSE 0 END) AS bounced, "
+        "sum(CASE WHEN outcome = 'complained' THEN 1 ELSE 0 END) AS complained, "
+        "sum(CASE WHEN outcome = 'delayed' THEN 1 ELSE 0 END) AS delayed, "
+        "sum(CASE WHEN substituted_at IS NOT NULL THEN 1 ELSE 0 END) AS substituted "
+        "FROM delivery WHERE campaign_id = ?",
+        [campaign_id],
+    )
+    return {key: int(value or 0) for key, value in row.items()}
 
 
 async def _latest_failures(campaign_id: int, limit: int) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from incident_svc.domain.enums import NoticeKind
 from incident_svc.models import Campaign
 from incident_svc.notices.composer import ComposeItem, build_composer, load_composer
 from incident_svc.notices.errors import ComposeItemError
-from incident_svc.services import approval_snapshot
+from incident_svc.services import approval_snapshot, return_paths
 
 __all__ = [
     "ComposeItem",
@@ -24,6 +24,7 @@ __all__ = [
     "ComposerLoader",
     "Outgoing",
     "close_composer",
+    "envelope_sender",
     "frozen_composer",
     "item_factory",
     "load_default_composer",
@@ -45,6 +46,13 @@ class Outgoing(Protocol):
     def wire(self) -> bytes | None: ...  # data as DATA sends it, if the composer prepared it
 
 
+def envelope_sender(message: Outgoing, default: str) -> str:
+    """The MAIL FROM of ``message``: its own return path (VERP) when the composer gave it one
+    (the real one does when ``bounces.domain`` is set), else ``default``."""
+    own = getattr(message, "envelope_sender", None)
+    return own if isinstance(own, str) and own else default
+
+
 class Composer(Protocol):
     """Composes batches; one item that cannot be composed raises :class:`ComposeItemError`.
 
@@ -63,7 +71,12 @@ ComposerLoader = Callable[[int, NoticeKind, Settings], Awaitable[Composer]]
 
 async def load_default_composer(incident_id: int, kind: NoticeKind, settings: Settings) -> Composer:
     """The notices composer for one incident and email kind."""
-    return await load_composer(incident_id=incident_id, kind=kind, settings=settings)
+    return await load_composer(
+        incident_id=incident_id,
+        kind=kind,
+        settings=settings,
+        return_paths=return_paths.return_paths(settings),
+    )
 
 
 async def frozen_composer(campaign: Campaign, settings: Settings) -> Composer:
@@ -81,7 +94,12 @@ async def frozen_composer(campaign: Campaign, settings: Settings) -> Composer:
         }
     )
     incident = approval_snapshot.frozen_incident(campaign, snapshot)
-    return build_composer(incident=incident, kind=campaign.kind, settings=as_approved)
+    return build_composer(
+        incident=incident,
+        kind=campaign.kind,
+        settings=as_approved,
+        return_paths=return_paths.return_paths(settings),
+    )
 
 
 async def close_composer(composer: Composer) -> None:

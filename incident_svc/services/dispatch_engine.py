@@ -51,6 +51,7 @@ from incident_svc.services.composing import (
     ComposerLoader,
     Outgoing,
     close_composer,
+    envelope_sender,
     frozen_composer,
 )
 from incident_svc.services.recorder import Recorder
@@ -214,7 +215,8 @@ class Engine:
                 message = next(queue, None)
                 if message is None:
                     return
-                outcome = await self._send_one(sender, by_id[message.delivery_id], message)
+                own = envelope_sender(message, sender)  # its own return path (VERP), if any
+                outcome = await self._send_one(own, by_id[message.delivery_id], message)
                 if outcome is None:
                     return
                 tried.add(outcome.delivery_id)

@@ -49,7 +49,7 @@ PAGE = 5000
 _ROWS = """
 SELECT d.id AS delivery, d.recipient_ref, d.subject_id, c.kind, c.id AS campaign, d.channel,
        d.address, d.locale, d.sent_at, d.content_hash AS content_sha256, d.message_id,
-       d.status, d.outcome, d.outcome_at, d.attempts
+       d.status, d.outcome, d.outcome_at, d.substituted_at, d.attempts
 FROM delivery d JOIN campaign c ON c.id = d.campaign_id
 WHERE c.incident_id = ? AND d.id > ? {subject}
 ORDER BY d.id LIMIT ?
@@ -100,7 +100,9 @@ def _entry(incident_ref: str, row: dict[str, Any]) -> dict[str, Any]:
         "sent_at": _iso(row["sent_at"]),
         "content_sha256": row["content_sha256"],
         "message_id": row["message_id"],
-        "outcome": outcome(str(row["status"]), row["outcome"]).value,
+        "outcome": outcome(
+            str(row["status"]), row["outcome"], row["substituted_at"] is not None
+        ).value,
         "outcome_at": _iso(row["outcome_at"]),
         "status": str(row["status"]),
         "attempts": int(row["attempts"]),

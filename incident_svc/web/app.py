@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from incident_svc.config import Settings
 from incident_svc.db import close_database, open_database, require_current_schema
@@ -27,6 +27,7 @@ from incident_svc.web.refresher import Refresher
 from incident_svc.web.routes import FeedState, feed_routes
 from incident_svc.web.serve_counter import ServeCounter
 from incident_svc.web.snapshot import SnapshotStore
+from incident_svc.web.webhooks import PREFIX as WEBHOOK_PREFIX
 
 
 def create_app(
@@ -46,7 +47,7 @@ def create_app(
         token_secret=secret.get_secret_value() if secret else None,
         max_age=settings.feed.max_age,
         token_max_seconds=settings.feed.token_max_days * 86400.0,
-        assets=load_assets(settings),
+        assets=load_assets(settings, _webhooks(extra_routes)),
     )
     refresher = Refresher(
         settings=settings,
@@ -90,6 +91,12 @@ async def _database(settings: Settings, manage: bool) -> AsyncIterator[None]:
         yield
     finally:
         await close_database()
+
+
+def _webhooks(routes: Sequence[BaseRoute]) -> list[str]:
+    """The webhook providers among the routes, for the OpenAPI document."""
+    paths = [route.path for route in routes if isinstance(route, Route)]
+    return [path.removeprefix(WEBHOOK_PREFIX) for path in paths if path.startswith(WEBHOOK_PREFIX)]
 
 
 def _audit_key(settings: Settings) -> bytes | None:

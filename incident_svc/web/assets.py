@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from incident_svc.config import Settings
@@ -12,9 +13,12 @@ from incident_svc.web.openapi import openapi_document
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def load_assets(settings: Settings) -> dict[str, tuple[bytes, str, str]]:
+def load_assets(
+    settings: Settings, webhooks: Sequence[str] = ()
+) -> dict[str, tuple[bytes, str, str]]:
     """path -> (body, media type, ETag), read once when the app is built."""
-    openapi = json.dumps(openapi_document(settings.feed.public_url), indent=1).encode("utf-8")
+    document = openapi_document(settings.feed.public_url, webhooks)
+    openapi = json.dumps(document, indent=1).encode("utf-8")
     files = {
         "/widget.js": ((STATIC_DIR / "widget.js").read_bytes(), "text/javascript"),
         "/demo": ((STATIC_DIR / "demo.html").read_bytes(), "text/html"),

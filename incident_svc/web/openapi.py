@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from incident_svc.web.feed import SCHEMA
+from incident_svc.web.openapi_webhooks import SCHEMAS as WEBHOOK_SCHEMAS
+from incident_svc.web.openapi_webhooks import webhook_paths
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 
@@ -149,7 +152,8 @@ def _checkpoints_operation() -> dict[str, Any]:
     return operation
 
 
-def openapi_document(public_url: str) -> dict[str, Any]:
+def openapi_document(public_url: str, webhooks: Sequence[str] = ()) -> dict[str, Any]:
+    """The document; the webhook operations appear only for the providers configured."""
     json_schema = {"$ref": "#/components/schemas/BannerFeed"}
     demo = _asset("A page that shows the widget.", "text/html")
     demo["parameters"] = [
@@ -190,6 +194,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
             "/widget.js": {"get": _asset("The embeddable banner script.", "text/javascript")},
             "/demo": {"get": demo},
             "/v1/audit/checkpoints": {"get": _checkpoints_operation()},
+            **webhook_paths(list(webhooks)),
         },
         "components": {
             "schemas": {
@@ -197,6 +202,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
                 "BannerFeed": FEED_SCHEMA,
                 "AuditCheckpoint": CHECKPOINT_SCHEMA,
                 "AuditCheckpointFeed": CHECKPOINT_FEED_SCHEMA,
+                **(WEBHOOK_SCHEMAS if webhooks else {}),
             },
             "securitySchemes": {
                 "feedToken": {

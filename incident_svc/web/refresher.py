@@ -12,7 +12,7 @@ import time
 
 from incident_svc.config import Settings
 from incident_svc.domain.times import utcnow
-from incident_svc.services import banners
+from incident_svc.services import banners, substitute
 from incident_svc.web.feed import FeedView
 from incident_svc.web.serve_counter import ServeCounter
 from incident_svc.web.snapshot import Snapshot, SnapshotStore
@@ -63,7 +63,7 @@ class Refresher:
             raise
 
     async def bounce_banners(self) -> None:
-        created = await banners.publish_bounce_banners(settings=self.settings, key=self.audit_key)
+        created = await substitute.publish(settings=self.settings, key=self.audit_key)
         if created:
             log.info("published %d personal banners for bounced addresses", len(created))
 

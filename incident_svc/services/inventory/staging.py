@@ -208,6 +208,9 @@ def _subjects(dialect: str) -> tuple[str | None, str]:
         f"FROM ({source}) s, (SELECT {now} AS now) t WHERE true "
         "ON CONFLICT (external_ref) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in (*data, "updated_at"))
+        # a new address is a working one until it bounces (docs/bounces.md)
+        + ", email_status = CASE WHEN subject.email = excluded.email "
+        "THEN subject.email_status ELSE 'ok' END"
         + f" WHERE {_changed(dialect, 'subject', 'excluded', data)}"
     )
     return new, upsert
