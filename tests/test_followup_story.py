@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from incident_svc.domain.enums import AudienceRule, CampaignStatus, DeliveryStatus, NoticeOutcome
+from incident_svc.domain.enums import (
+    AudienceRule,
+    CampaignStatus,
+    DeliveryOutcome,
+    DeliveryStatus,
+    EmailStatus,
+)
 from incident_svc.errors import ConflictError
 from incident_svc.models import Account, Campaign, Delivery, Exposure, Incident, Subject
 from incident_svc.services import campaign_start, notice_history
@@ -77,12 +83,16 @@ async def test_follow_up_notices_reach_exactly_the_right_people(
             for (_, subject) in subjects_by_recipient(server.received[before:])
         )
 
-        # the one the first notice never reached gets it now, and only them
+        # the one the first notice never reached: their address was refused for good (550), so
+        # it is left out of every approved audience until the inventory supplies a new one
+        await Subject.filter(email=address(7)).update(
+            email=f"new-{address(7)}", email_status=EmailStatus.OK
+        )
         retry = await followup.create(audience="not-reached")
         assert retry.audience_count == 1 and retry.audience_groups["not_reached"] == 1
         before = len(server.received)
         await followup.approve_and_send(settings, retry)
-        assert recipients(server.received, before) == {address(7)}
+        assert recipients(server.received, before) == {f"new-{address(7)}"}
 
         # and a second `new` finds nobody left
         assert (await followup.create()).audience_count == 0
@@ -106,7 +116,7 @@ async def test_history_names_every_notice_and_how_it_ended(db_conn: str, setting
 
     # a later bounce report (written by bounce ingestion) changes the outcome, not the proof
     bounced = await Delivery.get(campaign_id=first.id, recipient_ref="S-1")
-    bounced.outcome = NoticeOutcome.BOUNCED
+    bounced.outcome = DeliveryOutcome.BOUNCED
     await bounced.save()
 
     rows = [row async for row in notice_history.rows(followup.REF)]
