@@ -91,6 +91,18 @@ class AuditSettings(_Section):
     checkpoints: list[str] = Field(default_factory=list)  # more witnesses (FILE|URL) to verify
 
 
+class RetentionSettings(_Section):
+    """How long personal fields are kept (docs/retention.md gives each period's legal reason)."""
+
+    enabled: bool = False  # `serve` runs `retention run` once a day
+    key: SecretStr | None = None
+    key_file: Path | None = None  # default: <var_dir>/retention-hmac.key
+    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    # days after the campaign ended (completed or cancelled)
+    delivery_address_days: int = Field(default=2192, ge=1)  # six years: proof of dispatch
+    recipient_address_days: int = Field(default=2192, ge=1)  # the approved audience
+
+
 class FeedSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -176,6 +188,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     approval: ApprovalSettings = ApprovalSettings()
     audit: AuditSettings = AuditSettings()
+    retention: RetentionSettings = RetentionSettings()
     feed: FeedSettings = FeedSettings()
     banners: BannerSettings = BannerSettings()
     delivery: DeliverySettings = DeliverySettings()

@@ -19,9 +19,10 @@ from incident_svc.config import Settings
 from incident_svc.db import write_transaction
 from incident_svc.domain.deadlines import Awareness, Reminder, due_reminders, next_due
 from incident_svc.domain.enums import IncidentStatus
+from incident_svc.domain.pseudonym import keyed_hash
 from incident_svc.mail.internal_message import InternalMessage, internal_message
 from incident_svc.models import Incident, ReminderSent
-from incident_svc.services import audit
+from incident_svc.services import audit, retention_key
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,11 @@ def hours_left(reminder: Reminder, now: datetime) -> float:
     return (reminder.deadline - now).total_seconds() / 3600
 
 
+def _to_hmac(settings: Settings) -> str | None:
+    key = retention_key.resolve(settings).key
+    return keyed_hash(key, settings.security_team_email) if key else None
+
+
 def _details(
     reminder: Reminder, ref: str, now: datetime, settings: Settings, message: InternalMessage
 ) -> dict[str, object]:
@@ -134,7 +140,9 @@ def _details(
         "deadline": reminder.deadline.isoformat(),
         "due_at": reminder.due_at.isoformat(),
         "hours_left": round(hours_left(reminder, now), 2),
-        "to": settings.security_team_email,
+        # the setting, not the address: audit events hold no addresses (docs/retention.md)
+        "to": "security_team_email",
+        "to_hmac": _to_hmac(settings),
         "message_id": message.message_id,
     }
 
