@@ -12,6 +12,7 @@ BENCHMARKS: list[str] = [
     "mime_bench",
     "import_bench",
     "resolve_bench",
+    "retention_bench",
 ]
 
 

@@ -97,7 +97,7 @@ class RetentionSettings(_Section):
     enabled: bool = False  # `serve` runs `retention run` once a day
     key: SecretStr | None = None
     key_file: Path | None = None  # default: <var_dir>/retention-hmac.key
-    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
     # days after the campaign ended (completed or cancelled)
     delivery_address_days: int = Field(default=2192, ge=1)  # six years: proof of dispatch
     recipient_address_days: int = Field(default=2192, ge=1)  # the approved audience
