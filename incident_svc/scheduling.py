@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 POLL_JOB = "poll"
 CHECKPOINT_JOB = "audit-checkpoint"
+RETENTION_JOB = "retention"
+RETENTION_EVERY = timedelta(days=1)
+RETENTION_FIRST_AFTER = timedelta(minutes=1)  # not in the rush of a start
 RETRY_SECONDS = 30.0
 Action = Callable[[datetime], Awaitable[object]]
 Clock = Callable[[], datetime]
@@ -50,10 +53,12 @@ class ServiceScheduler:
         actions: Mapping[WakeupAction, Action],
         clock: Clock = utcnow,
         checkpoint: Action | None = None,
+        retention: Action | None = None,
     ) -> None:
         self._settings = settings
         self._actions = dict(actions)
         self._checkpoint = checkpoint
+        self._retention = retention
         self._clock = clock
         self._locks = {action: asyncio.Lock() for action in WakeupAction}
         self._retry_after: dict[str, datetime] = {}
@@ -96,6 +101,26 @@ class ServiceScheduler:
                 IntervalTrigger(seconds=self._settings.scheduler.poll_seconds, timezone=UTC),
                 id=CHECKPOINT_JOB,
             )
+        if self._retention is not None:
+            # daily, when retention.enabled: a run after a missed day catches up by itself
+            self._scheduler.add_job(
+                self._run_retention,
+                IntervalTrigger(seconds=RETENTION_EVERY.total_seconds(), timezone=UTC),
+                id=RETENTION_JOB,
+                next_run_time=self._clock() + RETENTION_FIRST_AFTER,
+            )
+
+    async def _run_retention(self) -> None:
+        assert self._retention is not None
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            await self._retention(self._clock())
+        except Exception as exc:  # a fault is one line; tomorrow's run continues where it stopped
+            log.warning("retention run stopped: %s", fault_reason(exc) or exc)
+        finally:
+            self._inflight.discard(task)  # type: ignore[arg-type]
 
     async def _take_checkpoint(self) -> None:
         assert self._checkpoint is not None

@@ -94,3 +94,40 @@ async def test_periods_are_overridable(db_conn: str, settings_for: Any, database
     short = settings_for(database_url, retention={"delivery_address_days": 30})
     [delivery, recipient] = await retention.plan(short)
     assert (delivery.rows, recipient.rows) == (4, 2)
+
+
+async def test_serve_runs_it_daily_when_enabled(
+    db_conn: str, settings_for: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    from incident_svc import scheduling
+    from incident_svc.errors import ConfigError
+    from incident_svc.runtime import wiring
+
+    await aged(2)
+    assert wiring._retention(settings_for(database_url), None) is None  # off by default
+    with pytest.raises(ConfigError):  # on, but no key: serve refuses to start
+        wiring._retention(settings_for(database_url, retention={"enabled": True}), None)
+    enabled = settings_for(
+        database_url,
+        retention={"enabled": True, "key": KEY.decode()},
+        scheduler={"poll_seconds": 0.2},
+    )
+    action = wiring._retention(enabled, None)
+    monkeypatch.setattr(scheduling, "RETENTION_FIRST_AFTER", timedelta(seconds=0.2))
+    scheduler = scheduling.ServiceScheduler(settings=enabled, actions={}, retention=action)
+    try:
+        await scheduler.start()
+        job = scheduler._scheduler.get_job(scheduling.RETENTION_JOB)
+        assert job.trigger.interval == timedelta(days=1)
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if await Delivery.filter(address__startswith="pseud:").count() == 2:
+                break
+    finally:
+        scheduler.shutdown()
+    assert await Delivery.filter(address__startswith="pseud:").count() == 2
+    [event] = await AuditEvent.filter(action="retention.batch", target_id="delivery_address")
+    assert event.actor == wiring.RETENTION_ACTOR

@@ -102,7 +102,10 @@ async def _start(settings: Settings, options: ServeOptions, parts: Parts) -> _Ru
     running = _Running(status=status)
     if options.scheduler:
         running.scheduler = ServiceScheduler(
-            settings=settings, actions=parts.actions, checkpoint=parts.checkpoint
+            settings=settings,
+            actions=parts.actions,
+            checkpoint=parts.checkpoint,
+            retention=parts.retention,
         )
         status.scheduler = running.scheduler
         await running.scheduler.start()

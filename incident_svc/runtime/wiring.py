@@ -18,7 +18,14 @@ from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
-from incident_svc.services import audit_checkpoints, audit_key, campaign_start, reminders
+from incident_svc.services import (
+    audit_checkpoints,
+    audit_key,
+    campaign_start,
+    reminders,
+    retention,
+    retention_key,
+)
 from incident_svc.services.dispatcher import run_dispatcher
 from incident_svc.web.app import create_app
 from incident_svc.web.health import health_routes
@@ -37,6 +44,7 @@ class Parts:
     dispatcher: Dispatcher
     web_app: WebApp
     checkpoint: Action | None = None
+    retention: Action | None = None
 
 
 @contextlib.asynccontextmanager
@@ -74,7 +82,26 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             dispatcher=dispatcher,
             web_app=web_app,
             checkpoint=_checkpoints(settings, key, send),
+            retention=_retention(settings, key),
         )
+
+
+RETENTION_ACTOR = "service:retention"
+
+
+def _retention(settings: Settings, key: bytes | None) -> Action | None:
+    """The daily retention run, when retention.enabled; without a retention key `serve`
+    refuses to start (exit 2) rather than keep data past its period unnoticed."""
+    if not settings.retention.enabled:
+        return None
+    secret = retention_key.require(settings)
+
+    async def run(now: datetime) -> object:
+        done = await retention.run(settings, key=secret, audit_key=key, actor=RETENTION_ACTOR)
+        log.info("retention: %s", ", ".join(f"{r.kind} {r.rows}" for r in done))
+        return done
+
+    return run
 
 
 def _checkpoints(settings: Settings, key: bytes | None, send: reminders.SendEmail) -> Action | None:
