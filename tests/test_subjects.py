@@ -49,7 +49,9 @@ async def test_export_then_erase_round_trip(db_conn: str) -> None:
     assert held["holdings"] == [
         {"system": "crm", "category": "contact", "created_at": held["holdings"][0]["created_at"]}
     ]
-    assert [e["incident"] for e in held["exposures"]] == ["INC-2026-0001"]
+    assert [(e["incident"], e["categories"]) for e in held["exposures"]] == [
+        ("INC-2026-0001", ["contact"])
+    ]
     assert {n["campaign_id"] for n in held["notices"]} == {data.old.id, data.recent.id}
     assert all(n["content_hash"] and n["message_id"] for n in held["notices"])
     assert len(held["approved_audiences"]) == 2

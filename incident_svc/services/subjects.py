@@ -10,9 +10,11 @@ shown to a regulator, and matched to the person if they present their address ag
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.db import write_transaction
@@ -80,14 +82,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# JSON columns come back from raw SQL as their text
+_JSON_COLUMNS = {"categories", "reasons", "texts", "content_hashes"}
+
+
 async def _rows(conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> list[dict[str, Any]]:
-    return [_plain(row) for row in await query(conn, sql, values)]
+    found = []
+    for row in await query(conn, sql, values):
+        for column in _JSON_COLUMNS & row.keys():
+            if isinstance(row[column], str):
+                row[column] = json.loads(row[column])
+        found.append(_plain(row))
+    return found
 
 
 async def export(ref: str, *, key: bytes | None) -> dict[str, Any]:
     """Everything held about one person, for a data-subject access request."""
-    from tortoise import connections
-
     conn = connections.get("default")
     subject = await _subject(ref)
     addresses = [subject.email] + ([address_pseudonym(key, subject.email)] if key else [])
@@ -145,8 +155,6 @@ async def export(ref: str, *, key: bytes | None) -> dict[str, Any]:
 
 async def match(address: str, *, key: bytes) -> dict[str, Any]:
     """The notices and audiences kept for an address, whether still in clear or pseudonymised."""
-    from tortoise import connections
-
     conn = connections.get("default")
     text = check_address(address)
     pseudonym = address_pseudonym(key, text)
