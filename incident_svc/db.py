@@ -23,7 +23,7 @@ from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.recorder import MigrationRecorder
 from tortoise.transactions import in_transaction
 
-from incident_svc.errors import ConfigError, DatabaseError, SchemaError
+from incident_svc.errors import ConfigError, DatabaseError, DatabaseUnavailableError, SchemaError
 
 APP = "models"
 MIGRATIONS_MODULE = "incident_svc.migrations"
@@ -121,7 +121,12 @@ async def open_database(database_url: str) -> None:
     try:
         await Tortoise.init(config=tortoise_config(database_url))
         await connections.get("default").execute_query("SELECT 1")
-    except (DBConnectionError, OSError) as exc:
+    except OSError as exc:  # refused, unreachable, timed out: a fault that may pass
+        raise DatabaseUnavailableError(
+            f"cannot reach the database at {redact_url(database_url)}: {exc}; nothing was "
+            "changed: run the same command again when it answers"
+        ) from None
+    except DBConnectionError as exc:
         raise DatabaseError(
             f"cannot reach the database at {redact_url(database_url)}: {exc}"
         ) from None

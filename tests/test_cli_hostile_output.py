@@ -142,7 +142,7 @@ def test_a_non_ascii_audit_hash_is_a_broken_chain_not_a_crash(database_url: str)
     _tamper(database_url, "UPDATE audit_event SET hash = 'é' || substr(hash, 2) WHERE seq = 2")
     verdict = cli("audit", "verify", database_url=database_url)
     assert verdict.returncode == 1 and "Traceback" not in verdict.stderr
-    assert "BROKEN at sequence 2: hash is not a hex digest" in verdict.stdout
+    assert "BROKEN at sequence 2: stored hash is not 64 lowercase hex digits" in verdict.stdout
     shown = cli("audit", "log", database_url=database_url)
     assert shown.returncode == 0 and "Traceback" not in shown.stderr
 

@@ -172,3 +172,12 @@ def test_actor_defaults_to_os_user(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.delenv("INCIDENT_SVC_ACTOR", raising=False)
     assert CliState().actor == getpass.getuser()
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_and_exit_8() -> None:
+    # nothing listens on port 1: refused at once, as a database that is down or restarting
+    result = cli("campaign", "status", "1", database_url="postgres://postgres@127.0.0.1:1/x")
+    assert result.returncode == 8, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the database" in lines[0]
+    assert "run the same command again" in lines[0] and "Traceback" not in result.stderr
