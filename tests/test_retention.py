@@ -131,3 +131,23 @@ async def test_serve_runs_it_daily_when_enabled(
     assert await Delivery.filter(address__startswith="pseud:").count() == 2
     [event] = await AuditEvent.filter(action="retention.batch", target_id="delivery_address")
     assert event.actor == wiring.RETENTION_ACTOR
+
+
+def test_db_upgrade_creates_the_retention_key_file_once(database_url: str, tmp_path: Any) -> None:
+    import json
+    import stat
+
+    from tests.support.audit_chain_tools import cli
+
+    first = cli(database_url, "db", "upgrade", "--json")
+    assert first.code == 0, first.out
+    path = tmp_path / "var" / "retention-hmac.key"
+    assert json.loads(first.out)["retention_key_created"] == str(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    content = path.read_bytes()
+    again = cli(database_url, "db", "upgrade", "--json")
+    assert json.loads(again.out)["retention_key_created"] is None
+    assert path.read_bytes() == content  # never replaced: old pseudonyms stay matchable
+    path.chmod(0o644)
+    refused = cli(database_url, "retention", "match", "--address", "a@example.org")
+    assert refused.code == 2 and "retention key file" in refused.out
