@@ -15,6 +15,7 @@ BENCHMARKS: list[str] = [
     "audience_bench",
     "obligations_bench",
     "bounce_bench",
+    "retention_bench",
 ]
 
 

@@ -109,6 +109,18 @@ class DisclosureSettings(_Section):
     review_days: float = Field(default=90.0, gt=0)
 
 
+class RetentionSettings(_Section):
+    """How long personal fields are kept (docs/retention.md gives each period's legal reason)."""
+
+    enabled: bool = False  # `serve` runs `retention run` once a day
+    key: SecretStr | None = None
+    key_file: Path | None = None  # default: <var_dir>/retention-hmac.key
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # days after the campaign ended (completed or cancelled)
+    delivery_address_days: int = Field(default=2192, ge=1)  # six years: proof of dispatch
+    recipient_address_days: int = Field(default=2192, ge=1)  # the approved audience
+
+
 class FeedSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -325,6 +337,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     approval: ApprovalSettings = ApprovalSettings()
     audit: AuditSettings = AuditSettings()
+    retention: RetentionSettings = RetentionSettings()
     feed: FeedSettings = FeedSettings()
     banners: BannerSettings = BannerSettings()
     bounces: BounceSettings = BounceSettings()

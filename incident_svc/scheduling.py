@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 POLL_JOB = "poll"
 CHECKPOINT_JOB = "audit-checkpoint"
 IMAP_JOB = "bounces-imap"
+RETENTION_JOB = "retention"
+RETENTION_EVERY = timedelta(days=1)
+RETENTION_FIRST_AFTER = timedelta(minutes=1)  # not in the rush of a start
 RETRY_SECONDS = 30.0
 Action = Callable[[datetime], Awaitable[object]]
 Clock = Callable[[], datetime]
@@ -52,11 +55,13 @@ class ServiceScheduler:
         clock: Clock = utcnow,
         checkpoint: Action | None = None,
         imap_poll: Action | None = None,
+        retention: Action | None = None,
     ) -> None:
         self._settings = settings
         self._actions = dict(actions)
         self._checkpoint = checkpoint
         self._imap_poll = imap_poll
+        self._retention = retention
         self._clock = clock
         self._locks = {action: asyncio.Lock() for action in WakeupAction}
         self._retry_after: dict[str, datetime] = {}
@@ -99,7 +104,14 @@ class ServiceScheduler:
                 IntervalTrigger(seconds=self._settings.scheduler.poll_seconds, timezone=UTC),
                 id=CHECKPOINT_JOB,
             )
-
+        if self._retention is not None:
+            # daily, when retention.enabled: a run after a missed day catches up by itself
+            self._scheduler.add_job(
+                self._run_retention,
+                IntervalTrigger(seconds=RETENTION_EVERY.total_seconds(), timezone=UTC),
+                id=RETENTION_JOB,
+                next_run_time=self._clock() + RETENTION_FIRST_AFTER,
+            )
         if self._imap_poll is not None:
             # the report mailbox (bounces.imap); max_instances=1 keeps polls from overlapping
             self._scheduler.add_job(
@@ -109,6 +121,13 @@ class ServiceScheduler:
                 id=IMAP_JOB,
                 next_run_time=self._clock(),
             )
+
+    async def _run_retention(self) -> None:
+        assert self._retention is not None
+        try:
+            await self._tracked(self._retention)
+        except Exception as exc:  # a fault is one line; tomorrow's run continues where it stopped
+            log.warning("retention run stopped: %s", fault_reason(exc) or exc)
 
     async def _take_checkpoint(self) -> None:
         assert self._checkpoint is not None
@@ -154,7 +173,10 @@ class ServiceScheduler:
     def reconcile(self, plan: list[Wakeup], *, now: datetime) -> None:
         wanted = {wakeup.job_id: wakeup for wakeup in plan}
         for job in self._scheduler.get_jobs():
-            if job.id not in (POLL_JOB, CHECKPOINT_JOB, IMAP_JOB) and job.id not in wanted:
+            if (
+                job.id not in (POLL_JOB, CHECKPOINT_JOB, IMAP_JOB, RETENTION_JOB)
+                and job.id not in wanted
+            ):
                 job.remove()
                 self._planned.pop(job.id, None)
         for wakeup in wanted.values():

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from incident_svc import db
 from incident_svc.cli.output import JSON_OPTION, console, err_console, print_json
 from incident_svc.cli.runtime import state, with_db
 from incident_svc.config import Settings
-from incident_svc.services import audit_key
+from incident_svc.services import audit_key, retention_key
 
 app = typer.Typer(help="Create, upgrade and inspect the database schema.", no_args_is_help=True)
 
@@ -17,24 +19,37 @@ app = typer.Typer(help="Create, upgrade and inspect the database schema.", no_ar
 def upgrade(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
     """Apply every pending migration. Safe to run again: it then changes nothing."""
 
-    async def work(settings: Settings) -> tuple[list[str], audit_key.KeySetup]:
+    async def work(settings: Settings) -> tuple[list[str], audit_key.KeySetup, Path | None]:
         applied = await db.upgrade()
-        return applied, await audit_key.ensure_key(settings)
+        key = await audit_key.ensure_key(settings)
+        return applied, key, retention_key.ensure(settings)
 
     path = db.sqlite_path(state(ctx).settings.database_url)
     if path is not None and not path.exists():
         # said before it happens: run from the wrong folder, this is where the file goes
         err_console.print(f"creating a new database at {path.resolve()}")
-    applied, key = with_db(ctx, work, check_schema=False, create=True)
+    applied, key, retention_created = with_db(ctx, work, check_schema=False, create=True)
     url = db.redact_url(state(ctx).settings.database_url)
     if json_output:
-        print_json({"database": url, "applied": applied, "audit_key": _key_summary(key)})
+        print_json(
+            {
+                "database": url,
+                "applied": applied,
+                "audit_key": _key_summary(key),
+                "retention_key_created": str(retention_created) if retention_created else None,
+            }
+        )
         return
     if applied:
         console.print(f"applied {', '.join(applied)} to {url}", markup=False)
     else:
         console.print(f"{url} is up to date; nothing to apply", markup=False)
     console.print(_key_line(key), markup=False)
+    if retention_created:
+        console.print(
+            f"retention key: created {retention_created} (mode 0600); keep a copy somewhere safe",
+            markup=False,
+        )
 
 
 def _key_summary(key: audit_key.KeySetup) -> dict[str, object]:

@@ -23,7 +23,9 @@ from incident_svc.cli import (
     notice_cmd,
     policy_cmd,
     register_cmd,
+    retention_cmd,
     serve_cmd,
+    subject_cmd,
 )
 from incident_svc.cli.output import error
 from incident_svc.cli.runtime import CliState
@@ -86,6 +88,8 @@ register_cmd.register(app)
 serve_cmd.register(app)
 mailsink_cmd.register(app)
 demo_cmd.register(app)
+retention_cmd.register(app)
+subject_cmd.register(app)
 
 
 def _refuse_undecodable_arguments() -> None:

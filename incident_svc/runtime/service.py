@@ -106,6 +106,7 @@ async def _start(settings: Settings, options: ServeOptions, parts: Parts) -> _Ru
             actions=parts.actions,
             checkpoint=parts.checkpoint,
             imap_poll=parts.imap_poll,
+            retention=parts.retention,
         )
         status.scheduler = running.scheduler
         await running.scheduler.start()

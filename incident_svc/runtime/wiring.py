@@ -25,6 +25,8 @@ from incident_svc.services import (
     campaign_start,
     disclosure_jobs,
     reminders,
+    retention,
+    retention_key,
 )
 from incident_svc.services.bounce_sources import imap_poll
 from incident_svc.services.bounce_sources.ingest_port import Ingest, default_ingest
@@ -49,6 +51,7 @@ class Parts:
     web_app: WebApp
     checkpoint: Action | None = None
     imap_poll: Action | None = None
+    retention: Action | None = None
 
 
 @contextlib.asynccontextmanager
@@ -96,7 +99,26 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             web_app=web_app,
             checkpoint=_checkpoints(settings, key, send),
             imap_poll=_imap_poll(settings, ingest),
+            retention=_retention(settings, key),
         )
+
+
+RETENTION_ACTOR = "service:retention"
+
+
+def _retention(settings: Settings, key: bytes | None) -> Action | None:
+    """The daily retention run, when retention.enabled; without a retention key `serve`
+    refuses to start (exit 2) rather than keep data past its period unnoticed."""
+    if not settings.retention.enabled:
+        return None
+    secret = retention_key.require(settings)
+
+    async def run(now: datetime) -> object:
+        done = await retention.run(settings, key=secret, audit_key=key, actor=RETENTION_ACTOR)
+        log.info("retention: %s", ", ".join(f"{r.kind} {r.rows}" for r in done))
+        return done
+
+    return run
 
 
 def _checkpoints(settings: Settings, key: bytes | None, send: reminders.SendEmail) -> Action | None:

@@ -32,9 +32,10 @@ from incident_svc.domain.obligation_reminders import (
     due_reminders,
     next_due,
 )
+from incident_svc.domain.pseudonym import keyed_hash
 from incident_svc.mail.internal_message import InternalMessage, internal_message
 from incident_svc.models import ObligationReminder, ReminderSent
-from incident_svc.services import audit
+from incident_svc.services import audit, retention_key
 from incident_svc.services.obligation_countdowns import LEGACY_KEY, countdowns
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,11 @@ def hours_left(countdown: Countdown, now: datetime) -> float:
     return (countdown.due_at - now).total_seconds() / 3600
 
 
+def _to_hmac(settings: Settings) -> str | None:
+    key = retention_key.resolve(settings).key
+    return keyed_hash(key, settings.security_team_email) if key else None
+
+
 def _details(
     reminder: Reminder, now: datetime, settings: Settings, message: InternalMessage
 ) -> dict[str, object]:
@@ -140,7 +146,9 @@ def _details(
         "deadline": countdown.due_at.isoformat(),
         "due_at": reminder.at.isoformat(),
         "hours_left": round(hours_left(countdown, now), 2),
-        "to": settings.security_team_email,
+        # the setting, not the address: audit events hold no addresses (docs/retention.md)
+        "to": "security_team_email",
+        "to_hmac": _to_hmac(settings),
         "message_id": message.message_id,
     }
 

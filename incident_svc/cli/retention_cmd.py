@@ -1,0 +1,91 @@
+"""`incident-svc retention`: what the retention policy would change, doing it, and matching
+an address to the proof kept about it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
+from incident_svc.cli.runtime import hmac_key, state, with_db
+from incident_svc.config import Settings
+from incident_svc.services import retention, retention_key, subjects
+
+app = typer.Typer(
+    help="Keep personal data no longer than the retention policy says.", no_args_is_help=True
+)
+
+
+@app.command()
+def plan(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
+    """Show what `retention run` would change now: rows per kind, per day campaigns ended."""
+
+    async def work(settings: Settings) -> list[retention.KindPlan]:
+        return await retention.plan(settings)
+
+    plans = with_db(ctx, work)
+    if json_output:
+        print_json([p.as_dict() for p in plans])
+        return
+    for p in plans:
+        console.print(
+            f"{p.kind}: {p.rows} row(s) past {p.days} days (campaigns ended before "
+            f"{p.cutoff.date().isoformat()})",
+            markup=False,
+        )
+        if p.by_date:
+            print_table(p.by_date, ["ended", "campaigns", "rows"])
+
+
+@app.command()
+def run(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
+    """Pseudonymise every expired address, a batch per short transaction, each audited."""
+    actor = state(ctx).actor
+
+    async def work(settings: Settings) -> list[retention.RunResult]:
+        return await retention.run(
+            settings,
+            key=retention_key.require(settings),
+            audit_key=hmac_key(settings),
+            actor=actor,
+        )
+
+    results = with_db(ctx, work)
+    if json_output:
+        print_json([r.as_dict() for r in results])
+        return
+    for r in results:
+        console.print(
+            f"{r.kind}: {r.rows} row(s) pseudonymised in {r.batches} batch(es), "
+            f"{r.seconds:.2f} s; longest statement {r.longest_statement_ms:.1f} ms",
+            markup=False,
+        )
+
+
+@app.command()
+def match(
+    ctx: typer.Context,
+    address: str = typer.Option(..., "--address", help="The address a person presents."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """The notices and approved audiences kept for an address, in clear or pseudonymised."""
+    subjects.check_address(address)
+
+    async def work(settings: Settings) -> dict[str, Any]:
+        return await subjects.match(address, key=retention_key.require(settings))
+
+    found = with_db(ctx, work)
+    if json_output:
+        print_json(found)
+        return
+    console.print(f"pseudonym: {found['pseudonym']}", markup=False)
+    print_table(
+        found["notices"],
+        ["campaign_id", "incident", "recipient_ref", "status", "sent_at", "content_hash"],
+    )
+    console.print(f"approved audiences: {len(found['approved_audiences'])}", markup=False)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="retention")

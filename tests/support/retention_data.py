@@ -1,0 +1,79 @@
+"""A database of known ages for the retention and subject tests: campaigns that ended long
+ago, lately, and one still sending, each with deliveries and frozen recipients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
+from incident_svc.domain.times import utcnow
+from incident_svc.models import Campaign, CampaignRecipient, Delivery, Subject
+from tests.support import people, rows
+
+KEY = b"retention-test-key-0123456789abcdef"
+
+
+@dataclass
+class Aged:
+    old: Campaign  # completed seven years ago: expired
+    recent: Campaign  # completed a year ago: kept
+    sending: Campaign  # still sending: kept
+    now: datetime
+
+
+def reply(address: str) -> str:
+    return f"250 2.0.0 Ok: queued for <{address}>"
+
+
+async def _fill(campaign: Campaign, subjects: list[Subject], *, sent: bool) -> None:
+    await Delivery.bulk_create(
+        [
+            Delivery(
+                campaign_id=campaign.id,
+                recipient_ref=s.external_ref,
+                subject_id=s.id,
+                address=s.email,
+                locale=s.locale,
+                status=DeliveryStatus.SENT if sent else DeliveryStatus.PENDING,
+                next_attempt_at=campaign.created_at,
+                sent_at=campaign.created_at if sent else None,
+                message_id=f"<{campaign.id}.{s.id}@example.com>" if sent else None,
+                smtp_reply=reply(s.email) if sent else None,
+                content_hash=f"{campaign.id:032x}{s.id:032x}" if sent else None,
+            )
+            for s in subjects
+        ]
+    )
+    await CampaignRecipient.bulk_create(
+        [
+            CampaignRecipient(
+                campaign_id=campaign.id,
+                member_id=s.id,
+                subject_id=s.id,
+                recipient_ref=s.external_ref,
+                address=s.email,
+                locale=s.locale,
+            )
+            for s in subjects
+        ]
+    )
+
+
+async def aged(subjects: int = 6) -> Aged:
+    """``subjects`` people; the old and recent campaigns reach all, the sending one the last."""
+    incident = await people.make_incident(subjects)
+    everyone = await Subject.all().order_by("id")
+    now = utcnow()
+    made = []
+    for status, ended in (
+        (CampaignStatus.COMPLETED, now - timedelta(days=7 * 365)),
+        (CampaignStatus.COMPLETED, now - timedelta(days=365)),
+        (CampaignStatus.SENDING, None),
+    ):
+        made.append(await rows.campaign(incident, None, status=status, finished_at=ended))
+    old, recent, sending = made
+    await _fill(old, everyone, sent=True)
+    await _fill(recent, everyone, sent=True)
+    await _fill(sending, everyone[-1:], sent=False)
+    return Aged(old, recent, sending, now)
