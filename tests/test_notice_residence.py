@@ -3,6 +3,7 @@ consumer reporting agencies where SSN or licence numbers are involved (pure and 
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ def context(jurisdiction: str, *codes: str) -> dict[str, Any]:
 
 
 def notice(text: str) -> RenderedNotice:
-    return RenderedNotice("Notice", text, f"<p>{text}</p>", ())
+    # the HTML part escaped as the autoescaping templates do: data never opens a comment
+    return RenderedNotice("Notice", text, f"<p>{html.escape(text, quote=False)}</p>", ())
 
 
 def messages(jurisdiction: str, text: str, *codes: str) -> list[tuple[str, str]]:
