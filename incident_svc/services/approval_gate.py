@@ -15,7 +15,7 @@ from incident_svc.db import write_transaction
 from incident_svc.domain.enums import CampaignStatus
 from incident_svc.errors import ConflictError
 from incident_svc.models import Campaign
-from incident_svc.services import approval_snapshot, audit
+from incident_svc.services import approval_snapshot, campaigns
 
 
 def refusal(campaign_id: int, change: str) -> ConflictError:
@@ -37,19 +37,12 @@ async def return_to_draft(
     campaign.approval_snapshot = None  # type: ignore[assignment]
     campaign.approval_digest = None  # type: ignore[assignment]
     await campaign.save(using_db=conn)
-    base = {"incident": campaign.incident.ref, "campaign": campaign.id}
     for action, details in (
         ("campaign.start_refused", {"changed": change, "approval_digest": digest}),
         ("campaign.returned_to_draft", {"from": previous.value, "reason": change}),
     ):
-        await audit.record(
-            conn,
-            actor=actor,
-            action=action,
-            target_type="campaign",
-            target_id=campaign.id,
-            details={**base, **details},
-            key=key,
+        await campaigns.audit_event(
+            conn, campaign, campaign.incident.ref, actor, key, action, details
         )
 
 

@@ -27,7 +27,6 @@ from incident_svc.models import Campaign
 from incident_svc.services import (
     approval_gate,
     approval_snapshot,
-    audit,
     campaigns,
     dispatcher,
     outbox,
@@ -65,7 +64,7 @@ async def start(
     changed, the campaign is back to draft (committed) before the error is raised.
     """
     async with write_transaction() as conn:
-        campaign = await campaigns._locked(conn, campaign_id)
+        campaign = await campaigns.locked(conn, campaign_id)
         if campaign.status is CampaignStatus.SENDING:
             return False
         check_startable(
@@ -114,10 +113,9 @@ async def _start(
         placeholders("UPDATE campaign SET audience_count = ? WHERE id = ?", conn),
         [sum(planned.values()), campaign.id],
     )
-    details = {"incident": campaign.incident.ref, "campaign": campaign.id}
+    ref = campaign.incident.ref
     if not settings.approval.required:
-        await _record(conn, campaign, actor, key, "campaign.approval_not_required", {
-            **details,
+        await campaigns.audit_event(conn, campaign, ref, actor, key, "campaign.approval_not_required", {
             "settings_source": setting_source(settings, "approval.required"),
             "created_under": {
                 "required": campaign.approval_required,
@@ -126,33 +124,13 @@ async def _start(
             "approved_by": campaign.approved_by,
         })  # fmt: skip
     lateness = (now - campaign.scheduled_at).total_seconds() if campaign.scheduled_at else 0.0
-    await _record(conn, campaign, actor, key, "campaign.started", {
-        **details,
+    await campaigns.audit_event(conn, campaign, ref, actor, key, "campaign.started", {
         "deliveries": planned,
         "approval_digest": campaign.approval_digest,
         "scheduled_at": campaign.scheduled_at.isoformat() if campaign.scheduled_at else None,
         "lateness_seconds": round(max(lateness, 0.0), 3),
     })  # fmt: skip
     return True
-
-
-async def _record(
-    conn: BaseDBAsyncClient,
-    campaign: Campaign,
-    actor: str,
-    key: bytes | None,
-    action: str,
-    details: dict[str, Any],
-) -> None:
-    await audit.record(
-        conn,
-        actor=actor,
-        action=action,
-        target_type="campaign",
-        target_id=campaign.id,
-        details=details,
-        key=key,
-    )
 
 
 async def start_due(

@@ -110,7 +110,7 @@ async def create(
             creator_principal=made_by.identity.principal,
         )
         await approvers.keep(conn, campaign, approvers.CREATOR, made_by)
-        await _audit(
+        await audit_event(
             conn,
             campaign,
             incident.ref,
@@ -131,7 +131,7 @@ async def create(
     return campaign
 
 
-async def _audit(
+async def audit_event(
     conn: BaseDBAsyncClient,
     campaign: Campaign,
     incident_ref: str,
@@ -151,7 +151,7 @@ async def _audit(
     )
 
 
-async def _locked(conn: BaseDBAsyncClient, campaign_id: int) -> Campaign:
+async def locked(conn: BaseDBAsyncClient, campaign_id: int) -> Campaign:
     """Re-read the campaign inside a write transaction (row-locked on PostgreSQL)."""
     campaign = (
         await Campaign.filter(id=campaign_id)
@@ -190,7 +190,7 @@ async def approve(
     created, or now), the approver's proven identity (services.approvers) must not be the
     creator's; ``actor`` is only a label."""
     async with write_transaction() as conn:
-        campaign = await _locked(conn, campaign_id)
+        campaign = await locked(conn, campaign_id)
         _require(campaign, [CampaignStatus.DRAFT], "approved")
         four_eyes = approval_in_force(campaign, settings)
         digest = await approval_snapshot.freeze(conn, campaign, settings)
@@ -205,7 +205,7 @@ async def approve(
         campaign.audience_count = approval_snapshot.audience_count(campaign)
         await campaign.save(using_db=conn)
         await approvers.keep(conn, campaign, approvers.APPROVER, proven)
-        await _audit(
+        await audit_event(
             conn,
             campaign,
             campaign.incident.ref,
@@ -229,7 +229,7 @@ async def schedule(
 ) -> Campaign:
     """Set when an approved campaign starts (now when ``at`` is None)."""
     async with write_transaction() as conn:
-        campaign = await _locked(conn, campaign_id)
+        campaign = await locked(conn, campaign_id)
         required = approval_in_force(campaign, settings)
         allowed = [*STARTABLE] if required else [CampaignStatus.DRAFT, *STARTABLE]
         if campaign.status is CampaignStatus.DRAFT and required:
@@ -240,7 +240,7 @@ async def schedule(
         campaign.status = CampaignStatus.SCHEDULED
         campaign.scheduled_at = at or utcnow()
         await campaign.save(using_db=conn)
-        await _audit(
+        await audit_event(
             conn,
             campaign,
             campaign.incident.ref,
@@ -265,12 +265,12 @@ async def hold(
     if until <= utcnow():
         raise ValidationError(f"--until {until.isoformat()} is not in the future", field="until")
     async with write_transaction() as conn:
-        campaign = await _locked(conn, campaign_id)
+        campaign = await locked(conn, campaign_id)
         _require(campaign, [s for s in CampaignStatus if s not in FINAL], "held")
         campaign.hold_until = until
         campaign.hold_reason = reason.strip()
         await campaign.save(using_db=conn)
-        await _audit(
+        await audit_event(
             conn,
             campaign,
             campaign.incident.ref,
@@ -288,14 +288,14 @@ async def hold(
 async def release(*, campaign_id: int, actor: str, key: bytes | None) -> Campaign:
     """Lift a hold now."""
     async with write_transaction() as conn:
-        campaign = await _locked(conn, campaign_id)
+        campaign = await locked(conn, campaign_id)
         if campaign.hold_until is None:
             raise ConflictError(f"campaign {campaign_id} is not on hold")
         previous = {"until": campaign.hold_until.isoformat(), "reason": campaign.hold_reason}
         campaign.hold_until = None
         campaign.hold_reason = None  # type: ignore[assignment]
         await campaign.save(using_db=conn)
-        await _audit(
+        await audit_event(
             conn,
             campaign,
             campaign.incident.ref,
@@ -312,7 +312,7 @@ async def release(*, campaign_id: int, actor: str, key: bytes | None) -> Campaig
 async def cancel(*, campaign_id: int, actor: str, key: bytes | None) -> Campaign:
     """Stop a campaign: nothing more is sent; deliveries already sent keep their proof."""
     async with write_transaction() as conn:
-        campaign = await _locked(conn, campaign_id)
+        campaign = await locked(conn, campaign_id)
         _require(campaign, [s for s in CampaignStatus if s not in FINAL], "cancelled")
         rows = await query(
             conn,
@@ -323,7 +323,7 @@ async def cancel(*, campaign_id: int, actor: str, key: bytes | None) -> Campaign
         campaign.status = CampaignStatus.CANCELLED
         campaign.finished_at = utcnow()
         await campaign.save(using_db=conn)
-        await _audit(
+        await audit_event(
             conn,
             campaign,
             campaign.incident.ref,
@@ -342,14 +342,14 @@ async def complete_if_done(
 ) -> bool:
     """Mark a sending campaign completed once no delivery is pending or leased."""
     async with write_transaction() as conn:
-        campaign = await _locked(conn, campaign_id)
+        campaign = await locked(conn, campaign_id)
         if campaign.status is not CampaignStatus.SENDING or await open_count(conn, campaign_id):
             return False
         counts = await delivery_counts(campaign_id, conn=conn)
         campaign.status = CampaignStatus.COMPLETED
         campaign.finished_at = now
         await campaign.save(using_db=conn)
-        await _audit(
+        await audit_event(
             conn,
             campaign,
             campaign.incident.ref,
