@@ -56,6 +56,8 @@ async def test_relay_refusing_for_twenty_seconds_pauses_the_campaign_and_spends_
         env = child_env(db_conn, proxy.port, tmp_path)
         sending = asyncio.create_task(send_now(env, campaign.id))
         await _until(lambda: _relay_down(relay), 15)
+        # the batch claimed before the first refusal is handed back unspent
+        await _until(lambda: _all_pending(campaign.id), 5)
 
         # while it lasts: campaign status, /healthz and /metrics say so
         status = await campaign_views.status(campaign.id, relay=relay)
@@ -132,6 +134,10 @@ async def test_stalled_relay_is_waited_out_and_only_answers_lost_on_the_wire_rep
 async def _relay_down(relay: str) -> bool:
     view = await relay_state.read(relay)
     return view is not None and not view.up
+
+
+async def _all_pending(campaign_id: int) -> bool:
+    return (await campaign_views.status(campaign_id))["counts"]["pending"] == RECIPIENTS
 
 
 async def _until(condition: Callable[[], object], timeout: float) -> None:

@@ -150,5 +150,11 @@ async def run_cli(env: Mapping[str, str], *args: str) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await process.communicate()
+    try:
+        out, err = await process.communicate()
+    except BaseException:  # a test that failed or timed out leaves no child behind
+        if process.returncode is None:
+            process.kill()
+            await asyncio.shield(process.wait())
+        raise
     return process.returncode or 0, out.decode(), err.decode()
