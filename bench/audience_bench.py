@@ -32,7 +32,7 @@ from incident_svc.db import dialect
 from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.enums import CampaignStatus, NoticeKind
 from incident_svc.models import Campaign
-from incident_svc.services import campaigns
+from incident_svc.services.delivery import campaigns
 
 PG_ADMIN = os.environ.get("INCIDENT_SVC_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 POLICY = ApprovalPolicy(required=False, source="bench")

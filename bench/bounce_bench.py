@@ -33,7 +33,8 @@ from incident_svc.config import Settings, load_settings
 from incident_svc.domain import bounce_parse
 from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.times import utcnow
-from incident_svc.services import bounce_folder, campaign_start, campaigns, return_paths
+from incident_svc.services.bounce import bounce_folder, return_paths
+from incident_svc.services.delivery import campaign_start, campaigns
 from tests.support import bounce_reports as shapes  # the shapes the tests ingest
 
 GOAL = 2000.0

@@ -56,7 +56,8 @@ from incident_svc.notices.catalog import TemplateCatalog
 from incident_svc.notices.composer import ComposeItem, load_composer
 from incident_svc.notices.context import IncidentFacts, PersonFacts
 from incident_svc.notices.rendering import inline_css
-from incident_svc.services import campaign_start, campaigns
+from incident_svc.runtime import wiring
+from incident_svc.services.delivery import campaign_start, campaigns
 
 BENCH_POLICY = ApprovalPolicy(required=False, source="bench")
 
@@ -325,9 +326,10 @@ async def end_to_end(
             loader = await precomposed_loader(campaign.id, settings)
         started = time.perf_counter()  # composing "free" notices is not part of the run
         before, thread = _cpu_ticks(), time.thread_time()
-        counts = await campaign_start.send_now(
-            campaign_id=campaign.id, settings=settings, actor="bench", loader=loader
-        )
+        async with wiring.smtp_pool(settings) as pool:  # connecting is part of the run
+            counts = await campaign_start.send_now(
+                campaign_id=campaign.id, settings=settings, pool=pool, actor="bench", loader=loader
+            )
         elapsed = time.perf_counter() - started
         busy = (time.thread_time() - thread) / elapsed
         rate = count / elapsed

@@ -13,7 +13,7 @@ from incident_svc.config import load_settings
 from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Delivery
-from incident_svc.services import campaign_start, campaigns
+from incident_svc.services.delivery import campaign_start, campaigns
 
 BENCH_POLICY = ApprovalPolicy(required=False, source="bench")
 

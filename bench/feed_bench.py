@@ -55,7 +55,7 @@ async def _seed(database_url: str) -> None:
     from incident_svc.config import load_settings
     from incident_svc.domain.enums import BannerAudience, BannerSeverity, Severity
     from incident_svc.models import Incident
-    from incident_svc.services import banners
+    from incident_svc.services.website import banners
 
     await db.open_database(database_url)
     try:

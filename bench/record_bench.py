@@ -21,7 +21,7 @@ from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.enums import AttemptOutcome
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
-from incident_svc.services import campaign_start, campaigns, outbox
+from incident_svc.services.delivery import campaign_start, campaigns, outbox
 
 BENCH_POLICY = ApprovalPolicy(required=False, source="bench")
 

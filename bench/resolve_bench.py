@@ -28,8 +28,8 @@ from tortoise import connections
 from bench.inventory_data import fill_sql
 from incident_svc import db
 from incident_svc.domain.enums import Severity
-from incident_svc.services import affected, incidents
-from incident_svc.services.inventory.sql import db_time, params
+from incident_svc.rawsql import db_time, params
+from incident_svc.services.incident import affected, incidents
 
 PG_ADMIN = os.environ.get("INCIDENT_SVC_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 

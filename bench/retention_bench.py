@@ -23,7 +23,7 @@ from tortoise import connections
 from bench.resolve_bench import PG_ADMIN, _pg_admin
 from incident_svc import db
 from incident_svc.config import load_settings
-from incident_svc.services import retention
+from incident_svc.services.privacy import retention
 
 _CAMPAIGN = """INSERT INTO campaign (incident_id, kind, channels, audience_count, status,
     created_by, approval_required, approval_source, finished_at, created_at, updated_at)

@@ -28,7 +28,7 @@ from incident_svc.config import load_settings
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, NoticeKind, Severity
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign, Delivery, Incident
-from incident_svc.services.metrics import delivery_metrics
+from incident_svc.services.delivery.metrics import delivery_metrics
 from incident_svc.services.wakeups import load_plan
 
 STATES = [DeliveryStatus.SENT] * 6 + [DeliveryStatus.PENDING] * 3 + [DeliveryStatus.FAILED]

@@ -248,13 +248,13 @@ class Campaign(Model):
     channels: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
     template_hash = fields.CharField(max_length=64, null=True)
     audience_count = fields.IntField(default=0)
-    # which part of the affected list it is for, chosen at creation (services.audiences)
+    # which part of the affected list it is for, chosen at creation (services.delivery.audiences)
     # db_default: columns added to a table that has rows need a default in the database too
     audience = fields.CharEnumField(
         AudienceRule, max_length=16, default=AudienceRule.ALL, db_default=AudienceRule.ALL
     )
     # the affected list in groups when it was created: new, not_reached, in_flight, reached,
-    # told, told_no_longer_affected (services.audiences)
+    # told, told_no_longer_affected (services.delivery.audiences)
     audience_groups: dict[str, int] = fields.JSONField(default=dict, db_default={})  # type: ignore[assignment]
     status = fields.CharEnumField(CampaignStatus, max_length=16, default=CampaignStatus.DRAFT)
     scheduled_at = fields.DatetimeField(null=True)
@@ -453,7 +453,7 @@ class Banner(Model):
 
 
 # Written by versions before ObligationReminder; now only read, so that an upgrade repeats
-# no reminder (services/reminders.py).
+# no reminder (services/obligations/reminders.py).
 class ReminderSent(Model):
     """A deadline reminder that went out, so that it goes out once."""
 
@@ -472,7 +472,7 @@ class ReminderSent(Model):
 
 class ObligationReminder(Model):
     """A reminder of one obligation at one threshold that went out, so that it goes out once
-    (services/reminders.py). ``key`` is the obligation key, or ``regulator_deadline`` for the
+    (services/obligations/reminders.py). ``key`` is the obligation key, or ``regulator_deadline`` for the
     reminder of an incident whose affected list is not resolved yet."""
 
     id = fields.BigIntField(primary_key=True)
@@ -490,7 +490,7 @@ class ObligationReminder(Model):
 
 
 class AuditEvent(Model):
-    """One link of the tamper-evident chain. Written only by services.audit.
+    """One link of the tamper-evident chain. Written only by services.auditlog.audit.
 
     ``at`` and ``details`` are stored as the exact text that was hashed, so that
     verification never depends on how a database round-trips times or JSON.

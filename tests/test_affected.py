@@ -25,7 +25,7 @@ import pytest
 from incident_svc.domain.enums import Severity
 from incident_svc.errors import ValidationError
 from incident_svc.models import Account, AuditEvent, Exposure, Holding, Incident, Subject
-from incident_svc.services import affected, affected_export, incidents
+from incident_svc.services.incident import affected, affected_export, incidents
 
 INVENTORY = {
     "HK1": ("HK", "ACME", ["crm/contact", "billing/payment_card", "web/device_data"]),

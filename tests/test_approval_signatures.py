@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from incident_svc.config import load_settings
 from incident_svc.errors import ConfigError, ValidationError
 from incident_svc.identity import openssh
-from incident_svc.services import approvers
+from incident_svc.services.delivery import approvers
 from tests.support import signers
 
 TEXT = "incident-svc approval\ncampaign: 3\ndigest: " + "0" * 64 + "\n"

@@ -30,8 +30,14 @@ from incident_svc.models import (
     Subject,
 )
 from incident_svc.resources import builtin_templates_dir, default_config_file
-from incident_svc.services import approval_snapshot, campaign_start, campaign_views, campaigns
-from incident_svc.services import incidents as incident_service
+from incident_svc.services.delivery import (
+    approval_snapshot,
+    campaign_start,
+    campaign_views,
+    campaigns,
+)
+from incident_svc.services.incident import incidents as incident_service
+from tests.support import sending
 from tests.support.people import address, make_incident
 from tests.support.signers import approve_signed, create_signed
 from tests.support.smtpd import SmtpServer, smtp_server
@@ -39,7 +45,7 @@ from tests.support.smtpd import SmtpServer, smtp_server
 APPROVER = "bob"
 
 
-def sending(settings_for: Any, url: str, server: SmtpServer, **extra: Any) -> Settings:
+def relay_settings(settings_for: Any, url: str, server: SmtpServer, **extra: Any) -> Settings:
     smtp = {"host": server.host, "port": server.port, "timeout": 5.0, "pool_size": 2}
     return settings_for(url, smtp=smtp, **extra)  # type: ignore[no-any-return]
 
@@ -64,7 +70,7 @@ async def assert_refused(
     """Sending is refused naming ``names``; the campaign is a draft again; both are audited."""
     digest = campaign.approval_digest
     with pytest.raises(ConflictError) as info:
-        await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+        await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
     message = str(info.value)
     assert names in message and "\n" not in message
     assert "needs a new approval" in message
@@ -122,7 +128,7 @@ async def test_approval_switched_off_by_environment_is_refused(
         )
         assert relaxed.approval.required is False
         with pytest.raises(ConflictError, match="not approved"):
-            await campaign_start.send_now(campaign_id=draft.id, settings=relaxed, actor="alice")
+            await sending.send_now(campaign_id=draft.id, settings=relaxed, actor="alice")
         with pytest.raises(ConflictError, match="not approved"):
             await campaigns.schedule(
                 campaign_id=draft.id, at=None, actor="alice", key=None, settings=relaxed
@@ -146,7 +152,7 @@ async def test_starting_without_approval_is_audited_with_the_settings_source(
             incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice",
             key=None, approval=approval_policy(relaxed),
         )  # fmt: skip
-        await campaign_start.send_now(campaign_id=draft.id, settings=relaxed, actor="alice")
+        await sending.send_now(campaign_id=draft.id, settings=relaxed, actor="alice")
         assert len(server.received) == 2
     [event] = await events("campaign.approval_not_required", draft.id)
     assert event["settings_source"] == "environment variable INCIDENT_SVC_APPROVAL__REQUIRED"
@@ -161,7 +167,7 @@ async def test_starting_without_approval_is_audited_with_the_settings_source(
 
 async def test_text_changed_after_approval_is_refused(db_conn: str, settings_for: Any) -> None:
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server)
+        settings = relay_settings(settings_for, db_conn, server)
         campaign = await approved(settings)
         await incident_service.update(
             ref="INC-2026-0001", actor="alice", key=None, changes={},
@@ -174,7 +180,7 @@ async def test_text_changed_after_the_start_is_not_what_is_sent(
     db_conn: str, settings_for: Any
 ) -> None:
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server, delivery={"batch_size": 1})
+        settings = relay_settings(settings_for, db_conn, server, delivery={"batch_size": 1})
         campaign = await approved(settings, subjects=2)
         await campaign_start.start(
             campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, settings=settings
@@ -183,7 +189,7 @@ async def test_text_changed_after_the_start_is_not_what_is_sent(
             ref="INC-2026-0001", actor="alice", key=None, changes={"title": "Phish"},
             texts={"en": {"what_happened": "Reset your password at http://phish.example"}},
         )  # fmt: skip
-        await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+        await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
         texts = [plain_text(m.data) for m in server.received]
     assert len(texts) == 2
     assert all("phish.example" not in text and "Phish" not in text for text in texts)
@@ -196,7 +202,7 @@ async def test_template_file_changed_after_approval_is_refused(
     templates = tmp_path / "tpl"
     shutil.copytree(builtin_templates_dir(), templates)
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server, templates_dir=str(templates))
+        settings = relay_settings(settings_for, db_conn, server, templates_dir=str(templates))
         campaign = await approved(settings)
         body = templates / "email/subject_notice/en/body.txt.j2"
         body.write_text(body.read_text() + "\nVisit http://phish.example\n", encoding="utf-8")
@@ -211,14 +217,14 @@ async def test_template_changed_while_sending_stops_the_campaign_on_resume(
     templates = tmp_path / "tpl"
     shutil.copytree(builtin_templates_dir(), templates)
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server, templates_dir=str(templates))
+        settings = relay_settings(settings_for, db_conn, server, templates_dir=str(templates))
         campaign = await approved(settings)
         await campaign_start.start(
             campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, settings=settings
         )
         (templates / "email/subject_notice/en/subject.j2").write_text("Urgent: act now\n")
         with pytest.raises(ConflictError, match=r"subject\.j2 changed"):
-            await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+            await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
         assert server.received == []
     assert (await campaigns.get(campaign.id)).status is CampaignStatus.DRAFT
     assert len(await events("campaign.returned_to_draft", campaign.id)) == 1
@@ -230,7 +236,7 @@ async def test_an_operator_override_added_after_approval_is_refused(
     templates = tmp_path / "tpl"
     templates.mkdir()
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server, templates_dir=str(templates))
+        settings = relay_settings(settings_for, db_conn, server, templates_dir=str(templates))
         campaign = await approved(settings)
         override = templates / "email/subject_notice/en/subject.j2"
         override.parent.mkdir(parents=True)
@@ -242,7 +248,7 @@ async def test_an_operator_override_added_after_approval_is_refused(
 
 async def test_audience_grown_after_approval_is_refused(db_conn: str, settings_for: Any) -> None:
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server)
+        settings = relay_settings(settings_for, db_conn, server)
         campaign = await approved(settings, subjects=3)
         incident = await campaign.incident
         extra = await Subject.create(
@@ -254,7 +260,7 @@ async def test_audience_grown_after_approval_is_refused(db_conn: str, settings_f
 
 async def test_audience_shrunk_after_approval_is_refused(db_conn: str, settings_for: Any) -> None:
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server)
+        settings = relay_settings(settings_for, db_conn, server)
         campaign = await approved(settings, subjects=3)
         gone = await Subject.get(external_ref="S-1")
         await Exposure.filter(subject_id=gone.id).delete()
@@ -265,13 +271,13 @@ async def test_an_address_changed_after_approval_is_refused_then_reapproved(
     db_conn: str, settings_for: Any
 ) -> None:
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server)
+        settings = relay_settings(settings_for, db_conn, server)
         campaign = await approved(settings, subjects=3)
         await Subject.filter(external_ref="S-2").update(email="attacker@evil.example")
         await assert_refused(settings, campaign, server, "changed address or locale (first S-2)")
         again = await approve_signed(settings, campaign.id, by=APPROVER)
         assert again.approval_digest not in (None, campaign.approval_digest)
-        await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+        await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
         recipients = sorted(m.recipient for m in server.received)
     assert recipients == sorted([address(0), address(1), "attacker@evil.example"])
 
@@ -280,8 +286,8 @@ async def test_a_setting_that_enters_the_message_changed_is_refused(
     db_conn: str, settings_for: Any
 ) -> None:
     async with smtp_server() as server:
-        campaign = await approved(sending(settings_for, db_conn, server))
-        changed = sending(
+        campaign = await approved(relay_settings(settings_for, db_conn, server))
+        changed = relay_settings(
             settings_for, db_conn, server, org={"website_url": "http://phish.example"}
         )
         await assert_refused(changed, campaign, server, "settings org.website_url changed")
@@ -326,7 +332,7 @@ async def test_start_due_returns_a_changed_campaign_to_draft_and_starts_the_othe
 
 async def test_a_tampered_frozen_audience_is_refused(db_conn: str, settings_for: Any) -> None:
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server)
+        settings = relay_settings(settings_for, db_conn, server)
         campaign = await approved(settings, subjects=3)
         await CampaignRecipient.filter(campaign_id=campaign.id, recipient_ref="S-1").update(
             address="attacker@evil.example"
@@ -343,22 +349,20 @@ async def test_a_campaign_stopped_mid_run_follows_its_new_approval(
     subject = templates / "email/subject_notice/en/subject.j2"
     original = subject.read_text(encoding="utf-8")
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server, templates_dir=str(templates))
+        settings = relay_settings(settings_for, db_conn, server, templates_dir=str(templates))
         campaign = await approved(settings, subjects=3)
         await campaign_start.start(
             campaign_id=campaign.id, now=utcnow(), actor="alice", key=None, settings=settings
         )
         subject.write_text("Urgent: act now\n", encoding="utf-8")
         with pytest.raises(ConflictError):
-            await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="a")
+            await sending.send_now(campaign_id=campaign.id, settings=settings, actor="a")
         subject.write_text(original, encoding="utf-8")
         await Subject.filter(external_ref="S-1").update(email="new1@example.org")
         gone = await Subject.get(external_ref="S-2")
         await Exposure.filter(subject_id=gone.id).delete()
         await approve_signed(settings, campaign.id, by=APPROVER)
-        counts = await campaign_start.send_now(
-            campaign_id=campaign.id, settings=settings, actor="alice"
-        )
+        counts = await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
         recipients = sorted(m.recipient for m in server.received)
     assert recipients == sorted([address(0), "new1@example.org"])
     assert (counts["sent"], counts["cancelled"]) == (2, 1)
@@ -369,7 +373,7 @@ async def test_an_account_holder_address_changed_after_approval_is_refused(
     db_conn: str, settings_for: Any
 ) -> None:
     async with smtp_server() as server:
-        settings = sending(settings_for, db_conn, server)
+        settings = relay_settings(settings_for, db_conn, server)
         await make_incident(4, accounts=2)
         campaign = await create_signed(kind="account_holder_notice", by="alice")
         await approve_signed(settings, campaign.id, by=APPROVER)

@@ -7,8 +7,8 @@ import pytest
 from tortoise import connections
 
 from incident_svc.domain.enums import AudienceRule, NoticeKind
-from incident_svc.services import approved_audience
-from incident_svc.services.audience_rules import group_counts_sql
+from incident_svc.services.delivery import approved_audience
+from incident_svc.services.delivery.audience_rules import group_counts_sql
 from tests.support.databases import BACKEND
 from tests.support.people import make_incident
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from incident_svc.config import load_settings
-from incident_svc.services import audit_checkpoints, audit_key
+from incident_svc.services.auditlog import audit_checkpoints, audit_key
 from tests.support.audit_chain_tools import Outcome, append, cli, execute, in_db, rechain
 
 

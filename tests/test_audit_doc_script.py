@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from incident_svc import db
-from incident_svc.services import audit
+from incident_svc.services.auditlog import audit
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,8 +20,8 @@ from tortoise.exceptions import IntegrityError
 from incident_svc.config import load_settings
 from incident_svc.domain import checkpoints
 from incident_svc.domain.audit_chain import Verdict
-from incident_svc.services import audit, audit_verify, checkpoint_store
-from incident_svc.services.sqltext import placeholders
+from incident_svc.rawsql import placeholders
+from incident_svc.services.auditlog import audit, audit_verify, checkpoint_store
 from tests.support.audit_chain_tools import append, execute, in_db
 from tests.support.databases import BACKEND
 

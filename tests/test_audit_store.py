@@ -12,7 +12,7 @@ from tortoise.exceptions import ValidationError
 
 from incident_svc import db
 from incident_svc.models import AuditEvent
-from incident_svc.services import audit
+from incident_svc.services.auditlog import audit
 
 KEY = b"test-hmac-key"
 

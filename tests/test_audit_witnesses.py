@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from incident_svc.domain import checkpoints
 from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent
-from incident_svc.services import audit_checkpoints, checkpoint_store
-from incident_svc.services.audit_policy import UNKEYED_ACTION
+from incident_svc.services.auditlog import audit_checkpoints, checkpoint_store
+from incident_svc.services.auditlog.audit_policy import UNKEYED_ACTION
 from incident_svc.web.app import create_app
 from tests.support.audit_chain_tools import append, execute, rechain
 from tests.support.server import serving_in_thread

@@ -19,9 +19,9 @@ from incident_svc.domain.enums import BannerAudience
 from incident_svc.domain.feed_tokens import Viewer, verify
 from incident_svc.errors import IncidentSvcError
 from incident_svc.models import AuditEvent, Banner
-from incident_svc.services import banners
-from incident_svc.services.banners import PublishRequest
-from incident_svc.services.banners import notices_text_source as text_source
+from incident_svc.services.website import banners
+from incident_svc.services.website.banners import PublishRequest
+from incident_svc.services.website.banners import notices_text_source as text_source
 from tests.support.banner_data import make_world
 
 T = TypeVar("T")

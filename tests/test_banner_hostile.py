@@ -24,8 +24,8 @@ from incident_svc.domain.banner_rules import BannerCard, control_character, norm
 from incident_svc.domain.enums import BannerAudience
 from incident_svc.errors import ValidationError
 from incident_svc.models import AuditEvent, Banner, Incident
-from incident_svc.services import banners
-from incident_svc.services.banners import PublishRequest, TextSource, check_link
+from incident_svc.services.website import banners
+from incident_svc.services.website.banners import PublishRequest, TextSource, check_link
 from incident_svc.web.atom import atom_document
 from incident_svc.web.feed import FeedView
 from tests.support.banner_data import make_world

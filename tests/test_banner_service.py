@@ -14,9 +14,11 @@ from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatu
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import AuditEvent, Banner, Subject
-from incident_svc.services import audit, banners, substitute
-from incident_svc.services.banners import PublishRequest, ServeTally
-from incident_svc.services.banners import notices_text_source as text_source
+from incident_svc.services.auditlog import audit
+from incident_svc.services.bounce import substitute
+from incident_svc.services.website import banners
+from incident_svc.services.website.banners import PublishRequest, ServeTally
+from incident_svc.services.website.banners import notices_text_source as text_source
 from tests.support.banner_data import make_world
 
 

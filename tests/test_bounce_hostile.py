@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from incident_svc.models import AuditEvent, BounceReport, Delivery, Subject
-from incident_svc.services.bounces import ingest_report
+from incident_svc.services.bounce.bounces import ingest_report
 from tests.support import bounce_reports as reports
 from tests.support.smtpd import smtp_server
 from tests.test_bounces import bounce_settings, sent_campaign, sent_messages

@@ -17,8 +17,9 @@ from incident_svc.domain.enums import DeliveryStatus, NoticeKind
 from incident_svc.domain.feed_tokens import mint
 from incident_svc.models import Account, AuditEvent, Banner, Delivery, Subject
 from incident_svc.notices.composer import ComposeItem, load_composer
-from incident_svc.services import campaign_views, substitute
-from incident_svc.services.bounces import ingest_report
+from incident_svc.services.bounce import substitute
+from incident_svc.services.bounce.bounces import ingest_report
+from incident_svc.services.delivery import campaign_views
 from incident_svc.web.app import create_app
 from tests.support import bounce_reports as reports
 from tests.support.feed import SECRET, feed_overrides

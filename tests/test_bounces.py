@@ -21,11 +21,11 @@ from incident_svc.models import (
     Incident,
     Subject,
 )
-from incident_svc.services import campaign_start, return_paths
-from incident_svc.services.bounces import ingest_report
+from incident_svc.services.bounce import return_paths
+from incident_svc.services.bounce.bounces import ingest_report
 from incident_svc.services.inventory.importer import import_file
 from tests.support import bounce_reports as reports
-from tests.support import signers
+from tests.support import sending, signers
 from tests.support.campaign_setup import TEXTS, scheduled_campaign
 from tests.support.people import make_incident
 from tests.support.smtpd import SmtpServer, smtp_server
@@ -41,7 +41,7 @@ def bounce_settings(settings_for: Any, url: str, server: SmtpServer, **extra: An
 
 async def sent_campaign(settings: Settings, server: SmtpServer, subjects: int = 3) -> Campaign:
     campaign = await scheduled_campaign(settings, subjects=subjects, at=None)
-    await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+    await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
     return campaign
 
 
@@ -242,7 +242,7 @@ async def test_a_bounced_address_is_left_out_of_later_campaigns_until_replaced(
         later = await signers.approve_signed(settings, later.id, by="bob")
         assert later.audience_count == 2
         server.received.clear()
-        await campaign_start.send_now(campaign_id=later.id, settings=settings, actor="alice")
+        await sending.send_now(campaign_id=later.id, settings=settings, actor="alice")
         assert gone not in {m.recipient for m in server.received}
         assert len(server.received) == 2
         # the inventory supplies a new address: it is a working one again

@@ -17,7 +17,7 @@ from incident_svc.cli.main import app
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import IncidentSvcError
 from incident_svc.models import Delivery
-from incident_svc.services import campaign_start, campaigns
+from incident_svc.services.delivery import campaign_start, campaigns
 from tests.support import signers
 from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident

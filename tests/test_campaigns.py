@@ -14,7 +14,7 @@ from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import AuditEvent, Campaign, Delivery
-from incident_svc.services import campaign_start, campaign_views, campaigns
+from incident_svc.services.delivery import campaign_start, campaign_views, campaigns
 from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
 from tests.support.signers import approve_signed, create_signed

@@ -21,7 +21,7 @@ from incident_svc.domain.checkpoints import (
     signature_problem,
 )
 from incident_svc.errors import ConfigError
-from incident_svc.services.audit_key import create_key_file, read_key_file
+from incident_svc.services.auditlog.audit_key import create_key_file, read_key_file
 
 T0 = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
 KEY = b"rules-test-key-0123456789"

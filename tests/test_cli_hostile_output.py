@@ -25,7 +25,7 @@ from incident_svc.domain.enums import CampaignStatus, NoticeKind, Severity
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError
 from incident_svc.models import Campaign, Incident
-from incident_svc.services import audit
+from incident_svc.services.auditlog import audit
 from tests.support.databases import BACKEND
 from tests.test_cli_shell import _append_events, _tamper, cli
 

@@ -31,8 +31,9 @@ from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent, Campaign, Delivery, DeliveryAttempt, Exposure, Subject
 from incident_svc.notices.errors import TemplateRenderError
 from incident_svc.resources import builtin_templates_dir
-from incident_svc.services import campaign_start, campaigns, dispatcher
-from incident_svc.services.composing import load_default_composer
+from incident_svc.services.delivery import campaign_start, campaigns
+from incident_svc.services.delivery.composing import load_default_composer
+from tests.support import sending
 from tests.support.approval import OFF, OPEN
 from tests.support.people import address, make_incident
 from tests.support.smtpd import SmtpServer, smtp_server
@@ -135,9 +136,7 @@ async def test_drain_sends_the_others_and_fails_the_one_that_cannot_be_composed(
             settings_for, db_conn, server, operator_templates(tmp_path, PERSONAL_SUBJECT)
         )
         campaign = await campaign_with_bad_rows(settings)
-        counts = await campaign_start.send_now(
-            campaign_id=campaign.id, settings=settings, actor="a"
-        )
+        counts = await sending.send_now(campaign_id=campaign.id, settings=settings, actor="a")
         assert counts["sent"] == len(GOOD) and counts["failed"] == 3
         await assert_good_sent_and_bad_failed(campaign.id, server)
 
@@ -156,7 +155,7 @@ async def test_service_dispatcher_sends_the_others_and_completes(
         campaign = await campaign_with_bad_rows(settings)
         stop = asyncio.Event()
         worker = asyncio.create_task(
-            dispatcher.run_dispatcher(settings=settings, stop=stop, worker_id="svc-1")
+            sending.run_dispatcher(settings=settings, stop=stop, worker_id="svc-1")
         )
         for _ in range(600):  # generous: the machine running the suite may be busy
             if (await Campaign.get(id=campaign.id)).status is CampaignStatus.COMPLETED:
@@ -234,7 +233,7 @@ async def test_a_template_that_does_not_compile_stops_the_campaign(
             incident_ref=incident.ref, kind="subject_notice", at=None, actor="a", key=None,
             template_hash=composer.template_hash, approval=OPEN)  # fmt: skip
         with pytest.raises(TemplateRenderError, match="syntax"):
-            await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="a")
+            await sending.send_now(campaign_id=campaign.id, settings=settings, actor="a")
     assert (await Campaign.get(id=campaign.id)).status is CampaignStatus.SENDING
     # nobody was failed for the template's fault: every delivery waits for a fixed template
     assert await Delivery.filter(campaign_id=campaign.id, status=DeliveryStatus.FAILED).count() == 0

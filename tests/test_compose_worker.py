@@ -17,9 +17,10 @@ from incident_svc.mail.smtp_transaction import wire_form
 from incident_svc.models import Campaign, Delivery, Subject
 from incident_svc.notices.composer import Composer, load_composer
 from incident_svc.notices.errors import ComposeItemError
-from incident_svc.services import campaign_start, campaigns
-from incident_svc.services.composing import load_default_composer
+from incident_svc.services.delivery import campaigns
+from incident_svc.services.delivery.composing import load_default_composer
 from tests.notice_data import make_incident, make_subject
+from tests.support import sending
 from tests.support.approval import OPEN
 from tests.support.smtpd import smtp_server
 from tests.test_notice_composer import item
@@ -114,9 +115,7 @@ async def test_a_campaign_composed_in_the_worker_is_sent_whole(
             key=None,
             approval=OPEN,
         )
-        await campaign_start.send_now(
-            campaign_id=campaign.id, settings=settings, actor="a", loader=loader
-        )
+        await sending.send_now(campaign_id=campaign.id, settings=settings, actor="a", loader=loader)
         received = [
             line
             for message in server.received

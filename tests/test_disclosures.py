@@ -19,7 +19,7 @@ from incident_svc.domain import disclosure as rules
 from incident_svc.errors import ConflictError, ValidationError
 from incident_svc.mail.internal_message import InternalMessage
 from incident_svc.models import AuditEvent, Disclosure, DisclosureNotice, Matter
-from incident_svc.services import disclosure_jobs, disclosures
+from incident_svc.services.disclosure import disclosure_jobs, disclosures
 from tests.support import disclosure_setup, people
 from tests.support.smtp_catcher import Catcher, smtp_catcher
 

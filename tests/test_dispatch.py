@@ -14,8 +14,9 @@ from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, EmailStatu
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError
 from incident_svc.models import AuditEvent, Campaign, Delivery, DeliveryAttempt, Subject
-from incident_svc.services import campaign_start, campaigns, dispatcher
-from incident_svc.services.composing import load_default_composer
+from incident_svc.services.delivery import campaign_start, campaigns
+from incident_svc.services.delivery.composing import load_default_composer
+from tests.support import sending
 from tests.support.approval import OFF, OPEN
 from tests.support.composer import PlainComposer, plain_loader
 from tests.support.people import address, make_incident
@@ -55,7 +56,7 @@ async def send(settings: Settings, subjects: int = 5, **incident: Any) -> Campai
         key=None,
         approval=OPEN,
     )
-    await campaign_start.send_now(
+    await sending.send_now(
         campaign_id=campaign.id, settings=settings, actor="alice", loader=plain_loader
     )
     return await Campaign.get(id=campaign.id)
@@ -185,7 +186,7 @@ async def test_templates_changed_since_creation_stop_the_campaign(
             incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None,
             template_hash="hash-of-what-was-approved", approval=OPEN)  # fmt: skip
         with pytest.raises(ConflictError, match="templates changed"):
-            await campaign_start.send_now(
+            await sending.send_now(
                 campaign_id=campaign.id, settings=settings, actor="a", loader=plain_loader
             )
     assert server.received == []
@@ -227,7 +228,7 @@ async def test_service_dispatcher_sends_every_campaign_and_stops_cleanly(
             )
         stop = asyncio.Event()
         worker = asyncio.create_task(
-            dispatcher.run_dispatcher(
+            sending.run_dispatcher(
                 settings=settings, stop=stop, worker_id="svc-1", loader=plain_loader
             )
         )
@@ -255,9 +256,7 @@ async def test_real_composer_end_to_end_hash_proves_the_bytes(
         campaign = await campaigns.create(
             incident_ref=incident.ref, kind="subject_notice", at=None, actor="a", key=None,
             template_hash=composer.template_hash, approval=OPEN)  # fmt: skip
-        counts = await campaign_start.send_now(
-            campaign_id=campaign.id, settings=settings, actor="a"
-        )
+        counts = await sending.send_now(campaign_id=campaign.id, settings=settings, actor="a")
     assert counts["sent"] == 6
     by_id = {m.message_id: m for m in server.received}
     for d in await Delivery.filter(campaign_id=campaign.id):
@@ -299,7 +298,7 @@ async def test_leases_are_renewed_while_a_slow_batch_is_in_flight(
             key=None,
             approval=OPEN,
         )
-        await campaign_start.send_now(
+        await sending.send_now(
             campaign_id=campaign.id, settings=settings, actor="a", loader=slow_loader
         )
     assert sorted(m.recipient for m in server.received) == sorted(
@@ -333,7 +332,7 @@ async def test_a_failing_worker_lane_waits_for_the_batch_in_flight_before_the_po
             )
         with pytest.raises(RuntimeError, match="went away"):
             await asyncio.wait_for(
-                dispatcher.run_dispatcher(
+                sending.run_dispatcher(
                     settings=settings, stop=asyncio.Event(), worker_id="svc-1", loader=loader
                 ),
                 30,

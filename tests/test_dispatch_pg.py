@@ -15,7 +15,7 @@ from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.mail.sink import Stored, message_ids, serve
 from incident_svc.models import AuditEvent, Delivery
-from incident_svc.services import campaign_start, campaigns, outbox
+from incident_svc.services.delivery import campaign_start, campaigns, outbox
 from tests.support.approval import OFF, OPEN
 from tests.support.databases import BACKEND
 from tests.support.people import make_incident

@@ -20,7 +20,7 @@ from incident_svc.domain.enums import Severity
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, ValidationError
 from incident_svc.models import AuditEvent, Exposure, Holding, Incident, Subject
-from incident_svc.services.export_file import export_file
+from incident_svc.services.files.export_file import export_file
 from tests.test_cli_shell import cli
 
 STATES = ["absent", "file", "link_to_file", "dangling_link", "folder", "fifo", "no_folder"]

@@ -21,7 +21,7 @@ from tortoise import connections
 
 from incident_svc import db
 from incident_svc.domain.times import utcnow
-from incident_svc.services import campaign_start
+from incident_svc.services.delivery import campaign_start
 from tests.support.approval import OFF
 from tests.support.databases import BACKEND
 from tests.support.fault_proxy import fault_proxy

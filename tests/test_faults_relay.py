@@ -21,8 +21,10 @@ from starlette.applications import Starlette
 
 from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.models import Delivery
-from incident_svc.runtime.status import ServiceStatus
-from incident_svc.services import audit, campaign_views, relay_state
+from incident_svc.service_status import ServiceStatus
+from incident_svc.services.auditlog import audit
+from incident_svc.services.delivery import campaign_views
+from incident_svc.services.relay import relay_state
 from incident_svc.web.health import health_routes
 from tests.support.fault_proxy import fault_proxy
 from tests.support.fault_runs import (

@@ -24,9 +24,10 @@ from incident_svc import db
 from incident_svc.config import Settings, load_settings
 from incident_svc.domain import checkpoints
 from incident_svc.domain.enums import BannerAudience, BannerSeverity
-from incident_svc.services import banners, checkpoint_store
-from incident_svc.services.banners import PublishRequest
-from incident_svc.services.banners import notices_text_source as text_source
+from incident_svc.services.auditlog import checkpoint_store
+from incident_svc.services.website import banners
+from incident_svc.services.website.banners import PublishRequest
+from incident_svc.services.website.banners import notices_text_source as text_source
 from incident_svc.web.app import create_app
 from tests.support.banner_data import make_world
 from tests.support.databases import BACKEND, admin_execute, pg_url

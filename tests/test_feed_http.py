@@ -19,9 +19,9 @@ from incident_svc.domain.enums import BannerAudience, BannerSeverity, EmailStatu
 from incident_svc.domain.feed_tokens import mint
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Banner, Subject
-from incident_svc.services import banners
-from incident_svc.services.banners import PublishRequest
-from incident_svc.services.banners import notices_text_source as text_source
+from incident_svc.services.website import banners
+from incident_svc.services.website.banners import PublishRequest
+from incident_svc.services.website.banners import notices_text_source as text_source
 from incident_svc.web.app import create_app
 from tests.support.banner_data import World, make_world
 from tests.support.feed import SECRET, SITE, feed_overrides, feed_settings

@@ -19,8 +19,8 @@ from incident_svc.domain.enums import (
 )
 from incident_svc.errors import ConflictError
 from incident_svc.models import Account, Campaign, Delivery, Exposure, Incident, Subject
-from incident_svc.services import campaign_start, notice_history
-from tests.support import followup, people, signers
+from incident_svc.services.delivery import notice_history
+from tests.support import followup, people, sending, signers
 from tests.support.followup import address
 from tests.support.smtpd import Received, Reply, smtp_server
 
@@ -158,7 +158,7 @@ async def test_a_chosen_audience_that_moved_refuses_the_start(
         await followup.approve_and_send(settings, one)
         before = len(server.received)
         with pytest.raises(ConflictError, match=r"audience: 2 recipient\(s\) removed"):
-            await campaign_start.send_now(campaign_id=two.id, settings=settings, actor="alice")
+            await sending.send_now(campaign_id=two.id, settings=settings, actor="alice")
     assert len(server.received) == before  # nobody got the notice twice
     assert (await Campaign.get(id=two.id)).status is CampaignStatus.DRAFT
 

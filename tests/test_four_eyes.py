@@ -19,8 +19,8 @@ from incident_svc.domain.enums import CampaignStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, IncidentSvcError, ValidationError
 from incident_svc.models import AuditEvent, Campaign, CampaignSignature, Incident
-from incident_svc.services import approvers, campaign_start, campaigns, ledger
-from tests.support import signers
+from incident_svc.services.delivery import approvers, campaign_start, campaigns, ledger
+from tests.support import sending, signers
 from tests.support.campaign_setup import TEXTS
 from tests.support.people import make_incident
 from tests.support.smtpd import SmtpServer, smtp_server
@@ -56,7 +56,7 @@ async def assert_untouched(
     assert await AuditEvent.filter(action="campaign.approved").count() == approvals
     assert await CampaignSignature.filter(role="approver").count() == approvals
     with pytest.raises(ConflictError, match="not approved"):
-        await campaign_start.send_now(campaign_id=campaign_id, settings=settings, actor="alice")
+        await sending.send_now(campaign_id=campaign_id, settings=settings, actor="alice")
     assert server.handler.received == []
 
 
@@ -149,9 +149,7 @@ async def test_signed_mode_refuses_self_foreign_wrong_namespace_and_wrong_digest
         assert created["creator_principal"] == "alice"
 
         # approved by another key: it is sent, and the proof of dispatch names the approver
-        counts = await campaign_start.send_now(
-            campaign_id=campaign.id, settings=settings, actor="bob"
-        )
+        counts = await sending.send_now(campaign_id=campaign.id, settings=settings, actor="bob")
         assert counts["sent"] == len(server.handler.received) == 3
         proof = tmp_path / "proof.jsonl"
         assert await ledger.export(campaign_id=campaign.id, path=proof) == 3

@@ -21,11 +21,11 @@ from incident_svc.mail.imap_mailbox import MailboxError
 from incident_svc.models import AuditEvent, BounceReport, Delivery
 from incident_svc.runtime.wiring import open_parts
 from incident_svc.scheduling import ServiceScheduler
-from incident_svc.services import campaign_start
-from incident_svc.services.bounce_sources.imap_poll import poll_once
-from incident_svc.services.bounce_sources.ingest_port import default_ingest
-from incident_svc.services.bounces import IngestResult
+from incident_svc.services.bounce.bounce_sources.imap_poll import poll_once
+from incident_svc.services.bounce.bounce_sources.ingest_port import default_ingest
+from incident_svc.services.bounce.bounces import IngestResult
 from tests.support import bounce_reports as reports
+from tests.support import sending
 from tests.support.campaign_setup import scheduled_campaign
 from tests.support.imapd import Imapd, available, imap_server
 from tests.support.smtpd import SmtpServer, smtp_server
@@ -128,7 +128,7 @@ async def test_unseen_reports_are_ingested_then_marked_seen(
     async with smtp_server() as smtpd:
         settings = settings_with(settings_for, db_conn, imapd, smtp=smtp_of(smtpd), bounces=BOUNCES)
         campaign = await scheduled_campaign(settings, subjects=3, at=None)
-        await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+        await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
     ids = {d.address: str(d.message_id) for d in await Delivery.all()}
     sent = [reports.Sent(m.sender, m.recipient, ids[m.recipient]) for m in smtpd.received]
     sent.sort(key=lambda s: s.recipient)
@@ -154,7 +154,7 @@ async def test_a_report_read_twice_after_a_crash_changes_nothing(
     async with smtp_server() as smtpd:
         settings = settings_with(settings_for, db_conn, imapd, smtp=smtp_of(smtpd), bounces=BOUNCES)
         campaign = await scheduled_campaign(settings, subjects=1, at=None)
-        await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+        await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
     [delivery] = await Delivery.all()
     [message] = smtpd.received
     await put(

@@ -11,7 +11,7 @@ import pytest
 from incident_svc.domain.enums import IncidentStatus, Severity
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Account, AuditEvent, Incident
-from incident_svc.services import incidents
+from incident_svc.services.incident import incidents
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 

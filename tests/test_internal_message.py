@@ -20,7 +20,7 @@ from incident_svc.config import Settings, load_settings
 from incident_svc.errors import ValidationError
 from incident_svc.mail.internal_message import internal_message, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
-from incident_svc.services import reminders
+from incident_svc.services.obligations import reminders
 from tests.support import rows
 from tests.support.dkim_keys import make_key_pair
 from tests.support.smtp_catcher import Catcher, smtp_catcher

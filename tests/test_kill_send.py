@@ -14,7 +14,8 @@ import pytest
 from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.mail.sink import Stored, message_ids, serve
 from incident_svc.models import Delivery
-from incident_svc.services import audit, campaigns
+from incident_svc.services.auditlog import audit
+from incident_svc.services.delivery import campaigns
 from tests.support.approval import OPEN
 from tests.support.people import make_incident
 

@@ -11,7 +11,7 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import MatterKind, Severity
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Banner, Campaign, Matter
-from incident_svc.services import incidents
+from incident_svc.services.incident import incidents
 from tests.support import signers
 
 _NOW = "'2026-01-02 03:04:05+00:00'"

@@ -236,9 +236,9 @@ def test_what_to_record_is_named_as_the_cli_spells_it() -> None:
 
 
 def test_a_standard_bounded_by_another_obligation_gets_that_due_time() -> None:
+    from incident_svc.compliance_rules import read_rules_file
     from incident_svc.domain.compliance import merge_rules
     from incident_svc.resources import builtin_rules_file
-    from incident_svc.services.obligations.rules_source import read_rules_file
 
     entry = {
         "id": "acme-regulator", "regime": "ACME", "jurisdiction": "US-CA",

@@ -17,11 +17,10 @@ from incident_svc import db
 from incident_svc.config import Settings
 from incident_svc.domain.compliance import ClockKind
 from incident_svc.models import AuditEvent, Incident, ObligationReminder
-from incident_svc.runtime.status import ServiceStatus
-from incident_svc.services import obligation_countdowns, reminders
-from incident_svc.services.obligation_countdowns import obligation_metrics
-from incident_svc.services.obligations import records
+from incident_svc.service_status import ServiceStatus
+from incident_svc.services.obligations import obligation_countdowns, records, reminders
 from incident_svc.services.obligations.facts import set_facts
+from incident_svc.services.obligations.obligation_countdowns import obligation_metrics
 from incident_svc.web.health import health_routes
 from tests.notice_data import make_incident, make_subject
 from tests.support.report_data import DISCOVERED

@@ -15,7 +15,7 @@ from incident_svc.domain.compliance.vocabulary import Flag
 from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import AuditEvent, IncidentFact, ObligationRecord
-from incident_svc.services import audit
+from incident_svc.services.auditlog import audit
 from incident_svc.services.obligations import facts as facts_service
 from incident_svc.services.obligations import records
 from incident_svc.services.obligations.compute import obligations_for

@@ -12,7 +12,7 @@ from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign, Delivery, DeliveryAttempt
-from incident_svc.services import campaign_start, campaigns, due, outbox
+from incident_svc.services.delivery import campaign_start, campaigns, due, outbox
 from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
 

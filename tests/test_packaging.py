@@ -56,7 +56,7 @@ def test_wheel_ships_templates_and_config_and_runs(tmp_path: Path) -> None:
         "import incident_svc.resources as r, incident_svc.config as c\n"
         "print(r.default_config_file()); print(r.builtin_templates_dir())\n"
         "print(c.load_settings().smtp.port)\n"
-        "from incident_svc.services.obligations.rules_source import load_rules\n"
+        "from incident_svc.compliance_rules import load_rules\n"
         "print(r.builtin_rules_file(), len(load_rules(c.load_settings())) > 50)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}

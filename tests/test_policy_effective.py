@@ -18,7 +18,8 @@ from pathlib import Path
 
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, NoticeKind
 from incident_svc.models import Campaign, Delivery, PolicyVersion, Subject
-from incident_svc.services import banners, policy, policy_report
+from incident_svc.services.policy_change import policy, policy_report
+from incident_svc.services.website import banners
 from tests.support import people
 
 PEOPLE = 10_000

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from incident_svc.errors import ValidationError
 from incident_svc.models import AuditEvent, Banner, Matter, PolicyVersion
-from incident_svc.services.input_files import read_text
+from incident_svc.services.files.input_files import read_text
 from tests.support import people
 from tests.support.audit_chain_tools import cli, in_db
 

@@ -17,8 +17,8 @@ from typing import Any
 from incident_svc.domain.enums import DeliveryOutcome, DeliveryStatus, EmailStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.models import BounceReport, Delivery, Incident, Subject
-from incident_svc.services import bounce_folder, campaign_start
-from tests.support import signers
+from incident_svc.services.bounce import bounce_folder
+from tests.support import sending, signers
 from tests.support.campaign_setup import TEXTS
 from tests.support.people import make_incident
 from tests.support.postfix import postfix
@@ -53,7 +53,7 @@ async def test_postfix_bounce_after_acceptance_is_ingested(
             settings = settings_for(db_conn, smtp=smtp, bounces=bounces)
             campaign = await signers.create_signed(by="alice")
             await signers.approve_signed(settings, campaign.id, by="bob")
-            await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="a")
+            await sending.send_now(campaign_id=campaign.id, settings=settings, actor="a")
             [raw] = await _reports(sink, 1)
     bounced = await Delivery.get(address=NOBODY)
     assert bounced.status is DeliveryStatus.SENT  # Postfix accepted it: proof of dispatch

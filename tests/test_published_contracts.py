@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from incident_svc.runtime.status import ServiceStatus
-from incident_svc.services.metrics import DeliveryMetrics
+from incident_svc.service_status import ServiceStatus
+from incident_svc.services.delivery.metrics import DeliveryMetrics
 from incident_svc.web.health import render_metrics
 
 

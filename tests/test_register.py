@@ -21,8 +21,8 @@ from incident_svc.domain.enums import IncidentStatus
 from incident_svc.domain.reports.facts import Decision, Organisation, ReportFacts
 from incident_svc.domain.reports.register import COLUMNS, register_row
 from incident_svc.domain.times import utcnow
-from incident_svc.services import incidents, register
-from incident_svc.services.obligations import records
+from incident_svc.services.incident import incidents
+from incident_svc.services.obligations import records, register
 from tests.notice_data import make_incident
 from tests.support.report_data import DISCOVERED, spread_incident
 from tests.test_cli_shell import cli

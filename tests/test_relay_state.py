@@ -15,10 +15,11 @@ from incident_svc.domain.relay_circuit import RelayCircuit
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Delivery
-from incident_svc.runtime.status import ServiceStatus
-from incident_svc.services import campaign_views, relay_state
-from incident_svc.services.dispatch_engine import next_step
-from incident_svc.services.metrics import DeliveryMetrics
+from incident_svc.service_status import ServiceStatus
+from incident_svc.services.delivery import campaign_views
+from incident_svc.services.delivery.dispatch_engine import next_step
+from incident_svc.services.delivery.metrics import DeliveryMetrics
+from incident_svc.services.relay import relay_state
 from incident_svc.web.health import render_metrics
 from tests.support import rows
 

@@ -14,7 +14,8 @@ import pytest
 from incident_svc.config import Settings
 from incident_svc.mail.internal_message import InternalMessage
 from incident_svc.models import AuditEvent, Incident, ObligationReminder
-from incident_svc.services import audit, reminders
+from incident_svc.services.auditlog import audit
+from incident_svc.services.obligations import reminders
 from tests.support import rows
 from tests.support.smtp_catcher import Catcher, smtp_catcher
 

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incident_svc import db
+from incident_svc.compliance_rules import load_rules
 from incident_svc.config import Settings, load_settings
 from incident_svc.domain.compliance import Applicability, ClockKind, Obligation, Status
 from incident_svc.domain.reports.build import build_report
@@ -20,9 +21,8 @@ from incident_svc.domain.reports.facts import Organisation, ReportFacts
 from incident_svc.domain.reports.forms import FORMS, ReportRule
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import NotFoundError, ValidationError
-from incident_svc.services import campaigns, reports
-from incident_svc.services.obligations import records
-from incident_svc.services.obligations.rules_source import load_rules
+from incident_svc.services.delivery import campaigns
+from incident_svc.services.obligations import records, reports
 from tests.notice_data import make_subject
 from tests.support import rows
 from tests.support.html_check import parse_strict

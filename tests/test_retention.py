@@ -10,7 +10,8 @@ import pytest
 from incident_svc.config import Settings
 from incident_svc.domain.pseudonym import address_pseudonym
 from incident_svc.models import AuditEvent, CampaignRecipient, Delivery
-from incident_svc.services import audit, retention, subjects
+from incident_svc.services.auditlog import audit
+from incident_svc.services.privacy import retention, subjects
 from tests.support import people
 from tests.support.retention_data import KEY, aged, reply
 

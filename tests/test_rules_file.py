@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from incident_svc.compliance_rules import load_rules, read_rules_file
 from incident_svc.config import load_settings
 from incident_svc.domain.compliance import RulesProblem, merge_rules, parse_rules
 from incident_svc.errors import ConfigError
-from incident_svc.services.obligations.rules_source import load_rules, read_rules_file
 from tests.support.compliance import shipped
 
 GOOD: dict[str, Any] = {

@@ -23,7 +23,7 @@ from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent, Campaign, Delivery
 from incident_svc.resources import builtin_templates_dir
-from incident_svc.services import campaign_start
+from incident_svc.services.delivery import campaign_start
 from tests.support.campaign_setup import schedule, scheduled_campaign
 from tests.support.service_process import run_cli, service, service_env
 from tests.support.smtp_catcher import Catcher, smtp_catcher

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Delivery
-from incident_svc.runtime.status import ServiceStatus
+from incident_svc.service_status import ServiceStatus
 from incident_svc.web.health import health_routes
 from tests.support import rows
 

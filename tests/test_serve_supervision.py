@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from incident_svc.runtime.status import ServiceStatus
 from incident_svc.runtime.supervision import supervise
+from incident_svc.service_status import ServiceStatus
 
 
 async def test_a_failing_worker_is_restarted_with_growing_pauses() -> None:

@@ -22,7 +22,8 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import RelaySetupError
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Campaign, Delivery, DeliveryAttempt, Subject
-from incident_svc.services import campaign_start, campaigns, dispatcher
+from incident_svc.services.delivery import campaign_start, campaigns
+from tests.support import sending
 from tests.support.approval import OFF, OPEN
 from tests.support.composer import plain_loader
 from tests.support.people import address, make_incident
@@ -170,7 +171,7 @@ async def test_send_now_with_a_wrong_password_fails_nobody_and_resumes_when_fixe
     async with tls_server("starttls", pki) as server:
         wrong = delivery_settings(settings_for, db_conn, server, pki, WRONG)
         with pytest.raises(RelaySetupError, match="refused the login") as info:
-            await campaign_start.send_now(
+            await sending.send_now(
                 campaign_id=campaign.id, settings=wrong, actor="a", loader=plain_loader
             )
         assert WRONG not in str(info.value)
@@ -183,7 +184,7 @@ async def test_send_now_with_a_wrong_password_fails_nobody_and_resumes_when_fixe
         assert await Subject.filter(email_status=EmailStatus.BOUNCED).count() == 0
         assert server.handler.sessions <= 2  # the pool's two connections, once each
         fixed = delivery_settings(settings_for, db_conn, server, pki, PASSWORD)
-        counts = await campaign_start.send_now(
+        counts = await sending.send_now(
             campaign_id=campaign.id, settings=fixed, actor="a", loader=plain_loader
         )
     assert counts["sent"] == 6
@@ -212,7 +213,7 @@ async def test_service_sets_a_campaign_aside_while_the_relay_refuses_the_login(
         )
         stop = asyncio.Event()
         worker = asyncio.create_task(
-            dispatcher.run_dispatcher(
+            sending.run_dispatcher(
                 settings=settings, stop=stop, worker_id="svc-1", loader=plain_loader
             )
         )

@@ -22,7 +22,8 @@ from incident_svc.models import (
     Holding,
     Subject,
 )
-from incident_svc.services import audit, subjects
+from incident_svc.services.auditlog import audit
+from incident_svc.services.privacy import subjects
 from tests.support import campaign_setup, people
 from tests.support.audit_chain_tools import cli
 from tests.support.retention_data import KEY, aged

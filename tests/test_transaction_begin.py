@@ -16,7 +16,7 @@ from tortoise.backends.asyncpg.client import TransactionWrapper as PostgresWrapp
 from incident_svc.db import dialect, write_transaction
 from incident_svc.db_engines.sqlite import ImmediateTransactionWrapper
 from incident_svc.models import AuditEvent
-from incident_svc.services import audit
+from incident_svc.services.auditlog import audit
 
 CANCELLATIONS = 8  # more than PostgreSQL's pool holds
 

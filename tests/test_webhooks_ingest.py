@@ -13,10 +13,10 @@ import httpx
 from incident_svc.config import Settings
 from incident_svc.domain.enums import DeliveryOutcome, EmailStatus
 from incident_svc.models import BounceReport, Delivery, Subject
-from incident_svc.runtime.status import ServiceStatus
 from incident_svc.runtime.wiring import open_parts
-from incident_svc.services import campaign_start
-from incident_svc.services.bounce_sources.ingest_port import default_ingest
+from incident_svc.service_status import ServiceStatus
+from incident_svc.services.bounce.bounce_sources.ingest_port import default_ingest
+from tests.support import sending
 from tests.support.campaign_setup import scheduled_campaign
 from tests.support.server import serving
 from tests.support.smtpd import smtp_server
@@ -35,7 +35,7 @@ async def sent(settings_for: Any, db: str) -> tuple[Settings, dict[str, tuple[st
         smtp = {"host": smtpd.host, "port": smtpd.port, "timeout": 5.0, "pool_size": 2}
         settings: Settings = settings_for(db, smtp=smtp, **overrides)
         campaign = await scheduled_campaign(settings, subjects=3, at=None)
-        await campaign_start.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
+        await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice")
     ids = {d.address: str(d.message_id) for d in await Delivery.all()}
     return settings, {m.recipient: (m.sender, ids[m.recipient]) for m in smtpd.received}
 

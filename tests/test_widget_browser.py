@@ -18,9 +18,9 @@ from incident_svc import db
 from incident_svc.config import Settings
 from incident_svc.domain.enums import BannerAudience, BannerSeverity
 from incident_svc.models import Banner
-from incident_svc.services import banners
-from incident_svc.services.banners import PublishRequest
-from incident_svc.services.banners import notices_text_source as text_source
+from incident_svc.services.website import banners
+from incident_svc.services.website.banners import PublishRequest
+from incident_svc.services.website.banners import notices_text_source as text_source
 from incident_svc.web.app import create_app
 from tests.support.banner_data import make_world
 from tests.support.feed import feed_settings

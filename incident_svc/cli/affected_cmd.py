@@ -11,8 +11,9 @@ import typer
 from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
-from incident_svc.services import affected, affected_export, notice_history
-from incident_svc.services.export_file import check_target, export_file
+from incident_svc.services.delivery import notice_history
+from incident_svc.services.files.export_file import check_target, export_file
+from incident_svc.services.incident import affected, affected_export
 
 
 def affected_command(

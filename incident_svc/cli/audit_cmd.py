@@ -14,8 +14,8 @@ from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import with_db
 from incident_svc.config import Settings
 from incident_svc.domain.audit_chain import Link
-from incident_svc.services import audit
-from incident_svc.services.export_file import check_target
+from incident_svc.services.auditlog import audit
+from incident_svc.services.files.export_file import check_target
 
 app = typer.Typer(
     help="Read, verify, checkpoint and export the tamper-evident audit log.", no_args_is_help=True

@@ -8,9 +8,8 @@ from incident_svc.cli.output import JSON_OPTION, console, print_json
 from incident_svc.cli.runtime import with_db
 from incident_svc.config import Settings
 from incident_svc.domain.times import utcnow
-from incident_svc.mail.internal_message import InternalMessage, send_internal
-from incident_svc.mail.smtp_pool import SmtpPool
-from incident_svc.services import audit_checkpoints, audit_key, audit_verify
+from incident_svc.runtime import wiring
+from incident_svc.services.auditlog import audit_checkpoints, audit_key, audit_verify
 
 CHECKPOINTS_OPTION = typer.Option(
     [],
@@ -121,12 +120,10 @@ def checkpoint(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
         key = audit_key.resolve(settings).key
         if not settings.audit.checkpoint_by_email:
             return await audit_checkpoints.take(settings, key=key, now=utcnow(), send=None)
-        async with SmtpPool(settings.smtp) as pool:
-
-            async def send(message: InternalMessage) -> object:
-                return await send_internal(pool, message)
-
-            return await audit_checkpoints.take(settings, key=key, now=utcnow(), send=send)
+        async with wiring.smtp_pool(settings) as pool:
+            return await audit_checkpoints.take(
+                settings, key=key, now=utcnow(), send=wiring.team_mail(pool)
+            )
 
     taken = with_db(ctx, work)
     point = taken.checkpoint

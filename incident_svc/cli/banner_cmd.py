@@ -17,8 +17,8 @@ from incident_svc.domain.enums import BannerAudience, BannerSeverity
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConfigError, ValidationError
 from incident_svc.models import Banner, Incident, Subject
-from incident_svc.services import banners
-from incident_svc.services.banners import PublishRequest
+from incident_svc.services.website import banners
+from incident_svc.services.website.banners import PublishRequest
 
 app = typer.Typer(
     help="Publish, list and withdraw website banners; mint feed tokens for the website.",

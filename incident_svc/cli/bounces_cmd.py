@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from incident_svc.cli.output import JSON_OPTION, console, err_console, print_fields, print_json
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
-from incident_svc.services import bounce_folder, substitute
-from incident_svc.services.bounces import IngestResult
+from incident_svc.services.bounce import bounce_folder, substitute
+from incident_svc.services.bounce.bounces import IngestResult
 
 app = typer.Typer(
     help="Delivery status notifications and abuse reports that come back after acceptance.",

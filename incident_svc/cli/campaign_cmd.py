@@ -27,11 +27,19 @@ from incident_svc.config import Settings
 from incident_svc.config_sources import approval_policy
 from incident_svc.domain.enums import CampaignStatus, NoticeKind
 from incident_svc.errors import ValidationError
+from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Campaign
-from incident_svc.services import approvers, campaign_start, campaign_views, campaigns, ledger
-from incident_svc.services.composing import load_default_composer
-from incident_svc.services.outbox import BatchSummary
-from incident_svc.services.relay_state import relay_name
+from incident_svc.runtime import wiring
+from incident_svc.services.delivery import (
+    approvers,
+    campaign_start,
+    campaign_views,
+    campaigns,
+    ledger,
+)
+from incident_svc.services.delivery.composing import load_default_composer
+from incident_svc.services.delivery.outbox import BatchSummary
+from incident_svc.services.relay.relay_state import relay_name
 
 T = TypeVar("T")
 
@@ -423,11 +431,17 @@ def send(
         )
 
     async def work(settings: Settings, actor: str, key: bytes | None) -> dict[str, int]:
-        if json_output or not sys.stdout.isatty():
-            return await campaign_start.send_now(
-                campaign_id=campaign_id, settings=settings, actor=actor, key=key, notify=_say
-            )
-        return await _send_with_bar(campaign_id, settings, actor, key)
+        async with wiring.smtp_pool(settings) as pool:
+            if json_output or not sys.stdout.isatty():
+                return await campaign_start.send_now(
+                    campaign_id=campaign_id,
+                    settings=settings,
+                    pool=pool,
+                    actor=actor,
+                    key=key,
+                    notify=_say,
+                )
+            return await _send_with_bar(campaign_id, settings, pool, actor, key)
 
     counts = _run(ctx, work)
     if json_output:
@@ -441,7 +455,7 @@ def send(
 
 
 async def _send_with_bar(
-    campaign_id: int, settings: Settings, actor: str, key: bytes | None
+    campaign_id: int, settings: Settings, pool: SmtpPool, actor: str, key: bytes | None
 ) -> dict[str, int]:
     campaign = await Campaign.get(id=campaign_id)
     columns = (
@@ -462,6 +476,7 @@ async def _send_with_bar(
         return await campaign_start.send_now(
             campaign_id=campaign_id,
             settings=settings,
+            pool=pool,
             actor=actor,
             key=key,
             progress=advance,

@@ -17,7 +17,7 @@ from incident_svc.cli.runtime import state
 from incident_svc.cli.safe_text import visible
 from incident_svc.demo.run import run_demo
 from incident_svc.demo.story import DemoSummary, no_bar
-from incident_svc.services.outbox import BatchSummary
+from incident_svc.services.delivery.outbox import BatchSummary
 
 
 def demo_command(

@@ -15,7 +15,8 @@ from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.errors import ValidationError
-from incident_svc.services import approvers, disclosures
+from incident_svc.services.delivery import approvers
+from incident_svc.services.disclosure import disclosures
 
 app = typer.Typer(
     help="Disclosures to authorities: record one; its notices are held while non-disclosure "

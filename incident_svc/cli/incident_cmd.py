@@ -19,8 +19,8 @@ from incident_svc.domain.enums import IncidentStatus, Severity
 from incident_svc.domain.strict_json import StrictJSONError, loads
 from incident_svc.errors import ValidationError
 from incident_svc.models import Incident
-from incident_svc.services import incidents
-from incident_svc.services.input_file import read_capped
+from incident_svc.services.files.input_file import read_capped
+from incident_svc.services.incident import incidents
 
 app = typer.Typer(
     help="Record incidents, move them through their lifecycle, and find exactly who is affected.",

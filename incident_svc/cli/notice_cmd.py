@@ -15,7 +15,7 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.errors import ValidationError
 from incident_svc.notices import review
-from incident_svc.services.export_file import check_target, export_file
+from incident_svc.services.files.export_file import check_target, export_file
 
 app = typer.Typer(
     help="Preview and check the notices people will receive.",

@@ -10,7 +10,7 @@ import typer
 from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
 from incident_svc.cli.runtime import with_db
 from incident_svc.config import Settings
-from incident_svc.services import notice_history
+from incident_svc.services.delivery import notice_history
 
 SHOWN = ("recipient_ref", "kind", "campaign", "channel", "address", "sent_at", "outcome")
 

@@ -12,9 +12,9 @@ from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
-from incident_svc.services import policy, policy_report
-from incident_svc.services.affected_export import export_format
-from incident_svc.services.export_file import check_target
+from incident_svc.services.files.export_file import check_target
+from incident_svc.services.incident.affected_export import export_format
+from incident_svc.services.policy_change import policy, policy_report
 
 app = typer.Typer(
     help="Privacy-policy changes: publish a version, and see when it binds each person.",

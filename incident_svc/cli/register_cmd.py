@@ -11,8 +11,8 @@ from incident_svc.cli.output import console
 from incident_svc.cli.runtime import with_db
 from incident_svc.config import Settings
 from incident_svc.domain.times import utcnow
-from incident_svc.services import register as breach_register
-from incident_svc.services.export_file import check_target, export_file
+from incident_svc.services.files.export_file import check_target, export_file
+from incident_svc.services.obligations import register as breach_register
 
 app = typer.Typer(
     help="The breach register: every incident, notified or not, with its decisions.",

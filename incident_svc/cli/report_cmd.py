@@ -10,8 +10,8 @@ from incident_svc.cli.output import console
 from incident_svc.cli.runtime import with_db
 from incident_svc.config import Settings
 from incident_svc.domain.times import utcnow
-from incident_svc.services import reports
-from incident_svc.services.export_file import check_target
+from incident_svc.services.files.export_file import check_target
+from incident_svc.services.obligations import reports
 
 
 def report_command(

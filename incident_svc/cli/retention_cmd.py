@@ -10,7 +10,7 @@ import typer
 from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
-from incident_svc.services import retention, retention_key, subjects
+from incident_svc.services.privacy import retention, retention_key, subjects
 
 app = typer.Typer(
     help="Keep personal data no longer than the retention policy says.", no_args_is_help=True

@@ -9,8 +9,8 @@ import typer
 
 from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
 from incident_svc.cli.runtime import state
+from incident_svc.compliance_rules import load_rules
 from incident_svc.domain.compliance import Rule
-from incident_svc.services.obligations.rules_source import load_rules
 
 
 def rules_command(

@@ -15,7 +15,7 @@ import typer
 from incident_svc.config import ENV_PREFIX, Settings, load_settings
 from incident_svc.db import database
 from incident_svc.domain.identity import check_label
-from incident_svc.services import audit_key
+from incident_svc.services.auditlog import audit_key
 
 T = TypeVar("T")
 
@@ -38,7 +38,7 @@ class CliState:
     def actor(self) -> str:
         """The label for the audit log: --actor, else $INCIDENT_SVC_ACTOR, else the OS account.
 
-        Only a label: four-eyes compares proven identities (services.approvers). Refused with
+        Only a label: four-eyes compares proven identities (services.delivery.approvers). Refused with
         exit 5 when it holds a control character or is longer than the actor columns.
         """
         if self.actor_option is not None:
@@ -89,5 +89,5 @@ def with_db(
 
 
 def hmac_key(settings: Settings) -> bytes | None:
-    """The audit key: audit.hmac_key, else the key file (services/audit_key.py)."""
+    """The audit key: audit.hmac_key, else the key file (services/auditlog/audit_key.py)."""
     return audit_key.resolve(settings).key

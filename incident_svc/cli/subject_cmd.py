@@ -13,8 +13,9 @@ from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.db import write_transaction
 from incident_svc.domain.pseudonym import ref_pseudonym
-from incident_svc.services import audit, retention_key, subjects
-from incident_svc.services.export_file import export_file
+from incident_svc.services.auditlog import audit
+from incident_svc.services.files.export_file import export_file
+from incident_svc.services.privacy import retention_key, subjects
 
 app = typer.Typer(
     help="Everything held about one person (access), and erasing them.", no_args_is_help=True

@@ -19,6 +19,7 @@ from incident_svc.demo.story import Bar, Demo, DemoSummary, Report, no_bar
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.errors import ConfigError
 from incident_svc.mail import sink
+from incident_svc.runtime import wiring
 
 
 def demo_database_url(settings: Settings, given: str | None) -> str:
@@ -52,11 +53,11 @@ async def run_demo(
         report(f"development mail sink on {host}:{port}, writing {maildir}")
         keys = await operator_keys(folder / "keys")
         demo_settings = keys.signed_mode(_settings_for(settings, url, host, port))
-        async with database(url, check_schema=False):
+        async with database(url, check_schema=False), wiring.smtp_pool(demo_settings) as pool:
             applied = await upgrade()
             if applied:
                 report(f"database {summary.database}: applied {', '.join(applied)}")
-            demo = Demo(demo_settings, folder, subjects, _key(settings), report, bar, keys)
+            demo = Demo(demo_settings, folder, subjects, _key(settings), report, pool, bar, keys)
             await _story(demo, summary)
     summary.emails_in_maildir = len(sink.message_ids(maildir))
     summary.seconds = round(time.perf_counter() - started, 1)

@@ -30,20 +30,16 @@ from incident_svc.domain.enums import (
 )
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConfigError, TemplateError
+from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Banner, Campaign, Delivery, Exposure, Incident
 from incident_svc.notices import review
-from incident_svc.services import (
-    affected,
-    approvers,
-    audit,
-    banners,
-    campaign_start,
-    campaigns,
-    incidents,
-)
-from incident_svc.services.composing import load_default_composer
+from incident_svc.services.auditlog import audit
+from incident_svc.services.delivery import approvers, campaign_start, campaigns
+from incident_svc.services.delivery.composing import load_default_composer
+from incident_svc.services.delivery.outbox import BatchSummary
+from incident_svc.services.incident import affected, incidents
 from incident_svc.services.inventory.importer import import_file
-from incident_svc.services.outbox import BatchSummary
+from incident_svc.services.website import banners
 
 ANALYST = "demo:analyst"  # records the incident and creates the campaigns
 APPROVER = "demo:approver"  # the second pair of eyes
@@ -85,6 +81,7 @@ class Demo:
     subjects: int
     key: bytes | None
     report: Report
+    pool: SmtpPool  # the relay's connections (the development mail sink)
     bar: Bar = no_bar
     keys: DemoKeys | None = None  # two operators' SSH keys: the demo approves in signed mode
 
@@ -192,6 +189,7 @@ async def send_campaign(
             await campaign_start.send_now(
                 campaign_id=campaign.id,
                 settings=demo.settings,
+                pool=demo.pool,
                 actor=ANALYST,
                 key=demo.key,
                 progress=advance,

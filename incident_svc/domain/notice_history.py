@@ -22,7 +22,7 @@ REACHED = (NoticeOutcome.ACCEPTED, NoticeOutcome.COMPLAINED)
 NOT_REACHED = (NoticeOutcome.FAILED, NoticeOutcome.BOUNCED, NoticeOutcome.SUBSTITUTED)
 # the kinds whose recipients are people (subjects); the others go to account holders
 PERSON_KINDS = (NoticeKind.SUBJECT_NOTICE, NoticeKind.UPDATE_NOTICE)
-GROUPS = ("new", "not_reached", "in_flight", "reached")  # by rank: services.audience_rules
+GROUPS = ("new", "not_reached", "in_flight", "reached")  # by rank: services.delivery.audience_rules
 
 
 def outcome(status: str, after: str | None, substituted: bool = False) -> NoticeOutcome:
@@ -63,6 +63,6 @@ def parse_rule(value: str | None) -> AudienceRule | None:
 
 
 def group_of(rank: int | None) -> str:
-    """The group of a member from its best delivery rank (services.audiences): none yet,
+    """The group of a member from its best delivery rank (services.delivery.audiences): none yet,
     on its way, tried but not reached, reached."""
     return GROUPS[rank if rank is not None else 0]

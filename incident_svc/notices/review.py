@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime
 
+from incident_svc.compliance_rules import load_rules
 from incident_svc.config import Settings
 from incident_svc.domain.compliance import RecipientKind
 from incident_svc.domain.enums import NoticeKind
@@ -39,7 +40,6 @@ from incident_svc.notices.residence_checks import (
     fields_for,
     residence_findings,
 )
-from incident_svc.services.obligations.rules_source import load_rules
 
 PREVIEW_MESSAGE_ID = "<preview.{ref}.{recipient}@incident-svc.invalid>"
 

@@ -11,7 +11,7 @@ from tortoise import connections
 from incident_svc.db import dialect
 from incident_svc.domain.enums import NoticeKind
 from incident_svc.models import Account, Subject
-from incident_svc.services.sqltext import placeholders
+from incident_svc.rawsql import placeholders
 
 _AFFECTED = "FROM exposure e JOIN subject s ON s.id = e.subject_id WHERE e.incident_id = ?"
 _FIRST_PER_LOCALE = f"""

@@ -31,12 +31,12 @@ import uvicorn
 from incident_svc.config import Settings
 from incident_svc.db import database
 from incident_svc.domain.times import utcnow
-from incident_svc.runtime.status import ServiceStatus
 from incident_svc.runtime.supervision import supervise
 from incident_svc.runtime.wiring import Dispatcher, Parts, open_parts
 from incident_svc.scheduling import ServiceScheduler
-from incident_svc.services import audit_policy
-from incident_svc.services.relay_state import relay_name
+from incident_svc.service_status import ServiceStatus
+from incident_svc.services.auditlog import audit_policy
+from incident_svc.services.relay.relay_state import relay_name
 
 log = logging.getLogger(__name__)
 SERVICE_ACTOR = "service"

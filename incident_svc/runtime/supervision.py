@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from incident_svc.errors import IncidentSvcError
-from incident_svc.runtime.status import ServiceStatus
+from incident_svc.service_status import ServiceStatus
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,9 @@
-"""The one place where `serve` chooses its concrete parts: services, SMTP, the web app."""
+"""The one place where entry points choose their concrete parts: services, SMTP, the web app.
+
+`serve` gets all its parts from ``open_parts``; every other entry point that sends mail
+(`campaign send --now`, the demo, `audit checkpoint`) opens its relay connections with
+``smtp_pool`` and hands them to the services, which never open their own.
+"""
 
 from __future__ import annotations
 
@@ -17,21 +22,20 @@ from incident_svc.domain.enums import WakeupAction
 from incident_svc.errors import IncidentSvcError
 from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
-from incident_svc.runtime.status import ServiceStatus
 from incident_svc.scheduling import Action
-from incident_svc.services import (
-    audit_checkpoints,
-    audit_key,
-    campaign_start,
-    disclosure_jobs,
-    reminders,
-    retention,
-    retention_key,
+from incident_svc.service_status import ServiceStatus
+from incident_svc.services.auditlog import audit_checkpoints, audit_key
+from incident_svc.services.bounce.bounce_sources import imap_poll
+from incident_svc.services.bounce.bounce_sources.ingest_port import Ingest, default_ingest
+from incident_svc.services.delivery import campaign_start
+from incident_svc.services.delivery.dispatcher import run_dispatcher
+from incident_svc.services.disclosure import disclosure_jobs
+from incident_svc.services.obligations import reminders
+from incident_svc.services.obligations.obligation_countdowns import (
+    ObligationMetrics,
+    obligation_metrics,
 )
-from incident_svc.services.bounce_sources import imap_poll
-from incident_svc.services.bounce_sources.ingest_port import Ingest, default_ingest
-from incident_svc.services.dispatcher import run_dispatcher
-from incident_svc.services.obligation_countdowns import ObligationMetrics, obligation_metrics
+from incident_svc.services.privacy import retention, retention_key
 from incident_svc.web.app import create_app
 from incident_svc.web.health import health_routes
 from incident_svc.web.webhooks import webhook_routes
@@ -55,11 +59,27 @@ class Parts:
 
 
 @contextlib.asynccontextmanager
+async def smtp_pool(settings: Settings) -> AsyncIterator[SmtpPool]:
+    """Connections to the relay for one entry point; closed when the block ends."""
+    async with SmtpPool(settings.smtp) as pool:
+        yield pool
+
+
+def team_mail(pool: SmtpPool) -> Callable[[InternalMessage], Coroutine[Any, Any, object]]:
+    """Send a well-formed message to the security team over ``pool``."""
+
+    async def send(message: InternalMessage) -> object:
+        return await send_internal(pool, message)
+
+    return send
+
+
+@contextlib.asynccontextmanager
 async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
     """The parts of one service process; its SMTP connections close when the block ends."""
     key = hmac_key(settings)
-    async with SmtpPool(settings.smtp) as pool:
-        send = _reminder_sender(pool)
+    async with smtp_pool(settings) as pool:
+        send = team_mail(pool)
 
         async def send_reminders(now: datetime) -> object:
             return await reminders.send_due(now=now, settings=settings, send=send, key=key)
@@ -79,7 +99,9 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             return await obligation_metrics(now=now, settings=settings)
 
         async def dispatcher(**kwargs: Any) -> None:
-            await run_dispatcher(actor=DISPATCHER_ACTOR, key=key, **kwargs)
+            # a pool of its own per run: a dispatcher the supervisor restarts starts afresh
+            async with smtp_pool(settings) as delivery_pool:
+                await run_dispatcher(pool=delivery_pool, actor=DISPATCHER_ACTOR, key=key, **kwargs)
 
         ingest = default_ingest(settings)
 
@@ -143,13 +165,6 @@ def _imap_poll(settings: Settings, ingest: Ingest) -> Action | None:
     return poll
 
 
-def _reminder_sender(pool: SmtpPool) -> reminders.SendEmail:
-    async def send(message: InternalMessage) -> object:
-        return await send_internal(pool, message)
-
-    return send
-
-
 def hmac_key(settings: Settings) -> bytes | None:
-    """The audit key: audit.hmac_key, else the key file (services/audit_key.py)."""
+    """The audit key: audit.hmac_key, else the key file (services/auditlog/audit_key.py)."""
     return audit_key.resolve(settings).key

@@ -12,7 +12,8 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import CampaignStatus, WakeupAction
 from incident_svc.domain.wakeups import Wakeup, campaign_start_at
 from incident_svc.models import Campaign
-from incident_svc.services import disclosure_jobs, reminders
+from incident_svc.services.disclosure import disclosure_jobs
+from incident_svc.services.obligations import reminders
 
 WAITING = (CampaignStatus.APPROVED, CampaignStatus.SCHEDULED)
 REMINDERS_JOB = "reminders"

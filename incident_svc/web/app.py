@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from incident_svc.config import Settings
 from incident_svc.db import close_database, open_database, require_current_schema
-from incident_svc.services import audit_key
+from incident_svc.services.auditlog import audit_key
 from incident_svc.web.assets import load_assets
 from incident_svc.web.checkpoints_feed import checkpoint_routes
 from incident_svc.web.cors import FeedCors

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from incident_svc.config import Settings
-from incident_svc.services import checkpoint_store
+from incident_svc.services.auditlog import checkpoint_store
 from incident_svc.web.feed import etag_of
 from incident_svc.web.routes import conditional
 

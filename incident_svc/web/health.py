@@ -19,10 +19,14 @@ from starlette.routing import Route
 
 from incident_svc.db_faults import fault_reason
 from incident_svc.domain.times import utcnow
-from incident_svc.runtime.status import ServiceStatus
-from incident_svc.services.metrics import DeliveryMetrics, database_problem, delivery_metrics
-from incident_svc.services.obligation_countdowns import ObligationMetrics
-from incident_svc.services.relay_state import RelayView, read_all
+from incident_svc.service_status import ServiceStatus
+from incident_svc.services.delivery.metrics import (
+    DeliveryMetrics,
+    database_problem,
+    delivery_metrics,
+)
+from incident_svc.services.obligations.obligation_countdowns import ObligationMetrics
+from incident_svc.services.relay.relay_state import RelayView, read_all
 
 ObligationsProbe = Callable[[datetime], Awaitable[ObligationMetrics]]
 

@@ -12,7 +12,8 @@ import time
 
 from incident_svc.config import Settings
 from incident_svc.domain.times import utcnow
-from incident_svc.services import banners, substitute
+from incident_svc.services.bounce import substitute
+from incident_svc.services.website import banners
 from incident_svc.web.feed import FeedView
 from incident_svc.web.serve_counter import ServeCounter
 from incident_svc.web.snapshot import Snapshot, SnapshotStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from incident_svc.services.banners import ServeTally
+from incident_svc.services.website.banners import ServeTally
 
 
 class ServeCounter:

@@ -22,8 +22,8 @@ from incident_svc.domain import provider_events as events
 from incident_svc.domain import webhook_signatures as signatures
 from incident_svc.domain.webhook_signatures import SignatureError
 from incident_svc.errors import ValidationError
-from incident_svc.services.bounce_sources import webhook_intake
-from incident_svc.services.bounce_sources.ingest_port import Ingest
+from incident_svc.services.bounce.bounce_sources import webhook_intake
+from incident_svc.services.bounce.bounce_sources.ingest_port import Ingest
 from incident_svc.web.sns_origin import SnsOrigin
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from incident_svc.config import Settings
 from incident_svc.domain.webhook_signatures import SignatureError
 from incident_svc.errors import ConflictError, ValidationError
-from incident_svc.services.bounce_sources.ingest_port import Ingest
+from incident_svc.services.bounce.bounce_sources.ingest_port import Ingest
 from incident_svc.web import webhook_providers as providers
 from incident_svc.web.sns_origin import OriginUnavailable, SnsOrigin
 from incident_svc.web.webhook_providers import WebhookContext

@@ -15,8 +15,8 @@ from incident_svc import db
 from incident_svc.cli.main import app
 from incident_svc.domain.audit_chain import GENESIS_HASH, Link, link_hash
 from incident_svc.errors import IncidentSvcError
-from incident_svc.services import audit
-from incident_svc.services.sqltext import placeholders
+from incident_svc.rawsql import placeholders
+from incident_svc.services.auditlog import audit
 
 T = TypeVar("T")
 

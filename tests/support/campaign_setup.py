@@ -12,7 +12,7 @@ from datetime import datetime
 
 from incident_svc.config import Settings
 from incident_svc.models import Campaign, Incident
-from incident_svc.services import campaigns
+from incident_svc.services.delivery import campaigns
 from tests.support import people, signers
 
 TEXTS = {

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
+from incident_svc.compliance_rules import read_rules_file
 from incident_svc.domain.compliance import (
     ClockKind,
     Fulfilment,
@@ -16,7 +17,6 @@ from incident_svc.domain.compliance import (
     merge_rules,
 )
 from incident_svc.resources import builtin_rules_file
-from incident_svc.services.obligations.rules_source import read_rules_file
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from incident_svc.config import Settings
 from incident_svc.models import Disclosure
-from incident_svc.services import approvers, disclosures
+from incident_svc.services.delivery import approvers
+from incident_svc.services.disclosure import disclosures
 from tests.support import people, signers
 
 RECEIVED = datetime(2026, 11, 2, 2, tzinfo=UTC)

@@ -11,7 +11,8 @@ from urllib.parse import urlparse, urlunparse
 
 from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.models import Campaign, Delivery, DeliveryAttempt
-from incident_svc.services import audit, campaigns
+from incident_svc.services.auditlog import audit
+from incident_svc.services.delivery import campaigns
 from tests.support.approval import OPEN
 from tests.support.people import make_incident
 from tests.support.service_process import TEST_AUDIT_KEY, run_cli, service_env

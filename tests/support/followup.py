@@ -9,8 +9,8 @@ from incident_svc.config import Settings
 from incident_svc.domain.enums import Severity
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign, Holding, Incident, Subject
-from incident_svc.services import affected, campaign_start, incidents
-from tests.support import signers
+from incident_svc.services.incident import affected, incidents
+from tests.support import sending, signers
 from tests.support.campaign_setup import TEXTS
 
 REF = "INC-2026-0001"
@@ -77,7 +77,7 @@ async def create(kind: str = "subject_notice", audience: str | None = None) -> C
 
 async def approve_and_send(settings: Settings, campaign: Campaign) -> dict[str, int]:
     await signers.approve_signed(settings, campaign.id, by="bob")
-    return await campaign_start.send_now(
+    return await sending.send_now(
         campaign_id=campaign.id, settings=signers.shared().settings(settings), actor="alice"
     )
 

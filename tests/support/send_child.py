@@ -14,7 +14,7 @@ from incident_svc.config import load_settings
 from incident_svc.db import database
 from incident_svc.domain.enums import CampaignStatus
 from incident_svc.models import Campaign
-from incident_svc.services import dispatcher
+from tests.support import sending
 from tests.support.composer import plain_loader
 
 
@@ -28,9 +28,7 @@ async def _dispatch_until_done(campaign_id: int, worker: str) -> None:
         stop.set()
 
     await asyncio.gather(
-        dispatcher.run_dispatcher(
-            settings=settings, stop=stop, worker_id=worker, loader=plain_loader
-        ),
+        sending.run_dispatcher(settings=settings, stop=stop, worker_id=worker, loader=plain_loader),
         watch(),
     )
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from incident_svc.config import Settings, load_settings
 from incident_svc.models import Campaign
-from incident_svc.services import approvers, campaigns
+from incident_svc.services.delivery import approvers, campaigns
 
 LISTED = ("alice", "bob")
 

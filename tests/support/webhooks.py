@@ -19,8 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from incident_svc.config import Settings
-from incident_svc.services.bounce_sources.ingest_port import Ingest
-from incident_svc.services.bounces import IngestResult
+from incident_svc.services.bounce.bounce_sources.ingest_port import Ingest
+from incident_svc.services.bounce.bounces import IngestResult
 from incident_svc.web.app import create_app
 from incident_svc.web.sns_origin import SnsOrigin
 from incident_svc.web.webhooks import webhook_routes

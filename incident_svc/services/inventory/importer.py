@@ -20,9 +20,9 @@ from incident_svc.db import dialect, write_transaction
 from incident_svc.domain.inventory_rows import Problem, column_names
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
-from incident_svc.services import audit
-from incident_svc.services.export_file import export_file
-from incident_svc.services.input_file import regular_size
+from incident_svc.services.auditlog import audit
+from incident_svc.services.files.export_file import export_file
+from incident_svc.services.files.input_file import regular_size
 from incident_svc.services.inventory.reader import Source, detect_format
 from incident_svc.services.inventory.staging import Stage
 from incident_svc.services.inventory.validation import checked_chunks

@@ -20,7 +20,7 @@ from typing import IO, Any, BinaryIO
 from incident_svc.domain.inventory_rows import COLUMNS, NOT_UTF8, NOT_UTF8_REASON, Problem
 from incident_svc.domain.strict_json import StrictJSONError, loads
 from incident_svc.errors import ValidationError
-from incident_svc.services.input_file import open_regular
+from incident_svc.services.files.input_file import open_regular
 
 _BUFFER = 1 << 16
 FLAGS = {"marketing_opt_out"}  # the one field where JSON true/false is the natural spelling

@@ -16,7 +16,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.domain.inventory_rows import Problem, column_names
-from incident_svc.services.inventory.sql import (
+from incident_svc.rawsql import (
     db_time,
     differs,
     params,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from incident_svc.compliance_rules import load_rules
 from incident_svc.config import Settings
 from incident_svc.domain.compliance import (
     ClockKind,
@@ -17,10 +18,9 @@ from incident_svc.domain.compliance import (
 )
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Incident, IncidentFact, ObligationRecord
-from incident_svc.services import incidents
+from incident_svc.services.incident import incidents
 from incident_svc.services.obligations.facts import DELAY
 from incident_svc.services.obligations.residence import reach_by_code, residents_by_code
-from incident_svc.services.obligations.rules_source import load_rules
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 from incident_svc.domain.compliance import Obligation
 from incident_svc.domain.csv_cells import safe_cell
 from incident_svc.errors import ValidationError
-from incident_svc.services.export_file import export_file
+from incident_svc.services.files.export_file import export_file
 
 COLUMNS = [
     "key", "rule", "regime", "jurisdiction", "recipient", "recipient_kind", "clock", "clock_at",
@@ -37,7 +37,7 @@ def write(
     *,
     force: bool = False,
 ) -> int:
-    """Write every obligation (due times in UTC and in ``zone``) through services/export_file.py
+    """Write every obligation (due times in UTC and in ``zone``) through services/files/export_file.py
     (complete or not at all; an existing file only with ``force``); returns how many."""
     fmt = export_format(path)
     rows = [o.as_dict(now, zone) for o in obligations]

@@ -16,8 +16,8 @@ from incident_svc.domain.compliance.vocabulary import ClockKind, Flag
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
 from incident_svc.models import IncidentFact
-from incident_svc.services import audit
-from incident_svc.services.incidents import locked
+from incident_svc.services.auditlog import audit
+from incident_svc.services.incident.incidents import locked
 
 DELAY = "law_enforcement_delay_until"
 CLOCK_NAMES = frozenset(kind.value for kind in ClockKind if kind is not ClockKind.OBLIGATION_MET)

@@ -18,8 +18,8 @@ from incident_svc.domain.compliance import Obligation, Status
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import ObligationRecord
-from incident_svc.services import audit
-from incident_svc.services.incidents import locked
+from incident_svc.services.auditlog import audit
+from incident_svc.services.incident.incidents import locked
 from incident_svc.services.obligations import evidence as evidence_store
 from incident_svc.services.obligations.compute import obligations_for
 

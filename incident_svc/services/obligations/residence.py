@@ -10,7 +10,7 @@ from tortoise import connections
 
 from incident_svc.db import dialect
 from incident_svc.domain.compliance import Reach
-from incident_svc.services.sqltext import as_utc, query
+from incident_svc.rawsql import as_utc, query
 
 # SQLite's planner would rather scan every subject in residence order and probe the exposures
 # (twice the time at 1M): CROSS JOIN pins the order to the incident's exposures first.

@@ -1,0 +1,3 @@
+"""Notices of disclosures to authorities, held while non-disclosure applies and released by
+`serve` or with counsel's approval.
+"""

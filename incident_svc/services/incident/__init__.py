@@ -1,0 +1,3 @@
+"""Incidents (matters) and exactly who is affected: the set-based affected list, its diff
+against the last run, and its export.
+"""

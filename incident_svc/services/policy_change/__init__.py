@@ -1,0 +1,1 @@
+"""Privacy-policy versions, their notices, and each person's effective date from evidence."""

@@ -1,0 +1,1 @@
+"""Website banners: publish, withdraw, and who a personal banner is for."""
