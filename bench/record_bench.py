@@ -21,7 +21,7 @@ from incident_svc.domain.approval import ApprovalPolicy
 from incident_svc.domain.enums import AttemptOutcome
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
-from incident_svc.services.delivery import campaign_start, campaigns, outbox
+from incident_svc.services.delivery import campaign_start, campaigns, leases, outbox
 
 BENCH_POLICY = ApprovalPolicy(required=False, source="bench")
 
@@ -46,7 +46,7 @@ async def one_run(url: str, rows: int, group: int) -> tuple[float, float]:
             key=None,
             settings=load_settings(overrides={"approval": {"required": False}}),
         )
-        claimed = await outbox.claim(
+        claimed = await leases.claim(
             campaign_id=campaign.id, worker_id="w", now=utcnow(), limit=rows,
             lease_seconds=600, message_id_token="t", message_id_domain="bench.example",
         )  # fmt: skip

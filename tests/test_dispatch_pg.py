@@ -15,7 +15,7 @@ from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.mail.sink import Stored, message_ids, serve
 from incident_svc.models import AuditEvent, Delivery
-from incident_svc.services.delivery import campaign_start, campaigns, outbox
+from incident_svc.services.delivery import campaign_start, campaigns, leases
 from tests.support.approval import OFF, OPEN
 from tests.support.databases import BACKEND
 from tests.support.people import make_incident
@@ -98,7 +98,7 @@ async def test_claim_query_uses_the_campaign_status_due_index(db_conn: str) -> N
         "AND indexdef LIKE '%(campaign_id, status, next_attempt_at)%'"
     )
     assert len(index) == 1
-    sql = outbox._claim_sql(conn)
+    sql = leases._claim_sql(conn)
     args = ["w", utcnow(), utcnow(), "tok", "example.com", campaign.id, utcnow(), 100]
     async with conn._in_transaction() as tx:
         plan = await tx.execute_query_dict("EXPLAIN (FORMAT JSON) " + sql, args)

@@ -12,7 +12,7 @@ from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign, Delivery, DeliveryAttempt
-from incident_svc.services.delivery import campaign_start, campaigns, due, outbox
+from incident_svc.services.delivery import campaign_start, campaigns, due, leases, outbox
 from tests.support.approval import OFF, OPEN
 from tests.support.people import make_incident
 
@@ -36,7 +36,7 @@ async def started(subjects: int) -> Campaign:
 
 
 async def claim(campaign: Campaign, worker: str, limit: int = 100, lease: float = 60, now=None):  # type: ignore[no-untyped-def]
-    return await outbox.claim(
+    return await leases.claim(
         campaign_id=campaign.id,
         worker_id=worker,
         now=now or utcnow(),
@@ -144,10 +144,10 @@ async def test_release_gives_back_untried_rows(db_conn: str) -> None:
     campaign = await started(4)
     batch = await claim(campaign, "w1")
     assert (
-        await outbox.release(worker_id="someone-else", delivery_ids=[c.delivery_id for c in batch])
+        await leases.release(worker_id="someone-else", delivery_ids=[c.delivery_id for c in batch])
         == 0
     )
-    assert await outbox.release(worker_id="w1", delivery_ids=[c.delivery_id for c in batch]) == 4
+    assert await leases.release(worker_id="w1", delivery_ids=[c.delivery_id for c in batch]) == 4
     assert len(await claim(campaign, "w2")) == 4
     assert await due.open_count(connections.get("default"), campaign.id) == 4
 

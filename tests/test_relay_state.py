@@ -9,7 +9,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incident_svc.cli.campaign_cmd import printable
+from incident_svc.cli.campaign_delivery_cmd import printable
 from incident_svc.domain.enums import AttemptOutcome, CampaignStatus, DeliveryStatus
 from incident_svc.domain.relay_circuit import RelayCircuit
 from incident_svc.domain.retry import RetryPolicy

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from incident_svc.cli.campaign_cmd import SIGN_WITH_OPTION
+from incident_svc.cli.campaign_args import SIGN_WITH_OPTION
 from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json
 from incident_svc.cli.params import aware_time
 from incident_svc.cli.runtime import hmac_key, state, with_db

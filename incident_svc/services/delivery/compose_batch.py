@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from incident_svc.domain.enums import AttemptOutcome
-from incident_svc.services.delivery import outbox
+from incident_svc.services.delivery import leases, outbox
 from incident_svc.services.delivery.composing import (
     ComposeItem,
     ComposeItemError,
@@ -42,7 +42,7 @@ async def compose_each(
     return messages, failures
 
 
-def not_composed(claimed: outbox.Claimed, reason: str) -> outbox.Outcome:
+def not_composed(claimed: leases.Claimed, reason: str) -> outbox.Outcome:
     """A permanent failure that is nobody's address fault: no subject is marked bounced."""
     return outbox.Outcome(
         claimed.delivery_id,

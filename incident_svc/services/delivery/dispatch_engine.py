@@ -43,7 +43,7 @@ from incident_svc.errors import (
 )
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Campaign
-from incident_svc.services.delivery import approval_gate, campaigns, outbox
+from incident_svc.services.delivery import approval_gate, campaigns, leases, outbox
 from incident_svc.services.delivery.compose_batch import compose_each, not_composed
 from incident_svc.services.delivery.composing import (
     ComposeItem,
@@ -143,14 +143,14 @@ class Engine:
             await asyncio.shield(self._finish(owner, recorder, batch, tried))
         return True
 
-    async def _claim(self, campaign: Campaign, owner: str) -> list[outbox.Claimed]:
+    async def _claim(self, campaign: Campaign, owner: str) -> list[leases.Claimed]:
         token, domain = campaigns.message_id_parts(campaign, self.settings)
         tries = 0
 
-        async def claim() -> list[outbox.Claimed]:
+        async def claim() -> list[leases.Claimed]:
             nonlocal tries
             tries += 1
-            return await outbox.claim(
+            return await leases.claim(
                 campaign_id=campaign.id,
                 worker_id=owner,
                 now=utcnow(),
@@ -175,7 +175,7 @@ class Engine:
 
             async def renew() -> int:
                 until = utcnow() + timedelta(seconds=lease)
-                return await outbox.renew(worker_id=owner, delivery_ids=delivery_ids, until=until)
+                return await leases.renew(worker_id=owner, delivery_ids=delivery_ids, until=until)
 
             with contextlib.suppress(DatabaseUnavailableError):  # the next renewal tries again
                 await self.db(renew, "a lease renewal")
@@ -183,7 +183,7 @@ class Engine:
     async def _send_all(
         self,
         composer: Composer,
-        batch: Sequence[outbox.Claimed],
+        batch: Sequence[leases.Claimed],
         recorder: Recorder,
         tried: set[int],
     ) -> None:
@@ -234,7 +234,7 @@ class Engine:
                 raise result
 
     async def _send_one(
-        self, sender: str, claimed: outbox.Claimed, message: Outgoing
+        self, sender: str, claimed: leases.Claimed, message: Outgoing
     ) -> outbox.Outcome | None:
         """The outcome of one attempt; None when the relay could not be reached (no attempt)."""
         try:
@@ -262,7 +262,7 @@ class Engine:
         )
 
     def _tell_first_failure(
-        self, claimed: outbox.Claimed, kind: AttemptOutcome, reply: str
+        self, claimed: leases.Claimed, kind: AttemptOutcome, reply: str
     ) -> None:
         """`campaign send --now` says what went wrong first and what happens next."""
         if self.notify is None or self._failure_told:
@@ -292,7 +292,7 @@ class Engine:
             self.progress(summary)
 
     async def _finish(
-        self, owner: str, recorder: Recorder, batch: Sequence[outbox.Claimed], tried: set[int]
+        self, owner: str, recorder: Recorder, batch: Sequence[leases.Claimed], tried: set[int]
     ) -> None:
         """Commit what happened; hand back what was never handed to SMTP."""
         try:
@@ -301,7 +301,7 @@ class Engine:
             untried = [c.delivery_id for c in batch if c.delivery_id not in tried]
 
             async def release() -> int:
-                return await outbox.release(worker_id=owner, delivery_ids=untried)
+                return await leases.release(worker_id=owner, delivery_ids=untried)
 
             await self.db(release, "a release")
 

@@ -16,7 +16,7 @@ from tortoise.functions import Count
 
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.models import Campaign, Delivery
-from incident_svc.services.delivery.outbox import FRONT_OF_QUEUE
+from incident_svc.services.delivery.leases import FRONT_OF_QUEUE
 
 RATE_WINDOW = timedelta(seconds=60)
 
