@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incident_svc.config import ImapSettings, Settings
+from incident_svc.config import Settings
+from incident_svc.config_bounces import ImapSettings
 from incident_svc.domain.enums import DeliveryOutcome
 from incident_svc.errors import ConfigError
 from incident_svc.mail.imap_mailbox import MailboxError

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 
 import aioimaplib
 
-from incident_svc.config import ImapSettings
+from incident_svc.config_bounces import ImapSettings
 from incident_svc.errors import ConfigError, IncidentSvcError
 
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")

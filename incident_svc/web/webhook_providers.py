@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from incident_svc.config import WebhookSettings
+from incident_svc.config_bounces import WebhookSettings
 from incident_svc.domain import provider_events as events
 from incident_svc.domain import webhook_signatures as signatures
 from incident_svc.domain.webhook_signatures import SignatureError

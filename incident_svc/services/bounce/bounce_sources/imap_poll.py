@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from incident_svc.config import ImapSettings
+from incident_svc.config_bounces import ImapSettings
 from incident_svc.mail.imap_mailbox import ImapMailbox, open_mailbox
 from incident_svc.services.bounce.bounce_sources.ingest_port import Ingest
 
