@@ -63,7 +63,7 @@ def _appender_script(url: str, n: int, actor: str) -> str:
         f"""
         import asyncio
         from incident_svc import db
-        from incident_svc.services import audit
+        from incident_svc.services.auditlog import audit
 
         async def main():
             await db.open_database({url!r})

@@ -87,7 +87,7 @@ def _append_events(database_url: str, actor_args: list[str], env: dict[str, str]
     script = (
         "import asyncio\n"
         "from incident_svc import db\n"
-        "from incident_svc.services import audit\n"
+        "from incident_svc.services.auditlog import audit\n"
         "async def main():\n"
         f"    await db.open_database({database_url!r})\n"
         "    for i in range(5):\n"
