@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from incident_svc.config import Settings
 from incident_svc.domain.enums import WakeupAction
 from incident_svc.errors import IncidentSvcError
+from incident_svc.mail import relay_fence
 from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.runtime.status import ServiceStatus
@@ -33,6 +34,7 @@ from incident_svc.services.bounce_sources.ingest_port import Ingest, default_ing
 from incident_svc.services.dispatcher import run_dispatcher
 from incident_svc.services.obligation_countdowns import ObligationMetrics, obligation_metrics
 from incident_svc.web.app import create_app
+from incident_svc.web.exercise_prefix import under_prefix
 from incident_svc.web.health import health_routes
 from incident_svc.web.webhooks import webhook_routes
 
@@ -87,7 +89,9 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             extra = [*health_routes(status, obligations), *webhook_routes(settings, ingest=ingest)]
             if not feed:
                 return Starlette(routes=extra)
-            return create_app(settings=settings, extra_routes=extra, manage_database=False)
+            app = create_app(settings=settings, extra_routes=extra, manage_database=False)
+            fence = relay_fence.active()  # an exercise: its feed only under /exercises/NAME
+            return app if fence is None else under_prefix(app, f"/exercises/{fence.exercise}")
 
         yield Parts(
             actions={
