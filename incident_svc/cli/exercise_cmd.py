@@ -179,6 +179,7 @@ def report_command(
     settings = isolation.exercise_settings(real, exercise)
     clock = exercise.clock()
     at = clock.at(exercise.ended_at) if exercise.ended_at else clock.now()
+    at = min(at, clock.moment_of(exercise.hours))  # the timeline's end at the latest
 
     async def main() -> dict[str, Any]:
         with isolation.activate(exercise):
@@ -208,8 +209,12 @@ def _print_report(data: dict[str, Any]) -> None:
     )
     if data["injects"]:
         print_table(data["injects"], ["hour", "kind", "summary"])
-    if data["obligations"]:
-        print_table(data["obligations"], ["key", "recipient", "due_at", "met_at", "verdict"])
+    shown = [o for o in data["obligations"] if o["verdict"] != "not applicable"]
+    if shown:
+        print_table(shown, ["key", "recipient", "due_at", "met_at", "verdict"])
+    hidden = len(data["obligations"]) - len(shown)
+    if hidden:
+        console.print(f"{hidden} obligations do not apply (--json lists them)", markup=False)
     for line in data["never_done"]:
         console.print(f"never done: {line}", markup=False)
 

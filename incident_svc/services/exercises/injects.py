@@ -16,14 +16,14 @@ changes the exercise database through the same services the team's commands use:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from incident_svc.config import Settings
 from incident_svc.db import write_transaction
 from incident_svc.domain.enums import DeliveryStatus
+from incident_svc.domain.exercise_clock import ExerciseClock
 from incident_svc.domain.exercise_scenario import Inject, Scenario
-from incident_svc.domain.times import utcnow
 from incident_svc.models import AuditEvent, Delivery, Incident
 from incident_svc.services import audit, audit_key, bounces, incidents
 from incident_svc.services.exercises import seeding
@@ -50,14 +50,16 @@ def due(scenario: Scenario, hour: float, done: set[int]) -> list[Inject]:
 
 
 async def catch_up(
-    *, scenario: Scenario | None, ref: str, hour: float, settings: Settings
+    *, scenario: Scenario | None, ref: str, clock: ExerciseClock, settings: Settings
 ) -> list[Applied]:
-    """Apply every due inject (the exercise database is open, the clock installed)."""
+    """Apply every due inject (the exercise database is open, the clock installed). An inject
+    applied late (nobody ran a command at its hour) takes effect as of its own hour."""
     if scenario is None:
         return []
     done: list[Applied] = []
-    for inject in due(scenario, hour, await applied_numbers()):
-        details = await _apply(inject, ref=ref, settings=settings)
+    for inject in due(scenario, clock.hour(), await applied_numbers()):
+        at = clock.moment_of(inject.hour)
+        details = await _apply(inject, ref=ref, settings=settings, at=at)
         await _mark(inject, ref=ref, details=details, settings=settings)
         done.append(Applied(inject, details["summary"]))
     return done
@@ -76,7 +78,7 @@ async def _mark(inject: Inject, *, ref: str, details: dict[str, Any], settings: 
         )
 
 
-async def _apply(inject: Inject, *, ref: str, settings: Settings) -> dict[str, Any]:
+async def _apply(inject: Inject, *, ref: str, settings: Settings, at: datetime) -> dict[str, Any]:
     incident = await incidents.get(ref=ref)
     note = {"note": inject.note} if inject.note else {}
     if inject.kind == "affected_grows":
@@ -88,7 +90,7 @@ async def _apply(inject: Inject, *, ref: str, settings: Settings) -> dict[str, A
         }
     if inject.kind == "bounces":
         return note | await _bounce(inject, incident, settings)
-    return note | await _hold(inject, incident, settings)
+    return note | await _hold(inject, incident, settings, at)
 
 
 async def _grow(inject: Inject, incident: Incident) -> dict[str, Any]:
@@ -121,8 +123,10 @@ async def _bounce(inject: Inject, incident: Incident, settings: Settings) -> dic
             "bounces": recorded}  # fmt: skip
 
 
-async def _hold(inject: Inject, incident: Incident, settings: Settings) -> dict[str, Any]:
-    until = utcnow() + timedelta(hours=inject.hours)
+async def _hold(
+    inject: Inject, incident: Incident, settings: Settings, at: datetime
+) -> dict[str, Any]:
+    until = at + timedelta(hours=inject.hours)
     await facts.set_facts(
         ref=incident.ref,
         actor=ACTOR,

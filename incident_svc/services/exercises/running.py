@@ -34,7 +34,7 @@ async def catch_up(exercise: Exercise, settings: Settings, var_dir: Path) -> lis
     return await injects.catch_up(
         scenario=isolation.scenario_of(var_dir, exercise),
         ref=exercise.incident_ref,
-        hour=exercise.clock().hour(),
+        clock=exercise.clock(),
         settings=settings,
     )
 
