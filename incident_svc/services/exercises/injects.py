@@ -109,18 +109,19 @@ async def _bounce(inject: Inject, incident: Incident, settings: Settings) -> dic
         .values("id", "address", "message_id")
     )
     recorded = 0
+    refused: list[str] = []
     for row in rows:
-        if not row["message_id"]:
-            continue
         result = await bounces.ingest_report(
-            dsn(row["address"], row["message_id"], serial=int(row["id"])),
+            dsn(row["address"], row["message_id"] or "", serial=int(row["id"])),
             source=f"exercise inject {inject.index}",
             settings=settings,
             actor=ACTOR,
         )
         recorded += result.status == "recorded"
-    return {"summary": f"{recorded} bounce reports arrived ({inject.count} scripted)",
-            "bounces": recorded}  # fmt: skip
+        if result.status != "recorded":
+            refused.append(f"delivery {row['id']}: {result.status} ({result.reason})")
+    summary = f"{recorded} bounce reports arrived ({inject.count} scripted)"
+    return {"summary": summary, "bounces": recorded, "not_recorded": refused}
 
 
 async def _hold(

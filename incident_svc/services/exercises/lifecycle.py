@@ -97,6 +97,7 @@ async def start(real: Settings, request: StartRequest) -> Exercise:
         )
         settings = isolation.exercise_settings(real, exercise)
         await databases.migrate(settings)
+        exercise = replace(exercise, started_at=utcnow())  # hour 0: when it is ready to play
         exercise = await _seed(exercise, settings, scenario, copy)
         registry.save(real.var_dir, exercise)
         await _mark_real(real, exercise, action="exercise.started", actor=request.actor)

@@ -115,7 +115,7 @@ def _inject_row(details: Any) -> dict[str, Any]:
     import json
 
     data = json.loads(details) if isinstance(details, str) else dict(details)
-    return {k: data.get(k) for k in ("hour", "kind", "summary")}
+    return {k: data.get(k) for k in ("hour", "kind", "summary", "not_recorded") if k in data}
 
 
 def never_done(
