@@ -10,8 +10,9 @@ from typing import Any
 import typer
 
 from incident_svc import db
-from incident_svc.cli.output import JSON_OPTION, console, print_json, print_table
+from incident_svc.cli.output import JSON_OPTION, console, error, print_json, print_table
 from incident_svc.cli.runtime import state
+from incident_svc.domain.exercise_scenario import ScenarioError
 from incident_svc.errors import ConflictError, ValidationError
 from incident_svc.services.exercises import isolation, lifecycle, registry, report, running
 from incident_svc.services.exercises.registry import Exercise
@@ -79,7 +80,12 @@ def start(
         name=name, speed=speed, actor=cli.actor, source_ref=from_ref, scenario_path=scenario,
         sink_port=sink_port, feed_port=feed_port,
     )  # fmt: skip
-    exercise = asyncio.run(lifecycle.start(cli.real_settings, request))
+    try:
+        exercise = asyncio.run(lifecycle.start(cli.real_settings, request))
+    except ScenarioError as exc:  # every problem of the file, one line each, then exit 5
+        for line in exc.problems:
+            error(line)
+        raise typer.Exit(exc.exit_code) from None
     if json_output:
         print_json(_summary(exercise))
     else:

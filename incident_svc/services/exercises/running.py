@@ -16,8 +16,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from tortoise import Tortoise
-
+from incident_svc import db
 from incident_svc.config import Settings
 from incident_svc.mail.sink import Stored
 from incident_svc.mail.sink import serve as sink_serve
@@ -45,17 +44,27 @@ async def _ticker(
     var_dir: Path,
     say: Callable[[str], None],
 ) -> None:
+    """Apply injects as their hour comes; at the timeline's end (or on a failure) stop
+    `serve` as SIGTERM does. Its own database context: Tortoise's state is per task context,
+    and this task starts before `serve` opens the database."""
     clock = exercise.clock()
-    while True:
-        await asyncio.sleep(TICK_SECONDS)
-        if not Tortoise.is_inited():  # `serve` opens the database a moment after we start
-            continue
-        for applied in await catch_up(exercise, settings, var_dir):
-            say(f"hour {applied.inject.hour:g}: {applied.inject.kind}: {applied.summary}")
-        if clock.hour() >= exercise.hours:
-            say(f"hour {exercise.hours:g}: the timeline is complete; stopping")
+    stop_serve = True
+    try:
+        async with db.database(settings.database_url, create=False):
+            while True:
+                for applied in await catch_up(exercise, settings, var_dir):
+                    inject = applied.inject
+                    say(f"hour {inject.hour:g}: {inject.kind}: {applied.summary}")
+                if clock.hour() >= exercise.hours:
+                    say(f"hour {exercise.hours:g}: the timeline is complete; stopping")
+                    return
+                await asyncio.sleep(TICK_SECONDS)
+    except asyncio.CancelledError:
+        stop_serve = False  # `serve` stopped first (a signal): nothing left to stop
+        raise
+    finally:
+        if stop_serve:
             os.kill(os.getpid(), signal.SIGTERM)  # `serve` stops cleanly on it
-            return
 
 
 async def run(
@@ -84,5 +93,8 @@ async def run(
                     settings, ServeOptions(host=isolation.SINK_HOST, port=exercise.feed_port)
                 )
             finally:
-                ticker.cancel()
+                if not ticker.done():
+                    ticker.cancel()
                 await asyncio.gather(ticker, return_exceptions=True)
+            if not ticker.cancelled() and ticker.exception() is not None:
+                raise ticker.exception()  # type: ignore[misc]
