@@ -237,6 +237,12 @@ async def test_names_taken_ended_and_bad_input_change_nothing(real: Settings) ->
         await lifecycle.start(
             real, StartRequest(name="fast", speed=0.5, actor="c", scenario_path=EXAMPLE)
         )
+    with pytest.raises(ValidationError, match="port of the real relay"):
+        await lifecycle.start(
+            real,
+            StartRequest(name="clash", speed=60.0, actor="c", scenario_path=EXAMPLE,
+                         sink_port=real.smtp.port),
+        )  # fmt: skip
     bad = real.var_dir / "bad.toml"
     bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_text('[[inject]]\nhour = 1\nkind = "meteor"\n')

@@ -20,6 +20,7 @@ from incident_svc.domain.exercise_clock import check_name, check_speed
 from incident_svc.domain.exercise_scenario import Scenario, ScenarioError, parse
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, ValidationError
+from incident_svc.mail.relay_fence import is_loopback
 from incident_svc.services import audit, audit_key
 from incident_svc.services.exercises import databases, isolation, registry, seeding
 from incident_svc.services.exercises.registry import Exercise
@@ -60,6 +61,16 @@ def _check(request: StartRequest, scenario: Scenario | None) -> None:
         )  # fmt: skip
 
 
+def _check_sink(real: Settings, port: int | None) -> None:
+    """The sink port must not be where the real relay listens on this machine."""
+    if port is not None and port == real.smtp.port and is_loopback(real.smtp.host):
+        raise ValidationError(
+            f"{port} is the port of the real relay {real.smtp.host}:{port}: choose another "
+            "(or leave --sink-port out for a free one)",
+            field="sink_port",
+        )
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((isolation.SINK_HOST, 0))
@@ -70,6 +81,7 @@ async def start(real: Settings, request: StartRequest) -> Exercise:
     """Build, seed and mark a new exercise (the real database is not open on entry)."""
     scenario = read_scenario(request.scenario_path) if request.scenario_path else None
     _check(request, scenario)
+    _check_sink(real, request.sink_port)
     copy = None
     if request.source_ref is not None:
         async with db.database(real.database_url, create=False):
