@@ -1,6 +1,6 @@
 """Tabletop exercises against real databases (SQLite or PostgreSQL) and a real SMTP server.
 
-The 72-hour story runs at 30,000x: the exercise clock passes 72 hours in under 9 real
+The 72-hour story runs at 10,000x: the exercise clock passes 72 hours in 26 real
 seconds while the team acts with the same services its commands call.
 """
 
@@ -34,7 +34,7 @@ from tests.support.databases import BACKEND, admin_execute
 from tests.support.smtpd import smtp_server
 
 EXAMPLE = Path(__file__).parent / "data" / "exercises" / "billing-72h.toml"
-SPEED = 30_000.0
+SPEED = 10_000.0  # 72 exercise hours in 26 real seconds
 
 
 @pytest.fixture
@@ -89,11 +89,13 @@ async def test_a_72_hour_exercise_plays_in_seconds_and_ends_with_a_report(
                     campaign_id=campaign.id, settings=settings, actor="alice", key=key
                 )
                 assert counts.get("sent", 0) >= 6
+                sent_by = exercise.clock().hour()
                 await catch_up(exercise, settings, real.var_dir)  # what came due meanwhile
+                incident = await incidents.get(ref=ref)
                 await records.record_met(
                     ref=ref,
                     rule_key="uk-gdpr-33-ico",
-                    at=utcnow(),
+                    at=min(utcnow(), incident.discovered_at + timedelta(hours=24)),
                     reference="ICO-DRILL-1",
                     actor="carol",
                     key=key,
@@ -123,7 +125,7 @@ async def test_a_72_hour_exercise_plays_in_seconds_and_ends_with_a_report(
     ]
     assert data["exercise_hour"] == 72.0
     first = data["hours_from_awareness_to_first_notice"]
-    assert first is not None and 0 < first < 72
+    assert first is not None and 0 < first <= sent_by  # on the exercise clock, not the real one
     assert data["bounces"] == 2, json.dumps(data["injects"])
     ico = next(o for o in data["obligations"] if o["key"] == "uk-gdpr-33-ico")
     assert ico["verdict"] == "met" and ico["met_at"] is not None
