@@ -33,11 +33,9 @@ def _hours(start: datetime | None, end: datetime | None) -> float | None:
 
 def verdict(obligation: Obligation, now: datetime) -> str:
     """Pure: met, met late, missed, open, declined or not applicable, at ``now``."""
-    if obligation.status is Status.NOT_APPLICABLE:
-        return "not applicable"
+    if obligation.status is Status.NOT_APPLICABLE:  # a decision not to notify lands here too
+        return "declined" if obligation.decided_by else "not applicable"
     if obligation.met_at is not None or obligation.status is Status.MET:
-        if obligation.decided_by and obligation.reference is None and obligation.met_at is None:
-            return "declined"
         return "met late" if obligation.met_late else "met"
     if obligation.status is Status.LATE:
         return "missed"
