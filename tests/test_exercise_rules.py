@@ -218,3 +218,58 @@ def test_hostile_names_are_refused_in_one_line_or_safe(name: str) -> None:
         assert "\n" not in str(exc)
         return
     assert "/" not in checked and "." not in checked and checked.isascii()
+
+
+def test_report_verdicts_and_what_was_never_done() -> None:
+    from dataclasses import replace
+
+    from incident_svc.config import load_settings
+    from incident_svc.domain.compliance import Obligation
+    from incident_svc.domain.compliance.vocabulary import Applicability, ClockKind, Status
+    from incident_svc.services.exercises.report import never_done, obligation_row, verdict
+    from incident_svc.services.obligations.rules_source import load_rules
+
+    rule = load_rules(load_settings())[0]
+    due_at = START + timedelta(hours=72)
+    open_one = Obligation(
+        key=rule.id, rule=rule, place="GB", recipient="ICO", clock=ClockKind.AWARE,
+        clock_at=START, due_at=due_at, status=Status.OPEN, applicability=Applicability.APPLIES,
+        reason="", residents=3, state_unknown=0,
+    )  # fmt: skip
+    assert verdict(open_one, START + timedelta(hours=1)) == "open"
+    assert verdict(open_one, due_at) == "missed"
+    assert verdict(replace(open_one, status=Status.LATE), START) == "missed"
+    met = replace(open_one, status=Status.MET, met_at=START + timedelta(hours=30))
+    assert verdict(met, due_at) == "met"
+    assert verdict(replace(met, met_late=True), due_at) == "met late"
+    assert verdict(replace(open_one, status=Status.NOT_APPLICABLE), due_at) == "not applicable"
+    declined = replace(open_one, status=Status.NOT_APPLICABLE, decided_by="carol")
+    assert verdict(declined, due_at) == "declined"
+    row = obligation_row(met, due_at, START)
+    assert row["hours_from_awareness_to_met"] == 30.0
+    assert row["due_hours_after_awareness"] == 72.0
+    missed = obligation_row(open_one, due_at, START)
+    assert never_done(
+        [row, missed], resolved=False, sent=0, campaigns=[], banners=0, bounced=0
+    ) == [
+        "the affected list was never resolved (incident affected)",
+        "no notice campaign was created",
+        "no notice was sent",
+        "no banner was published",
+        f"obligation {rule.id} ({rule.regime}, ICO) was never met (due {due_at.isoformat()})",
+    ]
+    assert never_done(
+        [row], resolved=True, sent=5, campaigns=["completed"], banners=1, bounced=2
+    ) == ["2 bounced notices have no substitute notice (bounces substitute)"]
+    assert (
+        never_done(
+            [row],
+            resolved=True,
+            sent=5,
+            campaigns=["completed"],
+            banners=3,
+            bounced=2,
+            substitutes=2,
+        )
+        == []
+    )

@@ -76,6 +76,7 @@ async def build(exercise: Exercise, settings: Settings, *, now: datetime) -> dic
     ).count()
     campaigns = await Campaign.filter(incident_id=incident.id).values("id", "kind", "status")
     banners = await Banner.filter(incident_id=incident.id).count()
+    personal = await Banner.filter(incident_id=incident.id, subject_id__not_isnull=True).count()
     bounced = await BounceReport.filter(delivery__campaign__incident_id=incident.id).count()
     injects = await AuditEvent.filter(action=INJECT_ACTION).order_by("seq").values("details")
     clock = exercise.clock()
@@ -105,6 +106,7 @@ async def build(exercise: Exercise, settings: Settings, *, now: datetime) -> dic
             campaigns=[str(c["status"]) for c in campaigns],
             banners=banners,
             bounced=bounced,
+            substitutes=personal,
         ),
     }
 
@@ -124,6 +126,7 @@ def never_done(
     campaigns: list[str],
     banners: int,
     bounced: int,
+    substitutes: int = 0,
 ) -> list[str]:
     """Pure: one line per thing the team never did."""
     lines: list[str] = []
@@ -137,8 +140,11 @@ def never_done(
         lines.append("no notice was sent")
     if not banners:
         lines.append("no banner was published")
-    if bounced and banners < 2:
-        lines.append(f"{bounced} bounced people were not given a substitute notice")
+    if bounced > substitutes:  # a substitute notice is a personal banner (docs/bounces.md)
+        lines.append(
+            f"{bounced - substitutes} bounced notices have no substitute notice "
+            "(bounces substitute)"
+        )
     for row in rows:
         if row["verdict"] in ("missed", "open"):
             lines.append(
