@@ -75,7 +75,10 @@ def start(
     """
     cli = state(ctx)
     if cli.exercise_name is not None:
-        raise ValidationError("exercise start runs against the real database: drop --exercise")
+        raise ValidationError(
+            "exercise start runs against the real database: drop --exercise and unset "
+            "INCIDENT_SVC_EXERCISE"
+        )
     request = lifecycle.StartRequest(
         name=name, speed=speed, actor=cli.actor, source_ref=from_ref, scenario_path=scenario,
         sink_port=sink_port, feed_port=feed_port,

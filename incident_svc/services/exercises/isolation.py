@@ -15,7 +15,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from incident_svc.config import ImapSettings, Settings, WebhookSettings
-from incident_svc.domain.exercise_scenario import Scenario
+from incident_svc.domain.exercise_scenario import Scenario, parse
 from incident_svc.domain.times import use_clock
 from incident_svc.mail.relay_fence import Fence, fenced
 from incident_svc.services.exercises import registry
@@ -75,8 +75,6 @@ def scenario_of(var_dir: Path, exercise: Exercise) -> Scenario | None:
     """The scenario kept beside the record (parsed again; it was valid at start)."""
     if not exercise.scenario:
         return None
-    from incident_svc.domain.exercise_scenario import parse
-
     path = registry.folder(var_dir, exercise.name) / registry.SCENARIO
     return parse(path.read_bytes(), name=str(path))
 
