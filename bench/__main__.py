@@ -16,6 +16,7 @@ BENCHMARKS: list[str] = [
     "obligations_bench",
     "bounce_bench",
     "retention_bench",
+    "exercise_clock_bench",
 ]
 
 

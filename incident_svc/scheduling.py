@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from incident_svc.config import Settings
 from incident_svc.db_faults import fault_reason
 from incident_svc.domain.enums import WakeupAction
-from incident_svc.domain.times import utcnow
+from incident_svc.domain.times import real_time, utcnow
 from incident_svc.domain.wakeups import Wakeup
 from incident_svc.services.wakeups import load_plan
 
@@ -188,7 +188,7 @@ class ServiceScheduler:
             return
         if existing is None and self._retry_after.get(wakeup.job_id, now) > now:
             return
-        run_at = max(wakeup.at, now)
+        run_at = real_time(max(wakeup.at, now))  # an exercise's clock runs faster
         self._scheduler.add_job(
             self._fire,
             DateTrigger(run_date=run_at, timezone=UTC),

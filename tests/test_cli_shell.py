@@ -15,7 +15,17 @@ import typer
 
 from incident_svc import db
 
-GROUPS = ["db", "subjects", "accounts", "incident", "notice", "campaign", "banner", "audit"]
+GROUPS = [
+    "db",
+    "subjects",
+    "accounts",
+    "incident",
+    "notice",
+    "campaign",
+    "banner",
+    "audit",
+    "exercise",
+]
 COMMANDS = ["serve", "mailsink", "demo"]
 
 

@@ -16,6 +16,7 @@ from incident_svc.cli import (
     db_cmd,
     demo_cmd,
     disclosure_cmd,
+    exercise_cmd,
     incident_cmd,
     inventory_cmd,
     logs,
@@ -66,11 +67,19 @@ def main(
         "--actor",
         help="Who is acting, for the audit log. Default: $INCIDENT_SVC_ACTOR, else your OS user.",
     ),
+    exercise: str | None = typer.Option(
+        None,
+        "--exercise",
+        help=(
+            "Act on this exercise instead of the real incident: its database, mail sink, feed "
+            "path and clock. Default: $INCIDENT_SVC_EXERCISE. See `exercise --help`."
+        ),
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    ctx.obj = CliState(config_file=config, actor_option=actor)
+    ctx.obj = CliState(config_file=config, actor_option=actor, exercise_option=exercise)
 
 
 # Each module registers its own group or command, so that work on one never edits another.
@@ -90,6 +99,7 @@ mailsink_cmd.register(app)
 demo_cmd.register(app)
 retention_cmd.register(app)
 subject_cmd.register(app)
+exercise_cmd.register(app)
 
 
 def _refuse_undecodable_arguments() -> None:

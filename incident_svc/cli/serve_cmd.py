@@ -9,6 +9,7 @@ import typer
 
 from incident_svc.cli.runtime import state
 from incident_svc.runtime.service import ServeOptions, serve
+from incident_svc.services.exercises.isolation import maybe as exercise_context
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -49,7 +50,8 @@ def serve_command(
 
         curl -s http://127.0.0.1:8080/healthz
     """
-    settings = state(ctx).settings
+    cli = state(ctx)
+    settings = cli.settings
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.root.level))
     options = ServeOptions(
@@ -59,7 +61,8 @@ def serve_command(
         dispatch=not no_dispatch,
         scheduler=not no_scheduler,
     )
-    asyncio.run(serve(settings, options))
+    with exercise_context(cli.exercise, cli.real_settings.var_dir):  # --exercise: its clock
+        asyncio.run(serve(settings, options))
 
 
 def register(app: typer.Typer) -> None:

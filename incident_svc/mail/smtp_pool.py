@@ -22,6 +22,7 @@ import aiosmtplib
 from incident_svc.config import SmtpSettings
 from incident_svc.domain.emails import needs_smtputf8
 from incident_svc.errors import RelaySetupError, RelayUnavailableError
+from incident_svc.mail import relay_fence
 from incident_svc.mail.rate import RateLimiter
 from incident_svc.mail.smtp_errors import (
     connection_is_dead,
@@ -67,6 +68,7 @@ class SmtpPool:
         self.connects = 0  # connections opened so far (tests and status read it)
 
     async def __aenter__(self) -> SmtpPool:
+        relay_fence.check(self._settings.host, self._settings.port)  # an exercise: sink only
         return self
 
     async def __aexit__(
@@ -140,6 +142,8 @@ class SmtpPool:
         if self._refusals != refusals and self._refused is not None:
             raise RelaySetupError(str(self._refused), key=self._refused.key)
         s = self._settings
+        relay_fence.check(s.host, s.port)
+        relay_fence.check_outage()
         slot.client = aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 from incident_svc.config import Settings
 from incident_svc.domain.enums import WakeupAction
 from incident_svc.errors import IncidentSvcError
+from incident_svc.mail import relay_fence
 from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.scheduling import Action
@@ -37,6 +38,7 @@ from incident_svc.services.obligations.obligation_countdowns import (
 )
 from incident_svc.services.privacy import retention, retention_key
 from incident_svc.web.app import create_app
+from incident_svc.web.exercise_prefix import under_prefix
 from incident_svc.web.health import health_routes
 from incident_svc.web.webhooks import webhook_routes
 
@@ -109,7 +111,9 @@ async def open_parts(settings: Settings) -> AsyncIterator[Parts]:
             extra = [*health_routes(status, obligations), *webhook_routes(settings, ingest=ingest)]
             if not feed:
                 return Starlette(routes=extra)
-            return create_app(settings=settings, extra_routes=extra, manage_database=False)
+            app = create_app(settings=settings, extra_routes=extra, manage_database=False)
+            fence = relay_fence.active()  # an exercise: its feed only under /exercises/NAME
+            return app if fence is None else under_prefix(app, f"/exercises/{fence.exercise}")
 
         yield Parts(
             actions={
