@@ -24,13 +24,12 @@ from incident_svc.mail.relay_fence import ExerciseRelayRefused
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import AuditEvent, Delivery, Exposure, Incident, IncidentFact, Subject
 from incident_svc.services.auditlog import audit_key
-from incident_svc.services.delivery import campaign_start
 from incident_svc.services.exercises import isolation, lifecycle, registry, report
 from incident_svc.services.exercises.lifecycle import StartRequest
 from incident_svc.services.exercises.running import catch_up
 from incident_svc.services.incident import affected, incidents
 from incident_svc.services.obligations import facts, records
-from tests.support import people, signers
+from tests.support import people, sending, signers
 from tests.support.campaign_setup import TEXTS
 from tests.support.databases import BACKEND, admin_execute
 from tests.support.smtpd import smtp_server
@@ -87,7 +86,7 @@ async def test_a_72_hour_exercise_plays_in_seconds_and_ends_with_a_report(
                 await incidents.update(ref=ref, actor="carol", key=key, changes={}, texts=TEXTS)
                 campaign = await signers.create_signed(ref, by="alice", key=key)
                 await signers.approve_signed(settings, campaign.id, by="bob")
-                counts = await campaign_start.send_now(
+                counts = await sending.send_now(
                     campaign_id=campaign.id, settings=settings, actor="alice", key=key
                 )
                 assert counts.get("sent", 0) >= 6
