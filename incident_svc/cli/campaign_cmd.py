@@ -302,7 +302,7 @@ def list_(
         found,
         [
             "id",
-            "incident",
+            "matter",
             "kind",
             "status",
             "audience",

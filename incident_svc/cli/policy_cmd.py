@@ -38,7 +38,9 @@ def publish(
     """Record a policy version: the document's SHA-256, a summary per locale, material or not.
 
     A material change also posts a prominent public banner (its first serve is the proof of
-    posting that starts the 30-day clock).
+    posting that starts the 30-day clock) and creates two draft e-mail campaigns, to every
+    person and to every account holder there was at publication; a second person approves
+    each (`campaign approve ID`), then `campaign schedule ID` or `campaign send ID --now`.
 
     Example: incident-svc policy publish 2026-12 --document policy.pdf --material \\
         --url https://www.example.com/privacy --locale en --summary en.txt \\
@@ -55,7 +57,9 @@ def publish(
     actor = state(ctx).actor
 
     async def work(settings: Settings) -> dict[str, Any]:
-        published = await policy.publish(request=request, actor=actor, key=hmac_key(settings))
+        published = await policy.publish(
+            request=request, actor=actor, key=hmac_key(settings), settings=settings
+        )
         return {
             "version": published.version,
             "material": published.material,
@@ -64,6 +68,7 @@ def publish(
             "banner": published.banner_id,
             "published_at": published.published_at,
             "published_by": published.published_by,
+            "campaigns": getattr(published, "campaign_ids", []),
         }
 
     detail = with_db(ctx, work)
@@ -72,6 +77,9 @@ def publish(
         return
     kind = "material" if detail["material"] else "minor"
     extra = f", public banner {detail['banner']}" if detail["banner"] else ""
+    if detail["campaigns"]:
+        ids = ", ".join(str(i) for i in detail["campaigns"])
+        extra += f", draft e-mail campaigns {ids} (approve each: campaign approve ID)"
     console.print(f"published policy {detail['version']} ({kind}){extra}", markup=False)
 
 

@@ -23,7 +23,14 @@ from incident_svc.domain.notice_history import parse_rule
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Campaign, Incident
-from incident_svc.services import approval_snapshot, approvers, audiences, audit, matters
+from incident_svc.services import (
+    approval_snapshot,
+    approvers,
+    audiences,
+    audit,
+    campaign_matter,
+    matters,
+)
 from incident_svc.services.due import open_count
 from incident_svc.services.sqltext import query
 
@@ -39,7 +46,7 @@ REQUIRED = ApprovalPolicy(required=True, source="not given: required")
 
 
 async def get(campaign_id: int) -> Campaign:
-    campaign = await Campaign.get_or_none(id=campaign_id).prefetch_related("incident")
+    campaign = await Campaign.get_or_none(id=campaign_id).prefetch_related(*campaign_matter.RELATED)
     if campaign is None:
         raise NotFoundError(f"campaign {campaign_id} does not exist")
     return campaign
@@ -146,7 +153,11 @@ async def audit_event(
         action=action,
         target_type="campaign",
         target_id=campaign.id,
-        details={"incident": incident_ref, "campaign": campaign.id, **details},
+        details={
+            campaign_matter.audit_label(campaign): incident_ref,
+            "campaign": campaign.id,
+            **details,
+        },
         key=key,
     )
 
@@ -157,7 +168,7 @@ async def locked(conn: BaseDBAsyncClient, campaign_id: int) -> Campaign:
         await Campaign.filter(id=campaign_id)
         .using_db(conn)
         .select_for_update()
-        .prefetch_related("incident")
+        .prefetch_related(*campaign_matter.RELATED)
         .first()
     )
     if campaign is None:
@@ -208,7 +219,7 @@ async def approve(
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            campaign_matter.ref_of(campaign),
             actor,
             key,
             "campaign.approved",
@@ -243,7 +254,7 @@ async def schedule(
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            campaign_matter.ref_of(campaign),
             actor,
             key,
             "campaign.scheduled",
@@ -273,7 +284,7 @@ async def hold(
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            campaign_matter.ref_of(campaign),
             actor,
             key,
             "campaign.held",
@@ -298,7 +309,7 @@ async def release(*, campaign_id: int, actor: str, key: bytes | None) -> Campaig
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            campaign_matter.ref_of(campaign),
             actor,
             key,
             "campaign.released",
@@ -326,7 +337,7 @@ async def cancel(*, campaign_id: int, actor: str, key: bytes | None) -> Campaign
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            campaign_matter.ref_of(campaign),
             actor,
             key,
             "campaign.cancelled",
@@ -352,7 +363,7 @@ async def complete_if_done(
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            campaign_matter.ref_of(campaign),
             actor,
             key,
             "campaign.completed",

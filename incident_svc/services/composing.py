@@ -16,6 +16,7 @@ from incident_svc.models import Campaign
 from incident_svc.notices.composer import ComposeItem, build_composer, load_composer
 from incident_svc.notices.errors import ComposeItemError
 from incident_svc.services import approval_snapshot, return_paths
+from incident_svc.services.matter_campaigns import composer as matter_composer
 
 __all__ = [
     "ComposeItem",
@@ -82,6 +83,8 @@ async def load_default_composer(incident_id: int, kind: NoticeKind, settings: Se
 async def frozen_composer(campaign: Campaign, settings: Settings) -> Composer:
     """The composer of a campaign's notices: from its approval snapshot (incident texts and
     message settings as approved), or, for a campaign from before snapshots, as stored now."""
+    if campaign.incident is None:  # a policy change's or a disclosure's
+        return await matter_composer.load(campaign, settings)
     snapshot = approval_snapshot.stored(campaign)
     if snapshot is None:
         return await load_default_composer(campaign.incident.id, campaign.kind, settings)

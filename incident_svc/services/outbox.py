@@ -65,14 +65,23 @@ WHERE campaign_id = ? AND channel = ? AND status = 'pending'
 """
 
 
-async def plan(conn: BaseDBAsyncClient, *, campaign_id: int, channel: str, now: datetime) -> int:
+async def plan(
+    conn: BaseDBAsyncClient,
+    *,
+    campaign_id: int,
+    channel: str,
+    now: datetime,
+    reasons: tuple[str, str] | None = None,
+) -> int:
     """Materialise the campaign's deliveries for ``channel`` from its frozen audience inside
-    ``conn``; returns the total (rows planned earlier included)."""
+    ``conn``; returns the total (rows planned earlier included). ``reasons``: the send
+    reasons (opted out, not) when they are not a security notice's (domain.send_reasons)."""
     await conn.execute_query(placeholders(_READDRESS, conn), [now, campaign_id, channel])
     await conn.execute_query(
         placeholders(_DROP_UNAPPROVED, conn), [now, campaign_id, channel, campaign_id]
     )
-    values = [campaign_id, channel, now, OPT_OUT_REASON, PLAIN_REASON, now, campaign_id]
+    opted_out, plain = reasons or (OPT_OUT_REASON, PLAIN_REASON)
+    values = [campaign_id, channel, now, opted_out, plain, now, campaign_id]
     await conn.execute_query(placeholders(_PLAN, conn), values)
     rows = await query(
         conn,
