@@ -45,11 +45,10 @@ async def _publish(tmp_path: Path) -> PolicyVersion:
     return await policy.publish(request=request, actor="dora", key=None)
 
 
-async def _deliveries(version: PolicyVersion, incident_id: int) -> None:
+async def _deliveries(version: PolicyVersion) -> None:
     campaign = await Campaign.create(
-        incident_id=incident_id,
         matter_id=version.matter_id,  # type: ignore[attr-defined]
-        kind=NoticeKind.SUBJECT_NOTICE,
+        kind=NoticeKind.POLICY_CHANGE_NOTICE,
         channels=["email"],
         status=CampaignStatus.COMPLETED,
         created_by="alice",
@@ -72,7 +71,7 @@ async def test_ten_thousand_people_each_dated_by_their_evidence(
     started = time.monotonic()
     incident = await people.make_incident(PEOPLE, accounts=3)
     version = await _publish(tmp_path)
-    await _deliveries(version, incident.id)
+    await _deliveries(version)
     served = version.published_at + timedelta(days=1, hours=5)
     assert version.banner_id is not None
     tally = banners.ServeTally(count=3, first=served, last=served)

@@ -7,12 +7,13 @@ from typing import Any
 
 import typer
 
+from incident_svc.cli.campaign_cmd import SIGN_WITH_OPTION
 from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json, print_table
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
-from incident_svc.services import policy, policy_report
+from incident_svc.services import approvers, policy, policy_report
 from incident_svc.services.affected_export import export_format
 from incident_svc.services.export_file import check_target
 
@@ -33,6 +34,7 @@ def publish(
         ..., "--material/--minor", help="A material change is announced; a minor one recorded."
     ),
     url: str | None = typer.Option(None, "--url", help="Where people read the full policy."),
+    sign_with: Path | None = SIGN_WITH_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Record a policy version: the document's SHA-256, a summary per locale, material or not.
@@ -57,8 +59,18 @@ def publish(
     actor = state(ctx).actor
 
     async def work(settings: Settings) -> dict[str, Any]:
+        if material and settings.approval.mode == "signed" and sign_with is None:
+            raise ValidationError(
+                'approval.mode is "signed": the publisher signs the campaigns\' creation; '
+                "give --sign-with KEY",
+                field="--sign-with",
+            )
+        signed = None
+        if sign_with is not None:
+            text = policy.creation_text(request.version)
+            signed = (text, await approvers.sign(text, sign_with))
         published = await policy.publish(
-            request=request, actor=actor, key=hmac_key(settings), settings=settings
+            request=request, actor=actor, key=hmac_key(settings), settings=settings, signed=signed
         )
         return {
             "version": published.version,

@@ -28,6 +28,7 @@ from incident_svc.services.input_files import read_capped, read_text, shown
 from incident_svc.services.matter_campaigns import create as matter_create
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+CAMPAIGN_KIND = "policy_change_notice"  # what a publisher's signed creation statement names
 MAX_SUMMARY_BYTES = 16 * 1024
 BANNER_TITLES = {
     "en": "We are changing our privacy policy",
@@ -109,11 +110,17 @@ def _title(locale: str) -> str:
 
 
 async def publish(
-    *, request: PublishRequest, actor: str, key: bytes | None, settings: Settings | None = None
+    *,
+    request: PublishRequest,
+    actor: str,
+    key: bytes | None,
+    settings: Settings | None = None,
+    signed: tuple[str, approvers.Signature] | None = None,
 ) -> PolicyVersion:
     """Record a policy version; a material change also gets its public banner, posted now,
     and (given ``settings``, as the CLI always does) its draft e-mail campaigns to every
-    person and account holder (services.matter_campaigns), created by ``actor``."""
+    person and account holder (services.matter_campaigns), created by ``actor``; ``signed``:
+    the publisher's signed creation statement (``creation_text``), needed in signed mode."""
     checked = _check(request)
     texts = banner_texts(checked.summaries) if request.material else {}
     check_texts(texts)
@@ -125,7 +132,7 @@ async def publish(
             summaries=checked.summaries, url=checked.url or "",
         )  # fmt: skip
         made_by = await approvers.creator(
-            incident_ref=f"POLICY-{checked.version}", kind="policy_change_notice", signed=None,
+            incident_ref=f"POLICY-{checked.version}", kind=CAMPAIGN_KIND, signed=signed,
             settings=mailing,
         )  # fmt: skip
     now = utcnow()
@@ -204,6 +211,11 @@ def _details(version: PolicyVersion) -> dict[str, Any]:
         "material": version.material,
         "banner": version.banner_id,
     }
+
+
+def creation_text(version: str) -> str:
+    """What a publisher signs (signed mode) to create the version's e-mail campaigns."""
+    return approvers.new_creation_text(f"POLICY-{version}", CAMPAIGN_KIND)
 
 
 async def get(version: str) -> PolicyVersion:

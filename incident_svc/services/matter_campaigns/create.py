@@ -122,7 +122,8 @@ async def policy_campaigns(
         count = await audience.live_hash(conn, matter_id=matter.id, kind=kind)
         campaign.audience_count = count.count
         await campaign.save(using_db=conn, update_fields=["audience_count"])
-        await approvers.keep(conn, campaign, approvers.CREATOR, made_by)
+        if not made:  # one signed statement creates both: kept once, with the first
+            await approvers.keep(conn, campaign, approvers.CREATOR, made_by)
         await _audit_created(conn, campaign, matter, actor, key, made_by, {})
         made.append(campaign.id)
     return made
