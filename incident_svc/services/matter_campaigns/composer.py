@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 from incident_svc.config import OrgSettings, Settings
 from incident_svc.domain.enums import NoticeKind
@@ -30,11 +31,14 @@ from incident_svc.notices.catalog import TemplateCatalog, email_prefixes
 from incident_svc.notices.composer import ComposeItem, OutgoingMessage
 from incident_svc.notices.errors import ComposeItemError, TemplateRenderError
 from incident_svc.notices.loading import region_zone
-from incident_svc.notices.rendering import RenderedNotice, render_email
+from incident_svc.notices.rendering import EmailStencils, RenderedNotice, render_email
 from incident_svc.services import approval_snapshot, return_paths
 from incident_svc.services.matter_campaigns import checks, facts
 from incident_svc.services.matter_campaigns.context import context_for
 from incident_svc.services.matter_campaigns.kinds import HOLDER_KINDS
+
+# the part of a context every reader of one locale has in common
+SHARED_KEYS = ("locale", "org", "labels", "service_message")
 
 
 @dataclass
@@ -54,11 +58,16 @@ class MatterComposer:
     def __post_init__(self) -> None:
         self.skeleton = mime.build_skeleton(sender=self.sender, reply_to=self.reply_to)
         self.template_hash: str = self.catalog.content_hash(*email_prefixes(str(self.kind)))
+        self.stencils = EmailStencils(self.catalog)
+        self._shared: dict[str, dict[str, Any]] = {}
 
     async def compose_batch(self, items: Sequence[ComposeItem]) -> list[OutgoingMessage]:
         readers = await self._readers(items)
         now = utcnow()
         date = format_datetime(now)
+        # "takes effect at the latest" counts from the end of this minute: the relay accepts
+        # after composing, and readers of one minute share one stencil shape
+        now = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
         return [self._compose(item, readers, now, date) for item in items]
 
     async def _readers(self, items: Sequence[ComposeItem]) -> dict[int, tuple[str, str, str]]:
@@ -101,7 +110,12 @@ class MatterComposer:
             self.frozen.part, reader, org=self.org, labels=self.catalog.labels(reader.locale),
             now=now, banner_served=self.banner_served,
         )  # fmt: skip
-        return render_email(self.catalog, str(self.kind), reader.locale, context)
+        shared = self._shared.setdefault(reader.locale, {key: context[key] for key in SHARED_KEYS})
+        context.update(shared)  # the same objects for every reader: what stencils compare
+        return render_email(
+            self.catalog, str(self.kind), reader.locale, context,
+            stencils=self.stencils, shared=shared,
+        )  # fmt: skip
 
     def assemble(
         self, item: ComposeItem, name: str, rendered: RenderedNotice, date: str
