@@ -18,7 +18,7 @@ import pytest
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, NoticeKind
 from incident_svc.errors import ConflictError
 from incident_svc.models import Account, AuditEvent, Banner, Campaign, Delivery, Subject
-from incident_svc.services import campaign_start, campaign_views, ledger, policy_report
+from incident_svc.services import campaign_start, campaign_views, ledger, policy_report, subjects
 from incident_svc.web.app import create_app
 from tests.support import people, policy_setup, signers
 from tests.support.feed import feed_overrides
@@ -103,6 +103,9 @@ async def _check_ledger(made: dict[NoticeKind, Campaign], count: int) -> None:
     assert all(r["sent_at"] is None for r in failed)
     events = await AuditEvent.filter(action="delivery.batch").count()
     assert events >= 1
+    history = await subjects.export("S-1", key=None)
+    [told] = [n for n in history["notices"] if n["matter"] == "POLICY-2027-01"]
+    assert told["incident"] is None and told["kind"] == "policy_change_notice"
     started = await AuditEvent.filter(action="campaign.started").first()
     assert started is not None and json.loads(started.details)["matter"] == "POLICY-2027-01"
 
