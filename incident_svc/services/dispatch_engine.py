@@ -277,6 +277,7 @@ class Engine:
         context = outbox.BatchContext(
             campaign_id=campaign.id,
             incident_ref=campaign_matter.ref_of(campaign),
+            ref_key=campaign_matter.audit_label(campaign),
             worker_id=self.worker_id,
             actor=self.actor,
             policy=self.policy,

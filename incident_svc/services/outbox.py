@@ -247,6 +247,7 @@ class BatchContext:
     policy: RetryPolicy
     key: bytes | None
     lease_owner: str | None = None  # the batch's lease name ("{worker}/{n}"); else worker_id
+    ref_key: str = "incident"  # "matter" for a policy change's or a disclosure's campaign
 
 
 async def record(
@@ -280,7 +281,7 @@ async def record(
             target_type="campaign",
             target_id=context.campaign_id,
             details={
-                "incident": context.incident_ref,
+                context.ref_key: context.incident_ref,
                 "worker": context.worker_id,
                 "sent": summary.sent,
                 "retried": summary.retried,
