@@ -23,14 +23,8 @@ from incident_svc.domain.notice_history import parse_rule
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Campaign, Incident
-from incident_svc.services import (
-    approval_snapshot,
-    approvers,
-    audiences,
-    audit,
-    campaign_matter,
-    matters,
-)
+from incident_svc.services import approval_snapshot, approvers, audiences, audit, matters
+from incident_svc.services import campaign_matter as about
 from incident_svc.services.due import open_count
 from incident_svc.services.sqltext import query
 
@@ -46,7 +40,7 @@ REQUIRED = ApprovalPolicy(required=True, source="not given: required")
 
 
 async def get(campaign_id: int) -> Campaign:
-    campaign = await Campaign.get_or_none(id=campaign_id).prefetch_related(*campaign_matter.RELATED)
+    campaign = await Campaign.get_or_none(id=campaign_id).prefetch_related(*about.RELATED)
     if campaign is None:
         raise NotFoundError(f"campaign {campaign_id} does not exist")
     return campaign
@@ -153,11 +147,7 @@ async def audit_event(
         action=action,
         target_type="campaign",
         target_id=campaign.id,
-        details={
-            campaign_matter.audit_label(campaign): incident_ref,
-            "campaign": campaign.id,
-            **details,
-        },
+        details={about.audit_label(campaign): incident_ref, "campaign": campaign.id, **details},
         key=key,
     )
 
@@ -168,7 +158,7 @@ async def locked(conn: BaseDBAsyncClient, campaign_id: int) -> Campaign:
         await Campaign.filter(id=campaign_id)
         .using_db(conn)
         .select_for_update()
-        .prefetch_related(*campaign_matter.RELATED)
+        .prefetch_related(*about.RELATED)
         .first()
     )
     if campaign is None:
@@ -219,7 +209,7 @@ async def approve(
         await audit_event(
             conn,
             campaign,
-            campaign_matter.ref_of(campaign),
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.approved",
@@ -254,7 +244,7 @@ async def schedule(
         await audit_event(
             conn,
             campaign,
-            campaign_matter.ref_of(campaign),
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.scheduled",
@@ -284,7 +274,7 @@ async def hold(
         await audit_event(
             conn,
             campaign,
-            campaign_matter.ref_of(campaign),
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.held",
@@ -309,7 +299,7 @@ async def release(*, campaign_id: int, actor: str, key: bytes | None) -> Campaig
         await audit_event(
             conn,
             campaign,
-            campaign_matter.ref_of(campaign),
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.released",
@@ -337,7 +327,7 @@ async def cancel(*, campaign_id: int, actor: str, key: bytes | None) -> Campaign
         await audit_event(
             conn,
             campaign,
-            campaign_matter.ref_of(campaign),
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.cancelled",
@@ -363,7 +353,7 @@ async def complete_if_done(
         await audit_event(
             conn,
             campaign,
-            campaign_matter.ref_of(campaign),
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.completed",
