@@ -238,8 +238,10 @@ class Exposure(Model):
 
 class Campaign(Model):
     id = fields.BigIntField(primary_key=True)
-    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
-        "models.Incident", related_name="campaigns", on_delete=fields.RESTRICT
+    # None for a campaign of another matter (a policy change, a disclosure): the matter is
+    # what every campaign is about (services.delivery.campaign_matter)
+    incident: fields.ForeignKeyNullableRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="campaigns", null=True, on_delete=fields.RESTRICT
     )
     matter: fields.ForeignKeyNullableRelation[Matter] = fields.ForeignKeyField(
         "models.Matter", related_name="campaigns", null=True, on_delete=fields.RESTRICT

@@ -120,5 +120,14 @@ async def test_upgrade_from_the_first_schema_keeps_existing_campaigns(
         campaign = await Campaign.get()
         assert campaign.approval_required is True and campaign.approval_source == ""
         assert str(campaign.audience) == "all" and campaign.audience_groups == {}
+        # 0011: the incident column takes a campaign of another matter; old rows keep theirs
+        matter = await Matter.get(reference="INC-2026-0001")
+        assert campaign.matter_id == matter.id  # type: ignore[attr-defined]
+        assert campaign.incident_id == first["id"]  # type: ignore[attr-defined]
+        other = await Matter.create(kind=MatterKind.POLICY_CHANGE, reference="POLICY-1", title="P")
+        made = await Campaign.create(
+            matter_id=other.id, kind="policy_change_notice", channels=["email"], created_by="a"
+        )
+        assert (await Campaign.get(id=made.id)).incident_id is None  # type: ignore[attr-defined]
     finally:
         await db.close_database()

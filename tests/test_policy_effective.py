@@ -1,9 +1,9 @@
 """Policy effective dates at volume, against the evidence (SQLite or PostgreSQL).
 
 10,000 existing people and their account holders, a material change, and 50 people who sign
-up after it. The e-mail part of the evidence is written as delivery rows of a campaign linked
-to the policy's matter: the policy-change e-mail campaign itself is not built yet (see
-docs/policy.md), so this test stands in for what its dispatcher would store: acceptance by the
+up after it. The e-mail part of the evidence is written as delivery rows of the matter's
+``policy_change_notice`` campaign, standing in for what its dispatcher stores (the real
+campaign, sent through a real relay, is tests/test_policy_campaign.py): acceptance by the
 relay (``sent_at``), a refusal (no ``sent_at``), and an acceptance followed by a bounce
 (``sent_at`` kept, status failed). The banner's first serve goes through
 ``banners.record_serves``, the service the feed's serve counter calls.
@@ -46,11 +46,10 @@ async def _publish(tmp_path: Path) -> PolicyVersion:
     return await policy.publish(request=request, actor="dora", key=None)
 
 
-async def _deliveries(version: PolicyVersion, incident_id: int) -> None:
+async def _deliveries(version: PolicyVersion) -> None:
     campaign = await Campaign.create(
-        incident_id=incident_id,
         matter_id=version.matter_id,  # type: ignore[attr-defined]
-        kind=NoticeKind.SUBJECT_NOTICE,
+        kind=NoticeKind.POLICY_CHANGE_NOTICE,
         channels=["email"],
         status=CampaignStatus.COMPLETED,
         created_by="alice",
@@ -71,9 +70,9 @@ async def test_ten_thousand_people_each_dated_by_their_evidence(
     db_conn: str, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    incident = await people.make_incident(PEOPLE, accounts=3)
+    await people.make_incident(PEOPLE, accounts=3)
     version = await _publish(tmp_path)
-    await _deliveries(version, incident.id)
+    await _deliveries(version)
     served = version.published_at + timedelta(days=1, hours=5)
     assert version.banner_id is not None
     tally = banners.ServeTally(count=3, first=served, last=served)

@@ -275,7 +275,7 @@ def list_(
         found,
         [
             "id",
-            "incident",
+            "matter",
             "kind",
             "status",
             "audience",

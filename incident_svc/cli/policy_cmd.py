@@ -7,11 +7,13 @@ from typing import Any
 
 import typer
 
+from incident_svc.cli.campaign_args import SIGN_WITH_OPTION
 from incident_svc.cli.output import JSON_OPTION, console, print_fields, print_json, print_table
 from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ValidationError
+from incident_svc.services.delivery import approvers
 from incident_svc.services.files.export_file import check_target
 from incident_svc.services.incident.affected_export import export_format
 from incident_svc.services.policy_change import policy, policy_report
@@ -33,12 +35,15 @@ def publish(
         ..., "--material/--minor", help="A material change is announced; a minor one recorded."
     ),
     url: str | None = typer.Option(None, "--url", help="Where people read the full policy."),
+    sign_with: Path | None = SIGN_WITH_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Record a policy version: the document's SHA-256, a summary per locale, material or not.
 
     A material change also posts a prominent public banner (its first serve is the proof of
-    posting that starts the 30-day clock).
+    posting that starts the 30-day clock) and creates two draft e-mail campaigns, to every
+    person and to every account holder there was at publication; a second person approves
+    each (`campaign approve ID`), then `campaign schedule ID` or `campaign send ID --now`.
 
     Example: incident-svc policy publish 2026-12 --document policy.pdf --material \\
         --url https://www.example.com/privacy --locale en --summary en.txt \\
@@ -55,7 +60,19 @@ def publish(
     actor = state(ctx).actor
 
     async def work(settings: Settings) -> dict[str, Any]:
-        published = await policy.publish(request=request, actor=actor, key=hmac_key(settings))
+        if material and settings.approval.mode == "signed" and sign_with is None:
+            raise ValidationError(
+                'approval.mode is "signed": the publisher signs the campaigns\' creation; '
+                "give --sign-with KEY",
+                field="--sign-with",
+            )
+        signed = None
+        if sign_with is not None:
+            text = policy.creation_text(request.version)
+            signed = (text, await approvers.sign(text, sign_with))
+        published = await policy.publish(
+            request=request, actor=actor, key=hmac_key(settings), settings=settings, signed=signed
+        )
         return {
             "version": published.version,
             "material": published.material,
@@ -64,6 +81,7 @@ def publish(
             "banner": published.banner_id,
             "published_at": published.published_at,
             "published_by": published.published_by,
+            "campaigns": getattr(published, "campaign_ids", []),
         }
 
     detail = with_db(ctx, work)
@@ -72,6 +90,9 @@ def publish(
         return
     kind = "material" if detail["material"] else "minor"
     extra = f", public banner {detail['banner']}" if detail["banner"] else ""
+    if detail["campaigns"]:
+        ids = ", ".join(str(i) for i in detail["campaigns"])
+        extra += f", draft e-mail campaigns {ids} (approve each: campaign approve ID)"
     console.print(f"published policy {detail['version']} ({kind}){extra}", markup=False)
 
 

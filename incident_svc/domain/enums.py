@@ -73,6 +73,10 @@ class NoticeKind(StrEnum):
     ACCOUNT_HOLDER_NOTICE = "account_holder_notice"
     BANNER = "banner"
     UPDATE_NOTICE = "update_notice"  # what is new, for people already told
+    # notices of other matters (services.delivery.matter_campaigns)
+    POLICY_CHANGE_NOTICE = "policy_change_notice"  # a material policy change, to each person
+    POLICY_HOLDER_NOTICE = "policy_holder_notice"  # the same, to each account holder
+    DISCLOSURE_NOTICE = "disclosure_notice"  # a released disclosure, to each disclosed person
 
 
 class Channel(StrEnum):

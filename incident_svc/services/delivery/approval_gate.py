@@ -15,7 +15,7 @@ from incident_svc.db import write_transaction
 from incident_svc.domain.enums import CampaignStatus
 from incident_svc.errors import ConflictError
 from incident_svc.models import Campaign
-from incident_svc.services.delivery import approval_snapshot, campaigns
+from incident_svc.services.delivery import approval_snapshot, campaign_matter, campaigns
 
 
 def refusal(campaign_id: int, change: str) -> ConflictError:
@@ -42,7 +42,7 @@ async def return_to_draft(
         ("campaign.returned_to_draft", {"from": previous.value, "reason": change}),
     ):
         await campaigns.audit_event(
-            conn, campaign, campaign.incident.ref, actor, key, action, details
+            conn, campaign, campaign_matter.ref_of(campaign), actor, key, action, details
         )
 
 
@@ -59,7 +59,7 @@ async def check_sending(
             await Campaign.filter(id=campaign.id)
             .using_db(conn)
             .select_for_update()
-            .prefetch_related("incident")
+            .prefetch_related(*campaign_matter.RELATED)
             .first()
         )
         if locked is not None and locked.status is CampaignStatus.SENDING:

@@ -25,6 +25,8 @@ from incident_svc.models import Campaign, Incident
 from incident_svc.notices.catalog import TemplateCatalog, email_prefixes
 from incident_svc.notices.context import IncidentFacts
 from incident_svc.services.delivery import approved_audience
+from incident_svc.services.delivery.matter_campaigns import audience as matter_audience
+from incident_svc.services.delivery.matter_campaigns import facts as matter_facts
 
 
 def message_settings(settings: Settings) -> dict[str, Any]:
@@ -61,16 +63,42 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _snapshot(
-    campaign: Campaign, incident: Incident, settings: Settings, audience: Audience
+    campaign: Campaign, about: dict[str, Any], settings: Settings, audience: Audience
 ) -> dict[str, Any]:
     return approval.build_snapshot(
         campaign_id=campaign.id,
         kind=str(campaign.kind),
         channels=campaign.channels,
-        incident=incident_part(incident),
+        incident=about,
         settings=message_settings(settings),
         templates=template_files(settings, str(campaign.kind)),
         audience=audience,
+    )
+
+
+async def _about(conn: BaseDBAsyncClient, campaign: Campaign) -> dict[str, Any]:
+    """The snapshot's ``incident`` section: the incident's fields, or for a campaign of
+    another matter the matter's facts (services.delivery.matter_campaigns.facts)."""
+    if campaign.incident is None:
+        return await matter_facts.part(conn, campaign)
+    return incident_part(campaign.incident)
+
+
+def _matter_id(campaign: Campaign) -> int:
+    return int(campaign.matter_id)  # type: ignore[attr-defined]
+
+
+async def _live_hash(conn: BaseDBAsyncClient, campaign: Campaign) -> Audience:
+    if campaign.incident is None:
+        return await matter_audience.live_hash(
+            conn, matter_id=_matter_id(campaign), kind=campaign.kind
+        )
+    return await approved_audience.live_hash(
+        conn,
+        incident_id=campaign.incident.id,
+        kind=campaign.kind,
+        rule=campaign.audience,
+        campaign_id=campaign.id,
     )
 
 
@@ -81,14 +109,9 @@ async def current_approval_snapshot(
     campaign = await Campaign.get_or_none(id=campaign_id).prefetch_related("incident")
     if campaign is None:
         raise NotFoundError(f"campaign {campaign_id} does not exist")
-    audience = await approved_audience.live_hash(
-        connections.get("default"),
-        incident_id=campaign.incident.id,
-        kind=campaign.kind,
-        rule=campaign.audience,
-        campaign_id=campaign.id,
-    )
-    snapshot = _snapshot(campaign, campaign.incident, settings, audience)
+    conn = connections.get("default")
+    audience = await _live_hash(conn, campaign)
+    snapshot = _snapshot(campaign, await _about(conn, campaign), settings, audience)
     return snapshot, approval.approval_digest(snapshot)
 
 
@@ -99,15 +122,21 @@ async def freeze(conn: BaseDBAsyncClient, campaign: Campaign, settings: Settings
     ``template_hash`` are set here).
     """
     incident = campaign.incident
-    await approved_audience.freeze(
-        conn,
-        campaign_id=campaign.id,
-        incident_id=incident.id,
-        kind=campaign.kind,
-        rule=campaign.audience,
-    )
+    if incident is None:
+        await matter_audience.freeze(
+            conn, campaign_id=campaign.id, matter_id=_matter_id(campaign), kind=campaign.kind
+        )
+    else:
+        await approved_audience.freeze(
+            conn,
+            campaign_id=campaign.id,
+            incident_id=incident.id,
+            kind=campaign.kind,
+            rule=campaign.audience,
+        )
     audience = await approved_audience.frozen_hash(conn, campaign.id)
-    text = approval.canonical_text(_snapshot(campaign, incident, settings, audience))
+    about = await _about(conn, campaign)
+    text = approval.canonical_text(_snapshot(campaign, about, settings, audience))
     if campaign.template_hash is not None:  # recorded at creation: now the approved files'
         catalog = TemplateCatalog(settings.templates_dir)
         campaign.template_hash = catalog.content_hash(*email_prefixes(str(campaign.kind)))
@@ -141,15 +170,20 @@ async def changes_before_start(
     frozen = await approved_audience.frozen_hash(conn, campaign.id)
     if frozen != Audience(**approved["audience"]):
         return "the frozen audience in the database no longer matches the approved one"
-    current = _snapshot(campaign, campaign.incident, settings, frozen)
+    current = _snapshot(campaign, await _about(conn, campaign), settings, frozen)
     found = approval.differences(approved, current)
-    found += await approved_audience.changes(
-        conn,
-        campaign_id=campaign.id,
-        incident_id=campaign.incident.id,
-        kind=campaign.kind,
-        rule=campaign.audience,
-    )
+    if campaign.incident is None:
+        found += await matter_audience.changes(
+            conn, campaign_id=campaign.id, matter_id=_matter_id(campaign), kind=campaign.kind
+        )
+    else:
+        found += await approved_audience.changes(
+            conn,
+            campaign_id=campaign.id,
+            incident_id=campaign.incident.id,
+            kind=campaign.kind,
+            rule=campaign.audience,
+        )
     return approval.one_line(found) if found else None
 
 

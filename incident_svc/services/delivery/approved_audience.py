@@ -171,3 +171,7 @@ async def changes(
             f"(first {row['first_changed']})"
         )
     return found
+
+
+# the same hashing, for audiences other modules define (services.delivery.matter_campaigns.audience)
+hash_rows = _hash

@@ -20,6 +20,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from incident_svc.config import Settings
 from incident_svc.config_sources import setting_source
 from incident_svc.db import STATEMENT_ERRORS, write_transaction
+from incident_svc.domain import send_reasons
 from incident_svc.domain.enums import CampaignStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, DatabaseUnavailableError, IncidentSvcError
@@ -29,6 +30,7 @@ from incident_svc.rawsql import placeholders, query
 from incident_svc.services.delivery import (
     approval_gate,
     approval_snapshot,
+    campaign_matter,
     campaigns,
     dispatcher,
     outbox,
@@ -107,14 +109,20 @@ async def _start(
     if not claimed:
         return False
     planned = {
-        channel: await outbox.plan(conn, campaign_id=campaign.id, channel=channel, now=now)
+        channel: await outbox.plan(
+            conn,
+            campaign_id=campaign.id,
+            channel=channel,
+            now=now,
+            reasons=send_reasons.for_kind(str(campaign.kind)),
+        )
         for channel in campaign.channels
     }
     await conn.execute_query(
         placeholders("UPDATE campaign SET audience_count = ? WHERE id = ?", conn),
         [sum(planned.values()), campaign.id],
     )
-    ref = campaign.incident.ref
+    ref = campaign_matter.ref_of(campaign)
     if not settings.approval.required:
         await campaigns.audit_event(conn, campaign, ref, actor, key, "campaign.approval_not_required", {
             "settings_source": setting_source(settings, "approval.required"),

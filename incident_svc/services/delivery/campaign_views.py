@@ -10,6 +10,7 @@ from tortoise import connections
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign
 from incident_svc.rawsql import as_utc, query
+from incident_svc.services.delivery import campaign_matter
 from incident_svc.services.delivery.campaigns import delivery_counts, get
 from incident_svc.services.relay import relay_state
 
@@ -20,7 +21,8 @@ def describe(campaign: Campaign) -> dict[str, Any]:
     """The fields people and scripts read (the incident prefetched)."""
     return {
         "id": campaign.id,
-        "incident": campaign.incident.ref,
+        "incident": campaign_matter.incident_ref(campaign),
+        "matter": campaign_matter.matter_ref(campaign),
         "kind": campaign.kind,
         "channels": campaign.channels,
         "status": campaign.status,
@@ -52,7 +54,7 @@ async def show(campaign_id: int) -> dict[str, Any]:
 
 
 async def list_campaigns(*, incident_ref: str | None = None) -> list[dict[str, Any]]:
-    found = Campaign.all().prefetch_related("incident").order_by("id")
+    found = Campaign.all().prefetch_related(*campaign_matter.RELATED).order_by("id")
     if incident_ref is not None:
         found = found.filter(incident__ref=incident_ref)
     return [describe(c) for c in await found]
@@ -80,7 +82,8 @@ async def status(
         eta += max(0.0, (outage.next_probe_at - now).total_seconds())
     return {
         "id": campaign.id,
-        "incident": campaign.incident.ref,
+        "incident": campaign_matter.incident_ref(campaign),
+        "matter": campaign_matter.matter_ref(campaign),
         "status": campaign.status,
         "hold_until": campaign.hold_until,
         "total": sum(counts.values()),

@@ -26,6 +26,7 @@ from incident_svc.models import Campaign, Incident
 from incident_svc.rawsql import query
 from incident_svc.services.auditlog import audit
 from incident_svc.services.delivery import approval_snapshot, approvers, audiences
+from incident_svc.services.delivery import campaign_matter as about
 from incident_svc.services.delivery.due import open_count
 from incident_svc.services.incident import matters
 
@@ -41,7 +42,7 @@ REQUIRED = ApprovalPolicy(required=True, source="not given: required")
 
 
 async def get(campaign_id: int) -> Campaign:
-    campaign = await Campaign.get_or_none(id=campaign_id).prefetch_related("incident")
+    campaign = await Campaign.get_or_none(id=campaign_id).prefetch_related(*about.RELATED)
     if campaign is None:
         raise NotFoundError(f"campaign {campaign_id} does not exist")
     return campaign
@@ -148,7 +149,7 @@ async def audit_event(
         action=action,
         target_type="campaign",
         target_id=campaign.id,
-        details={"incident": incident_ref, "campaign": campaign.id, **details},
+        details={about.audit_label(campaign): incident_ref, "campaign": campaign.id, **details},
         key=key,
     )
 
@@ -159,7 +160,7 @@ async def locked(conn: BaseDBAsyncClient, campaign_id: int) -> Campaign:
         await Campaign.filter(id=campaign_id)
         .using_db(conn)
         .select_for_update()
-        .prefetch_related("incident")
+        .prefetch_related(*about.RELATED)
         .first()
     )
     if campaign is None:
@@ -210,7 +211,7 @@ async def approve(
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.approved",
@@ -245,7 +246,7 @@ async def schedule(
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.scheduled",
@@ -275,7 +276,7 @@ async def hold(
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.held",
@@ -300,7 +301,7 @@ async def release(*, campaign_id: int, actor: str, key: bytes | None) -> Campaig
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.released",
@@ -328,7 +329,7 @@ async def cancel(*, campaign_id: int, actor: str, key: bytes | None) -> Campaign
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.cancelled",
@@ -354,7 +355,7 @@ async def complete_if_done(
         await audit_event(
             conn,
             campaign,
-            campaign.incident.ref,
+            about.ref_of(campaign),
             actor,
             key,
             "campaign.completed",

@@ -17,6 +17,7 @@ from incident_svc.notices.composer import ComposeItem, build_composer, load_comp
 from incident_svc.notices.errors import ComposeItemError
 from incident_svc.services.bounce import return_paths
 from incident_svc.services.delivery import approval_snapshot
+from incident_svc.services.delivery.matter_campaigns import composer as matter_composer
 
 __all__ = [
     "ComposeItem",
@@ -83,6 +84,8 @@ async def load_default_composer(incident_id: int, kind: NoticeKind, settings: Se
 async def frozen_composer(campaign: Campaign, settings: Settings) -> Composer:
     """The composer of a campaign's notices: from its approval snapshot (incident texts and
     message settings as approved), or, for a campaign from before snapshots, as stored now."""
+    if campaign.incident is None:  # a policy change's or a disclosure's
+        return await matter_composer.load(campaign, settings)
     snapshot = approval_snapshot.stored(campaign)
     if snapshot is None:
         return await load_default_composer(campaign.incident.id, campaign.kind, settings)

@@ -43,7 +43,7 @@ from incident_svc.errors import (
 )
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.models import Campaign
-from incident_svc.services.delivery import approval_gate, campaigns, leases, outbox
+from incident_svc.services.delivery import approval_gate, campaign_matter, campaigns, leases, outbox
 from incident_svc.services.delivery.compose_batch import compose_each, not_composed
 from incident_svc.services.delivery.composing import (
     ComposeItem,
@@ -107,7 +107,7 @@ class Engine:
             await approval_gate.check_sending(
                 campaign, self.settings, actor=self.actor, key=self.key
             )
-            if self.loader is None:
+            if self.loader is None or campaign.incident is None:  # a matter's: its own
                 composer = await frozen_composer(campaign, self.settings)
             else:
                 composer = await self.loader(campaign.incident.id, campaign.kind, self.settings)
@@ -276,7 +276,8 @@ class Engine:
     async def _record(self, campaign: Campaign, owner: str, outcomes: list[outbox.Outcome]) -> None:
         context = outbox.BatchContext(
             campaign_id=campaign.id,
-            incident_ref=campaign.incident.ref,
+            incident_ref=campaign_matter.ref_of(campaign),
+            ref_key=campaign_matter.audit_label(campaign),
             worker_id=self.worker_id,
             actor=self.actor,
             policy=self.policy,
@@ -307,7 +308,9 @@ class Engine:
 
     async def sending_campaigns(self, only: int | None) -> list[Campaign]:
         now = utcnow()
-        query = Campaign.filter(status=CampaignStatus.SENDING).prefetch_related("incident")
+        query = Campaign.filter(status=CampaignStatus.SENDING).prefetch_related(
+            *campaign_matter.RELATED
+        )
         if only is not None:
             query = query.filter(id=only)
         return [

@@ -20,6 +20,7 @@ from tortoise import connections
 from incident_svc.domain.csv_cells import safe_cell
 from incident_svc.errors import ValidationError
 from incident_svc.rawsql import as_utc, query
+from incident_svc.services.delivery import campaign_matter
 from incident_svc.services.delivery.campaigns import get
 from incident_svc.services.files.export_file import export_file
 
@@ -40,6 +41,7 @@ COLUMNS = [
     "last_error",
     "approver",  # who approved the campaign: the SSH principal, else the role or OS account
     "approved_by",  # the approver's label (--actor)
+    "matter",  # what the campaign is about: the incident's ref, POLICY-..., DIS-...
 ]
 PAGE = 5000
 
@@ -71,7 +73,8 @@ async def rows(campaign_id: int) -> AsyncIterator[dict[str, Any]]:
     while True:
         page = await query(connections.get("default"), _PAGE_SQL, [campaign_id, last, PAGE])
         for row in page:
-            row["incident"] = campaign.incident.ref
+            row["incident"] = campaign_matter.incident_ref(campaign)
+            row["matter"] = campaign_matter.matter_ref(campaign)
             row["approver"] = campaign.approver_principal or campaign.approver_identity
             row["approved_by"] = campaign.approved_by
             sent_at = as_utc(row["sent_at"])

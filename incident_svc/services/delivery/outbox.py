@@ -63,14 +63,23 @@ WHERE campaign_id = ? AND channel = ? AND status = 'pending'
 """
 
 
-async def plan(conn: BaseDBAsyncClient, *, campaign_id: int, channel: str, now: datetime) -> int:
+async def plan(
+    conn: BaseDBAsyncClient,
+    *,
+    campaign_id: int,
+    channel: str,
+    now: datetime,
+    reasons: tuple[str, str] | None = None,
+) -> int:
     """Materialise the campaign's deliveries for ``channel`` from its frozen audience inside
-    ``conn``; returns the total (rows planned earlier included)."""
+    ``conn``; returns the total (rows planned earlier included). ``reasons``: the send
+    reasons (opted out, not) when they are not a security notice's (domain.send_reasons)."""
     await conn.execute_query(placeholders(_READDRESS, conn), [now, campaign_id, channel])
     await conn.execute_query(
         placeholders(_DROP_UNAPPROVED, conn), [now, campaign_id, channel, campaign_id]
     )
-    values = [campaign_id, channel, now, OPT_OUT_REASON, PLAIN_REASON, now, campaign_id]
+    opted_out, plain = reasons or (OPT_OUT_REASON, PLAIN_REASON)
+    values = [campaign_id, channel, now, opted_out, plain, now, campaign_id]
     await conn.execute_query(placeholders(_PLAN, conn), values)
     rows = await query(
         conn,
@@ -114,6 +123,7 @@ class BatchContext:
     policy: RetryPolicy
     key: bytes | None
     lease_owner: str | None = None  # the batch's lease name ("{worker}/{n}"); else worker_id
+    ref_key: str = "incident"  # "matter" for a policy change's or a disclosure's campaign
 
 
 async def record(
@@ -147,7 +157,7 @@ async def record(
             target_type="campaign",
             target_id=context.campaign_id,
             details={
-                "incident": context.incident_ref,
+                context.ref_key: context.incident_ref,
                 "worker": context.worker_id,
                 "sent": summary.sent,
                 "retried": summary.retried,

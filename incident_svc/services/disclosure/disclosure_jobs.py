@@ -17,6 +17,7 @@ from incident_svc.domain import disclosure as rules
 from incident_svc.mail.internal_message import InternalMessage, internal_message
 from incident_svc.models import Disclosure, DisclosureNotice
 from incident_svc.services.auditlog import audit
+from incident_svc.services.delivery.matter_campaigns import create as matter_create
 from incident_svc.services.obligations.reminders import SendEmail
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,11 @@ async def run_due(
     *, now: datetime, settings: Settings, send: SendEmail, key: bytes | None
 ) -> list[str]:
     """Release what may be released and send the reviews that are due; the refs acted on."""
-    done = [ref for ref in await _releasable(now) if await release(ref=ref, now=now, key=key)]
+    done = [
+        ref
+        for ref in await _releasable(now)
+        if await release(ref=ref, now=now, key=key, settings=settings)
+    ]
     for ref in await Disclosure.filter(
         status=rules.HELD, non_disclosure_indefinite=True, next_review_at__lte=now
     ).values_list("ref", flat=True):
@@ -64,8 +69,9 @@ async def _releasable(now: datetime) -> list[str]:
     ]
 
 
-async def release(*, ref: str, now: datetime, key: bytes | None) -> bool:
-    """Release the disclosure's held notices, if it still may be (re-checked under lock)."""
+async def release(*, ref: str, now: datetime, key: bytes | None, settings: Settings) -> bool:
+    """Release the disclosure's held notices, if it still may be (re-checked under lock),
+    and make the campaign that e-mails them (services.delivery.matter_campaigns.create), due now."""
     async with write_transaction() as conn:
         d = await Disclosure.filter(ref=ref).using_db(conn).select_for_update().first()
         if d is None or not rules.releasable(
@@ -86,7 +92,10 @@ async def release(*, ref: str, now: datetime, key: bytes | None) -> bool:
                                       "non_disclosure_until": _iso(d.non_disclosure_until)},
             key=key,
         )  # fmt: skip
-    log.info("disclosure %s released: %d notice(s)", ref, count)
+        campaign = await matter_create.disclosure_campaign(
+            conn, disclosure=d, now=now, actor=ACTOR, key=key, settings=settings
+        )
+    log.info("disclosure %s released: %d notice(s), campaign %d", ref, count, campaign.id)
     return True
 
 

@@ -8,7 +8,6 @@ The audit log carries references and hashes, not the authority's words or the pe
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from incident_svc.identity.session import session_identity
 from incident_svc.models import Disclosure, DisclosureNotice, Subject
 from incident_svc.services.auditlog import audit
 from incident_svc.services.delivery import approvers
+from incident_svc.services.delivery.matter_campaigns.disclosure_digest import content_digest
 from incident_svc.services.files.input_files import read_text, shown
 from incident_svc.services.incident import matters
 
@@ -77,21 +77,6 @@ async def _subject_ids(path: Path, refs: list[str]) -> list[int]:
             field="subjects",
         )
     return [found[ref] for ref in refs]
-
-
-def content_digest(disclosure: Disclosure) -> str:
-    """What the notice will tell (all but the withheld parts): what counsel approves."""
-    told = {
-        "ref": disclosure.ref,
-        "authority": disclosure.authority,
-        "legal_basis": disclosure.legal_basis,
-        "received_at": disclosure.received_at.isoformat(),
-        "categories": disclosure.categories,
-    }
-    for part in disclosure.withheld:
-        told.pop(part, None)
-    text = json.dumps(told, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def release_text(disclosure: Disclosure) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from incident_svc.config import Settings
 from incident_svc.db import write_transaction
 from incident_svc.domain import policy as rules
 from incident_svc.domain.banner_rules import check_texts
@@ -22,11 +23,14 @@ from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Banner, PolicyVersion
 from incident_svc.notices.locales import canonical, fallback_chain
 from incident_svc.services.auditlog import audit
+from incident_svc.services.delivery import approvers
+from incident_svc.services.delivery.matter_campaigns import create as matter_create
 from incident_svc.services.files.input_files import read_capped, read_text, shown
 from incident_svc.services.incident import matters
 from incident_svc.services.website.banners import check_link
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+CAMPAIGN_KIND = "policy_change_notice"  # what a publisher's signed creation statement names
 MAX_SUMMARY_BYTES = 16 * 1024
 BANNER_TITLES = {
     "en": "We are changing our privacy policy",
@@ -107,11 +111,32 @@ def _title(locale: str) -> str:
     return next(BANNER_TITLES[tag] for tag in chain if tag in BANNER_TITLES)
 
 
-async def publish(*, request: PublishRequest, actor: str, key: bytes | None) -> PolicyVersion:
-    """Record a policy version; a material change also gets its public banner, posted now."""
+async def publish(
+    *,
+    request: PublishRequest,
+    actor: str,
+    key: bytes | None,
+    settings: Settings | None = None,
+    signed: tuple[str, approvers.Signature] | None = None,
+) -> PolicyVersion:
+    """Record a policy version; a material change also gets its public banner, posted now,
+    and (given ``settings``, as the CLI always does) its draft e-mail campaigns to every
+    person and account holder (services.delivery.matter_campaigns), created by ``actor``; ``signed``:
+    the publisher's signed creation statement (``creation_text``), needed in signed mode."""
     checked = _check(request)
     texts = banner_texts(checked.summaries) if request.material else {}
     check_texts(texts)
+    mailing = settings if request.material else None
+    made_by = None
+    if mailing is not None:
+        matter_create.check_policy_templates(
+            mailing, ref=f"POLICY-{checked.version}", version=checked.version,
+            summaries=checked.summaries, url=checked.url or "",
+        )  # fmt: skip
+        made_by = await approvers.creator(
+            incident_ref=f"POLICY-{checked.version}", kind=CAMPAIGN_KIND, signed=signed,
+            settings=mailing,
+        )  # fmt: skip
     now = utcnow()
     async with write_transaction() as conn:
         if await PolicyVersion.filter(version=checked.version).using_db(conn).exists():
@@ -149,13 +174,19 @@ async def publish(*, request: PublishRequest, actor: str, key: bytes | None) -> 
             published_at=now,
             banner_id=banner_id,
         )
+        campaign_ids: list[int] = []
+        if mailing is not None and made_by is not None:
+            campaign_ids = await matter_create.policy_campaigns(
+                conn, matter=matter, actor=actor, key=key, settings=mailing, made_by=made_by
+            )
+        version.campaign_ids = campaign_ids  # type: ignore[attr-defined]
         await audit.record(
             conn,
             actor=actor,
             action="policy.published",
             target_type="policy",
             target_id=checked.version,
-            details=_details(version),
+            details={**_details(version), "campaigns": campaign_ids},
             key=key,
         )
     return version
@@ -182,6 +213,11 @@ def _details(version: PolicyVersion) -> dict[str, Any]:
         "material": version.material,
         "banner": version.banner_id,
     }
+
+
+def creation_text(version: str) -> str:
+    """What a publisher signs (signed mode) to create the version's e-mail campaigns."""
+    return approvers.new_creation_text(f"POLICY-{version}", CAMPAIGN_KIND)
 
 
 async def get(version: str) -> PolicyVersion:

@@ -1,8 +1,9 @@
 """When a policy version binds each person, from the evidence (rules: domain.policy).
 
 People are every subject (their account's creation is their joining) and every customer
-account's holder. E-mail evidence is the relay's acceptance (``delivery.sent_at``) of any
-notice in a campaign of the version's matter; banner evidence is the first serve of the
+account's holder. E-mail evidence is the relay's acceptance (``delivery.sent_at``) of the
+version's own notice: a delivery of its matter's ``policy_change_notice`` campaign (people)
+or ``policy_holder_notice`` campaign (account holders); banner evidence is the first serve of the
 version's public banner. Both are read as stored: a later bounce changes neither.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from incident_svc.domain import policy as rules
 from incident_svc.domain.csv_cells import safe_cell
+from incident_svc.domain.enums import NoticeKind
 from incident_svc.errors import NotFoundError
 from incident_svc.models import Account, Banner, Delivery, PolicyVersion, Subject
 from incident_svc.services.files.export_file import export_file
@@ -53,9 +55,17 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 async def _accepted(version: PolicyVersion, column: str) -> dict[int, datetime]:
-    """The first acceptance by the relay per subject (or account), for this matter."""
+    """The first acceptance by the relay per subject (or account) of the version's own
+    e-mail: a delivery of its matter's campaign of that kind (the people's, or the account
+    holders'; a person's delivery also names their account, and is no holder's evidence)."""
+    kind = (
+        NoticeKind.POLICY_CHANGE_NOTICE
+        if column == "subject_id"
+        else NoticeKind.POLICY_HOLDER_NOTICE
+    )
     rows = await Delivery.filter(
         campaign__matter_id=version.matter_id,  # type: ignore[attr-defined]
+        campaign__kind=kind,
         sent_at__not_isnull=True,
         **{f"{column}__not_isnull": True},
     ).values_list(column, "sent_at")

@@ -34,16 +34,19 @@ REASON_MAX = 1000
 _IN_PROGRESS = (CampaignStatus.APPROVED, CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
 
 _NOTICES = """
-SELECT d.id, d.campaign_id, i.ref AS incident, c.kind, c.status AS campaign_status, d.channel,
+SELECT d.id, d.campaign_id, i.ref AS incident, m.reference AS matter, c.kind,
+       c.status AS campaign_status, d.channel,
        d.recipient_ref, d.address, d.locale, d.status, d.attempts, d.sent_at, d.message_id,
        d.smtp_reply, d.content_hash, d.send_reason, d.last_error
-FROM delivery d JOIN campaign c ON c.id = d.campaign_id JOIN incident i ON i.id = c.incident_id
+FROM delivery d JOIN campaign c ON c.id = d.campaign_id
+LEFT JOIN incident i ON i.id = c.incident_id LEFT JOIN matter m ON m.id = c.matter_id
 WHERE {where} ORDER BY d.id
 """
 _RECIPIENTS = """
-SELECT r.campaign_id, i.ref AS incident, c.kind, r.recipient_ref, r.address, r.locale
+SELECT r.campaign_id, i.ref AS incident, m.reference AS matter, c.kind, r.recipient_ref,
+       r.address, r.locale
 FROM campaign_recipient r JOIN campaign c ON c.id = r.campaign_id
-JOIN incident i ON i.id = c.incident_id
+LEFT JOIN incident i ON i.id = c.incident_id LEFT JOIN matter m ON m.id = c.matter_id
 WHERE {where} ORDER BY r.campaign_id
 """
 
