@@ -230,6 +230,8 @@ class Exposure(Model):
     reasons: list[dict[str, str]] = fields.JSONField(default=list)  # type: ignore[assignment]
     source = fields.CharEnumField(ExposureSource, max_length=16, default=ExposureSource.HOLDING)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # first sent subject notice or personal banner (services/obligations/reach.py keeps it)
+    first_reached_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "exposure"

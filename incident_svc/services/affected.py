@@ -28,6 +28,7 @@ from incident_svc.services import audit, incidents
 from incident_svc.services.affected_scan import Scan, count_pages, read_stage
 from incident_svc.services.input_file import read_capped
 from incident_svc.services.inventory.sql import db_time, params, temp_table, time_param
+from incident_svc.services.obligations import reach
 
 SAMPLE = 20
 REF_LIST_MAX_BYTES = 256 * 1024 * 1024  # several million references
@@ -325,6 +326,7 @@ async def _write(conn: BaseDBAsyncClient, d: str, incident_id: int, *, first: bo
         f"FROM {q.STAGE} a {absent}",
         args,
     )
+    await reach.fill_new(conn, incident_id=incident_id)  # exposures written anew
 
 
 async def _account_names(conn: BaseDBAsyncClient, by_id: dict[int | None, int]) -> dict[str, int]:

@@ -25,6 +25,7 @@ from incident_svc.db import dialect, write_transaction
 from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus, EmailStatus
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.services import audit
+from incident_svc.services.obligations import reach
 from incident_svc.services.sqltext import in_list, placeholders, query
 
 SENDING = DeliveryStatus.SENDING.value
@@ -262,6 +263,11 @@ async def record(
                 await conn.execute_query(*_insert_attempts(conn, mine))
             recorded.extend(mine)
         written = [by_id[row.delivery_id] for row in recorded]
+        sent = [row.delivery_id for row in recorded if row.status is DeliveryStatus.SENT]
+        if sent:  # the people these reached, for the obligations (services/obligations/reach)
+            await reach.deliveries_sent(
+                conn, campaign_id=context.campaign_id, delivery_ids=sent, at=now
+            )
         await _mark_bounced(conn, [o.subject_id for o in written if _is_bounce(o)], now)
         summary = _summary(recorded, stale=len(outcomes) - len(recorded))
         await audit.record(
