@@ -236,6 +236,8 @@ class Exposure(Model):
     class Meta:
         table = "exposure"
         unique_together = (("incident_id", "subject_id"),)
+        # covers the obligations' census (residents and reach in one pass, no table reads)
+        indexes = (Index(fields=("incident_id", "subject_id", "first_reached_at")),)
 
 
 class Campaign(Model):

@@ -152,7 +152,7 @@ async def test_exposures_written_anew_and_the_migration_backfill(
     # migration 0011 fills the column from the rows already there
     await Exposure.all().update(first_reached_at=None)
     migration = importlib.import_module("incident_svc.migrations.0011_i18_perf").Migration
-    for statement in migration.operations[1].sql:
+    for statement in migration.operations[2].sql:
         await conn.execute_script(statement)
     assert await first_reach() == expected
     await same_as_before(settings, campaign)

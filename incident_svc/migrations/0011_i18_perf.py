@@ -6,6 +6,7 @@ banner not withdrawn.
 """
 
 from tortoise import fields, migrations
+from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 _FIRST_SENT = (
@@ -29,6 +30,10 @@ class Migration(migrations.Migration):
             model_name="Exposure",
             name="first_reached_at",
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddIndex(
+            model_name="Exposure",
+            index=Index(fields=["incident_id", "subject_id", "first_reached_at"]),
         ),
         ops.RunSQL(
             [
