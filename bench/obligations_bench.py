@@ -120,7 +120,17 @@ async def run(url: str, count: int, repeat: int, sent: bool = False) -> None:
         started = time.perf_counter()
         for statement in _fill_sql(dialect, count, incident.id):
             await conn.execute_script(statement)
-        if sent:
+        settings = load_settings(overrides={"database_url": url})
+        if sent:  # the same incident before any notice, for comparison in this run
+            await conn.execute_script("ANALYZE")
+            quiet = [
+                await _timed(obligations_for(ref=incident.ref, settings=settings))
+                for _ in range(repeat)
+            ]
+            print(
+                f"  before any notice: obligations_for median {statistics.median(quiet):.3f} s "
+                f"(runs: {', '.join(f'{x:.3f}' for x in quiet)})"
+            )
             for statement in _sent_sql(dialect, incident.id):
                 step = time.perf_counter()
                 await conn.execute_script(statement)
@@ -138,7 +148,6 @@ async def run(url: str, count: int, repeat: int, sent: bool = False) -> None:
             )
         # what autovacuum / ANALYZE do in service after the bulk writes
         await conn.execute_script("VACUUM ANALYZE" if dialect == "postgres" else "ANALYZE")
-        settings = load_settings(overrides={"database_url": url})
         count_sql = "SELECT COUNT(*) AS n FROM exposure WHERE incident_id = " + str(incident.id)
         base, group, whole = [], [], []
         for _ in range(repeat):

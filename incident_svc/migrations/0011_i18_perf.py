@@ -1,22 +1,23 @@
 """exposure.first_reached_at: each exposure's first reach, backfilled from the rows there.
 
-The backfill is services/obligations/reach.py's recompute, frozen here: the first sent
-delivery of one of the incident's subject-notice campaigns, lowered to the first personal
-banner not withdrawn.
+The backfill is services/obligations/reach.py's recompute, frozen here: per incident and
+person, the earliest of their sent deliveries of the incident's subject-notice campaigns and
+their personal banners not withdrawn, in one set-based UPDATE.
 """
 
 from tortoise import fields, migrations
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
-_FIRST_SENT = (
-    "SELECT MIN(d.sent_at) FROM delivery d JOIN campaign c ON c.id = d.campaign_id "
-    "WHERE d.subject_id = exposure.subject_id AND c.incident_id = exposure.incident_id "
-    "AND c.kind = 'subject_notice' AND d.status = 'sent'"
-)
-_FIRST_BANNER = (
-    "SELECT MIN(b.starts_at) FROM banner b WHERE b.incident_id = exposure.incident_id "
-    "AND b.subject_id = exposure.subject_id AND b.withdrawn_at IS NULL"
+_FIRSTS = (
+    "SELECT incident_id, subject_id, MIN(at) AS first_at FROM ("
+    " SELECT c.incident_id AS incident_id, d.subject_id AS subject_id, d.sent_at AS at"
+    " FROM delivery d JOIN campaign c ON c.id = d.campaign_id"
+    " WHERE c.kind = 'subject_notice' AND d.status = 'sent' AND d.subject_id IS NOT NULL"
+    " UNION ALL SELECT b.incident_id, b.subject_id, b.starts_at FROM banner b"
+    " WHERE b.incident_id IS NOT NULL AND b.subject_id IS NOT NULL"
+    " AND b.withdrawn_at IS NULL"
+    ") x GROUP BY incident_id, subject_id"
 )
 
 
@@ -37,14 +38,9 @@ class Migration(migrations.Migration):
         ),
         ops.RunSQL(
             [
-                f"UPDATE exposure SET first_reached_at = ({_FIRST_SENT}) "
-                "WHERE subject_id IN (SELECT d.subject_id FROM delivery d "
-                "WHERE d.status = 'sent' AND d.subject_id IS NOT NULL)",
-                f"UPDATE exposure SET first_reached_at = ({_FIRST_BANNER}) "
-                "WHERE subject_id IN (SELECT b.subject_id FROM banner b "
-                "WHERE b.subject_id IS NOT NULL AND b.withdrawn_at IS NULL) "
-                f"AND EXISTS ({_FIRST_BANNER}) "
-                f"AND (first_reached_at IS NULL OR first_reached_at > ({_FIRST_BANNER}))",
+                f"UPDATE exposure SET first_reached_at = r.first_at FROM ({_FIRSTS}) r "
+                "WHERE exposure.incident_id = r.incident_id "
+                "AND exposure.subject_id = r.subject_id"
             ],
             reverse_sql=["UPDATE exposure SET first_reached_at = NULL"],
         ),

@@ -21,30 +21,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.services.sqltext import in_list, placeholders
 
-# the reachers of one exposure row (correlated on the row being updated)
-_FIRST_SENT = (
-    "SELECT MIN(d.sent_at) FROM delivery d JOIN campaign c ON c.id = d.campaign_id "
-    "WHERE d.subject_id = exposure.subject_id AND c.incident_id = exposure.incident_id "
-    "AND c.kind = 'subject_notice' AND d.status = 'sent'"
+# every person's first reach, per incident: one GROUP BY over the sources (no per-row
+# subqueries, whose plans PostgreSQL may get wrong on tables just written)
+_FIRSTS = (
+    "SELECT incident_id, subject_id, MIN(at) AS first_at FROM ("
+    " SELECT c.incident_id AS incident_id, d.subject_id AS subject_id, d.sent_at AS at"
+    " FROM delivery d JOIN campaign c ON c.id = d.campaign_id"
+    " WHERE c.kind = 'subject_notice' AND d.status = 'sent' AND d.subject_id IS NOT NULL{d}"
+    " UNION ALL SELECT b.incident_id, b.subject_id, b.starts_at FROM banner b"
+    " WHERE b.incident_id IS NOT NULL AND b.subject_id IS NOT NULL"
+    " AND b.withdrawn_at IS NULL{b}"
+    ") x GROUP BY incident_id, subject_id"
 )
-_FIRST_BANNER = (
-    "SELECT MIN(b.starts_at) FROM banner b WHERE b.incident_id = exposure.incident_id "
-    "AND b.subject_id = exposure.subject_id AND b.withdrawn_at IS NULL"
+_SET_FIRSTS = (
+    "UPDATE exposure SET first_reached_at = r.first_at FROM ({firsts}) r "
+    "WHERE exposure.incident_id = r.incident_id AND exposure.subject_id = r.subject_id{where}"
 )
-# two statements, because SQLite has no LEAST that skips NULLs: first the sent notices, then
-# a banner where it is earlier
-_RECOMPUTE_SENT = "UPDATE exposure SET first_reached_at = ({sent}) WHERE {where}"
-_RECOMPUTE_BANNER = (
-    "UPDATE exposure SET first_reached_at = ({banner}) WHERE {where} "
-    "AND subject_id IN (SELECT b.subject_id FROM banner b WHERE b.subject_id IS NOT NULL "
-    "                   AND b.withdrawn_at IS NULL) "
-    "AND EXISTS ({banner}) AND (first_reached_at IS NULL OR first_reached_at > ({banner}))"
-)
+_RESET = "UPDATE exposure SET first_reached_at = NULL WHERE first_reached_at IS NOT NULL{where}"
 
 # one batch's sent deliveries: all of them were sent at the batch's one ``now``
 _SENT = (
@@ -106,21 +105,27 @@ async def recompute(
 ) -> None:
     """Recompute ``first_reached_at`` from the deliveries and banners: for one incident (or
     all), optionally only some people, or only the rows without one (new exposures)."""
-    where = ["1 = 1"]
-    args: list[object] = []
+    where, by_d, by_b = "", "", ""
+    args: list[Any] = []
     if incident_id is not None:
-        where.append("incident_id = ?")
+        where, by_d, by_b = (
+            " AND exposure.incident_id = ?",
+            " AND c.incident_id = ?",
+            " AND b.incident_id = ?",
+        )
         args.append(incident_id)
     if subject_ids:
-        where.append(f"subject_id IN ({in_list(len(subject_ids))})")
+        people = in_list(len(subject_ids))
+        where += f" AND exposure.subject_id IN ({people})"
+        by_d += f" AND d.subject_id IN ({people})"
+        by_b += f" AND b.subject_id IN ({people})"
         args.extend(subject_ids)
-    first = where + (["first_reached_at IS NULL"] if unset_only else [])
-    sent = _RECOMPUTE_SENT.format(sent=_FIRST_SENT, where=" AND ".join(first))
-    await conn.execute_query(placeholders(sent, conn), args)
-    # a banner only lowers the value: rows already right stay right, so the step may cover
-    # every row of the selection; it visits only people with a personal banner
-    banner = _RECOMPUTE_BANNER.format(banner=_FIRST_BANNER, where=" AND ".join(where))
-    await conn.execute_query(placeholders(banner, conn), args)
+    if unset_only:
+        where += " AND exposure.first_reached_at IS NULL"
+    else:
+        await conn.execute_query(placeholders(_RESET.format(where=where), conn), args)
+    sql = _SET_FIRSTS.format(firsts=_FIRSTS.format(d=by_d, b=by_b), where=where)
+    await conn.execute_query(placeholders(sql, conn), args * 3)
 
 
 _ANY_REACH = (
