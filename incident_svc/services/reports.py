@@ -68,7 +68,7 @@ async def draft(
     check_locale(locale)
     computed = await obligations_for(ref=ref, settings=settings, at=now)
     rule = report_rule(choose(computed.obligations, rule_id, computed.incident.ref))
-    facts = await report_facts.load(computed.incident, settings, computed.facts)
+    facts = await report_facts.load(computed.incident, settings, computed.facts, locale)
     if "sample_notice" in rule.content:
         facts = await _with_sample(facts, computed.incident, rule, settings)
     return localise(build_report(facts, rule, now=now), locale)
