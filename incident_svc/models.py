@@ -230,10 +230,14 @@ class Exposure(Model):
     reasons: list[dict[str, str]] = fields.JSONField(default=list)  # type: ignore[assignment]
     source = fields.CharEnumField(ExposureSource, max_length=16, default=ExposureSource.HOLDING)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # first sent subject notice or personal banner (services/incident/reach.py keeps it)
+    first_reached_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "exposure"
         unique_together = (("incident_id", "subject_id"),)
+        # covers the obligations' census (residents and reach in one pass, no table reads)
+        indexes = (Index(fields=("incident_id", "subject_id", "first_reached_at")),)
 
 
 class Campaign(Model):

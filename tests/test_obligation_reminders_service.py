@@ -153,3 +153,54 @@ async def test_next_alarm_and_metrics(config: Settings) -> None:
     assert "incident_svc_next_obligation_due_seconds 79200" in text
     later = await obligation_metrics(now=DISCOVERED + 80 * H, settings=config)
     assert (later.open, later.late) == (1, 1)
+
+
+async def test_a_new_clock_or_record_counts_at_the_next_tick(config: Settings) -> None:
+    """The plan is cached for the scheduler and /metrics, but a clock start recorded, an
+    obligation met or one declined counts at the very next tick, not PLAN_SECONDS later."""
+    incident = await make_incident(discovered_at=DISCOVERED, affected_resolved_at=DISCOVERED)
+    await make_subject(incident, "TX-1", ["contact", "ssn"], jurisdiction="US-TX")
+    await make_subject(incident, "GB-1", ["contact"], jurisdiction="GB")
+    now = DISCOVERED + 10 * H
+
+    async def keys(at: Any) -> set[str]:
+        found = await obligation_countdowns.countdowns(settings=config, now=at, cached=True)
+        return {c.key for c in found}
+
+    before = await keys(now)
+    assert (await obligation_metrics(now=now, settings=config)).open == len(before)
+    assert "uk-gdpr-33-ico" in before and "tx-people" not in before  # no determination yet
+    await set_facts(
+        ref=incident.ref,
+        actor="alice",
+        key=None,
+        reason="counsel confirmed a breach",
+        clocks={ClockKind.DETERMINED: DETERMINED},
+    )
+    after = await keys(now + timedelta(seconds=1))
+    assert "tx-people" in after and before < after
+    metrics = await obligation_metrics(now=now + timedelta(seconds=1), settings=config)
+    assert metrics.open == len(after)
+    await records.record_met(
+        ref=incident.ref,
+        rule_key="tx-people",
+        at=DETERMINED + 24 * H,
+        reference="letters posted",
+        actor="alice",
+        key=None,
+        settings=config,
+    )
+    assert "tx-people" not in await keys(now + timedelta(seconds=2))
+    await records.record_declined(
+        ref=incident.ref,
+        rule_key="uk-gdpr-33-ico",
+        reason="unlikely to result in a risk (encrypted, key not taken)",
+        actor="alice",
+        key=None,
+        settings=config,
+    )
+    assert "uk-gdpr-33-ico" not in await keys(now + timedelta(seconds=3))
+    # the next alarm follows at once too: nothing left but what is still open
+    at = await reminders.next_reminder_at(now=now + timedelta(seconds=4), settings=config)
+    left = await keys(now + timedelta(seconds=4))
+    assert (at is None) == (not left)

@@ -9,6 +9,7 @@ import typer
 from incident_svc.cli.output import console
 from incident_svc.cli.runtime import with_db
 from incident_svc.config import Settings
+from incident_svc.domain.reports.locales import check_locale
 from incident_svc.domain.times import utcnow
 from incident_svc.services.files.export_file import check_target
 from incident_svc.services.obligations import reports
@@ -23,6 +24,12 @@ def report_command(
         None, "--out", dir_okay=False, help="Write to this file instead of the terminal."
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing --out file."),
+    locale: str = typer.Option(
+        "en",
+        "--locale",
+        help="Wording of the labels and headings: en or zh-Hant-HK (the PCPD form's Chinese "
+        "wording). The facts stay as recorded.",
+    ),
 ) -> None:
     """Draft the report for one recipient from the incident's facts and its affected list.
 
@@ -36,13 +43,18 @@ def report_command(
         incident-svc incident report INC-2026-0007 --rule gdpr-art33
 
         incident-svc incident report INC-2026-0007 --rule hk-pcpd --format html --out pcpd.html
+
+        incident-svc incident report INC-2026-0007 --rule hk-pdpo-pcpd --locale zh-Hant-HK
     """
     reports.check_format(fmt)
+    locale = check_locale(locale)
     if out is not None:
         check_target(out, force=force)
 
     async def work(settings: Settings) -> str:
-        report = await reports.draft(ref=ref, rule_id=rule, settings=settings, now=utcnow())
+        report = await reports.draft(
+            ref=ref, rule_id=rule, settings=settings, now=utcnow(), locale=locale
+        )
         return reports.render(report, fmt, settings)
 
     text = with_db(ctx, work)

@@ -1,8 +1,15 @@
-"""An incident with residents of several places, written straight into the tables."""
+"""An incident with residents of several places, written straight into the tables.
+
+Notices written here bypass the outbox and the substitute-notice job, which keep each
+exposure's first reach: :func:`notify` and :func:`substitute_banner` recompute it as those
+paths would (tests/test_obligation_reach.py checks the paths themselves).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+
+from tortoise import connections
 
 from incident_svc.domain.enums import (
     BannerAudience,
@@ -12,6 +19,7 @@ from incident_svc.domain.enums import (
     Severity,
 )
 from incident_svc.models import Banner, Campaign, Delivery, Exposure, Incident, Subject
+from incident_svc.services.incident import reach
 
 AWARE = datetime(2026, 3, 27, 10, 0, tzinfo=UTC)
 
@@ -67,6 +75,7 @@ async def notify(
             campaign_id=campaign.id, recipient_ref=ref, subject_id=subject.id, address=subject.email,
             status=status, next_attempt_at=at, sent_at=at if status is DeliveryStatus.SENT else None,
         )  # fmt: skip
+    await reach.recompute(connections.get("default"), incident_id=incident.id)
 
 
 async def substitute_banner(incident: Incident, ref: str, at: datetime) -> None:
@@ -75,3 +84,4 @@ async def substitute_banner(incident: Incident, ref: str, at: datetime) -> None:
         incident_id=incident.id, audience=BannerAudience.AFFECTED_SUBJECTS, subject_id=subject.id,
         texts={"en": {"title": "t", "body": "b"}}, starts_at=at, created_by="alice",
     )  # fmt: skip
+    await reach.recompute(connections.get("default"), incident_id=incident.id)

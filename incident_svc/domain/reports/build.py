@@ -43,6 +43,7 @@ class Report:
     by_residence: dict[str, int]
     people: int
     unknown_fields: tuple[str, ...] = ()  # content fields the rule names that we cannot draft
+    locale: str = "en"  # the wording of labels and headings (domain/reports/locales.py)
 
     @property
     def missing(self) -> list[ReportField]:
@@ -80,6 +81,7 @@ def report_dict(report: Report) -> dict[str, Any]:
     return {
         "incident": report.incident_ref,
         "title": report.incident_title,
+        "locale": report.locale,
         "drafted_at": when(report.drafted_at),
         "rule": {
             "id": rule.id,

@@ -23,6 +23,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.models import Incident
 from incident_svc.rawsql import placeholders, query
 from incident_svc.services.auditlog import audit
+from incident_svc.services.incident import reach
 from incident_svc.services.website import banners
 from incident_svc.services.website.banners import Texts, TextSource
 
@@ -133,7 +134,12 @@ async def _insert(
     values: list[Any] = [json.dumps(texts, ensure_ascii=False), json.dumps(hashes)]
     values += [now, actor, now, now, incident_id]
     rows = await query(conn, _INSERT.format(json=json_cast), values)
-    return sorted(int(r["id"]) for r in rows)
+    ids = sorted(int(r["id"]) for r in rows)
+    if ids:  # substitute notice reaches them (services/incident/reach)
+        await reach.banners_published(
+            conn, incident_id=incident_id, first_id=ids[0], last_id=ids[-1], at=now
+        )
+    return ids
 
 
 async def _mark(conn: BaseDBAsyncClient, incident_id: int) -> int:

@@ -24,6 +24,7 @@ from incident_svc.domain.enums import AttemptOutcome, DeliveryStatus, EmailStatu
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.rawsql import in_list, placeholders, query
 from incident_svc.services.auditlog import audit
+from incident_svc.services.incident import reach
 
 SENDING = DeliveryStatus.SENDING.value
 PENDING = DeliveryStatus.PENDING.value
@@ -148,6 +149,11 @@ async def record(
                 await conn.execute_query(*_insert_attempts(conn, mine))
             recorded.extend(mine)
         written = [by_id[row.delivery_id] for row in recorded]
+        sent = [row.delivery_id for row in recorded if row.status is DeliveryStatus.SENT]
+        if sent:  # the people these reached, for the obligations (services/incident/reach)
+            await reach.deliveries_sent(
+                conn, campaign_id=context.campaign_id, delivery_ids=sent, at=now
+            )
         await _mark_bounced(conn, [o.subject_id for o in written if _is_bounce(o)], now)
         summary = _summary(recorded, stale=len(outcomes) - len(recorded))
         await audit.record(

@@ -27,7 +27,7 @@ from incident_svc.rawsql import db_time, params, temp_table, time_param
 from incident_svc.services.auditlog import audit
 from incident_svc.services.files.input_file import read_capped
 from incident_svc.services.incident import affected_sql as q
-from incident_svc.services.incident import incidents
+from incident_svc.services.incident import incidents, reach
 from incident_svc.services.incident.affected_scan import Scan, count_pages, read_stage
 
 SAMPLE = 20
@@ -326,6 +326,7 @@ async def _write(conn: BaseDBAsyncClient, d: str, incident_id: int, *, first: bo
         f"FROM {q.STAGE} a {absent}",
         args,
     )
+    await reach.fill_new(conn, incident_id=incident_id)  # exposures written anew
 
 
 async def _account_names(conn: BaseDBAsyncClient, by_id: dict[int | None, int]) -> dict[str, int]:

@@ -20,7 +20,10 @@ from incident_svc.domain.times import utcnow
 from incident_svc.models import Incident, IncidentFact, ObligationRecord
 from incident_svc.services.incident import incidents
 from incident_svc.services.obligations.facts import DELAY
-from incident_svc.services.obligations.residence import reach_by_code, residents_by_code
+from incident_svc.services.obligations.residence import (
+    Census,
+    census,
+)
 
 
 @dataclass(frozen=True)
@@ -46,24 +49,30 @@ async def obligations_for(
     """The incident's obligations at ``at`` (default now), from the configured rules."""
     incident = await incidents.get(ref=ref)
     chosen = load_rules(settings) if rules is None else rules
-    facts = await gather_facts(incident, settings)
+    counted = await census(incident.id)
+    facts = await gather_facts(incident, settings, counted)
     now = at or utcnow()
     found = compute_obligations(
         chosen,
         facts,
         now=now,
         fulfilments=await fulfilments_of(incident.id),
-        reach=await reach_by_code(incident.id),
+        reach=counted.reach,
     )
     return Computed(incident, facts, found, now)
 
 
-async def gather_facts(incident: Incident, settings: Settings) -> IncidentFacts:
+async def gather_facts(
+    incident: Incident, settings: Settings, counted: Census | None = None
+) -> IncidentFacts:
     """What the rules test: recorded facts, categories, sectors and residents by residence.
 
     ``aware`` falls back to the incident's ``discovered_at``, which `incident create`
     records as "when we became aware"; every other clock starts only when recorded.
+    ``counted`` is the census already taken (else it is taken here).
     """
+    if counted is None:
+        counted = await census(incident.id)
     rows = await IncidentFact.filter(incident_id=incident.id)
     clocks: dict[ClockKind, datetime] = {ClockKind.AWARE: incident.discovered_at}
     flags: dict[str, bool] = {}
@@ -81,7 +90,7 @@ async def gather_facts(incident: Incident, settings: Settings) -> IncidentFacts:
         categories=frozenset(incident.categories or []),
         flags=flags,
         sectors=frozenset(settings.compliance.sectors),
-        residents=await residents_by_code(incident.id),
+        residents=counted.residents,
         law_enforcement_delay_until=delay,
         eu_main_establishment=settings.compliance.eu_main_establishment,
     )

@@ -10,11 +10,13 @@ An incident whose affected list is not resolved yet has no residents, so no rule
 applies; it keeps the old regulator reminder (awareness + ``reminders.regulator_deadline_hours``)
 until the regulator is told or the list is resolved, so the first hours are never unwatched.
 
-The scheduler asks every poll and ``/metrics`` every scrape; with ``cached=True`` an incident's
-engine result is kept for ``PLAN_SECONDS`` while the incident row is unchanged, because once
-notices have gone out to a very large audience the engine's reach query takes seconds
-(BENCHMARKS.md: 7 to 9 s at 1,000,000 people). Sending always computes afresh, so an alarm set
-from a stale plan finds nothing to send; a new clock start is seen within that time.
+The scheduler asks every poll and ``/metrics`` every scrape. The recorded facts (clock starts,
+flags) and records (met, declined) are read afresh every time, so a clock start or an
+obligation met or declined counts at the next tick. With ``cached=True`` only the census (the
+one pass over the incident's exposures: residents and reach by residence, under a second at
+1,000,000 people, BENCHMARKS.md) is kept for ``PLAN_SECONDS`` while the incident row and its
+affected list are unchanged: notices reaching more people show in the plan and ``/metrics``
+within that time. Sending always takes the census afresh.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ from incident_svc.domain.enums import IncidentStatus
 from incident_svc.domain.obligation_reminders import Countdown
 from incident_svc.models import Incident
 from incident_svc.services.obligations.compute import fulfilments_of, gather_facts
-from incident_svc.services.obligations.residence import reach_by_code
+from incident_svc.services.obligations.residence import Census, census
 
 LEGACY_KEY = "regulator_deadline"
 PLAN_SECONDS = 120.0
 _Stamp = tuple[str, int, datetime, str | None]  # database, incident, updated_at, affected hash
-_plans: dict[_Stamp, tuple[datetime, list[Obligation]]] = {}
+_plans: dict[_Stamp, tuple[datetime, Census]] = {}
 
 
 async def countdowns(*, settings: Settings, now: datetime, cached: bool = False) -> list[Countdown]:
@@ -103,6 +105,18 @@ def _countdown(incident: Incident, obligation: Obligation, settings: Settings) -
 async def _obligations(
     incident: Incident, rules: tuple[Rule, ...], settings: Settings, now: datetime, cached: bool
 ) -> list[Obligation]:
+    counted = await _census(incident, settings, now, cached)
+    facts = await gather_facts(incident, settings, counted)
+    return compute_obligations(
+        rules,
+        facts,
+        now=now,
+        fulfilments=await fulfilments_of(incident.id),
+        reach=counted.reach,
+    )
+
+
+async def _census(incident: Incident, settings: Settings, now: datetime, cached: bool) -> Census:
     stamp: _Stamp = (
         settings.database_url,
         incident.id,
@@ -112,18 +126,11 @@ async def _obligations(
     hit = _plans.get(stamp) if cached else None
     if hit is not None and timedelta(0) <= now - hit[0] < timedelta(seconds=PLAN_SECONDS):
         return hit[1]
-    facts = await gather_facts(incident, settings)
-    obligations = compute_obligations(
-        rules,
-        facts,
-        now=now,
-        fulfilments=await fulfilments_of(incident.id),
-        reach=await reach_by_code(incident.id),
-    )
+    counted = await census(incident.id)
     if len(_plans) > 1000:
         _plans.clear()
-    _plans[stamp] = (now, obligations)
-    return obligations
+    _plans[stamp] = (now, counted)
+    return counted
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from incident_svc.errors import ValidationError
 from incident_svc.models import Incident
 from incident_svc.services.obligations import report_facts
 from incident_svc.services.obligations.compute import fulfilments_of, gather_facts
-from incident_svc.services.obligations.residence import reach_by_code
+from incident_svc.services.obligations.residence import census
 
 FORMATS = ("csv", "jsonl")
 
@@ -40,13 +40,14 @@ async def rows(*, settings: Settings, now: datetime) -> AsyncIterator[dict[str, 
     """One register entry per incident, oldest discovery first."""
     rules = load_rules(settings)
     for incident in await Incident.all().order_by("discovered_at", "id"):
-        recorded = await gather_facts(incident, settings)
+        counted = await census(incident.id)
+        recorded = await gather_facts(incident, settings, counted)
         obligations = compute_obligations(
             rules,
             recorded,
             now=now,
             fulfilments=await fulfilments_of(incident.id),
-            reach=await reach_by_code(incident.id),
+            reach=counted.reach,
         )
         facts = await report_facts.load(incident, settings, recorded)
         yield register_row(facts, obligations)

@@ -134,10 +134,14 @@ def _details(text: str) -> dict[str, Any]:
 
 
 async def load(
-    incident: Incident, settings: Settings, recorded: IncidentFacts | None = None
+    incident: Incident,
+    settings: Settings,
+    recorded: IncidentFacts | None = None,
+    locale: str = "en",
 ) -> ReportFacts:
     """Everything the report builders read about ``incident`` (``recorded``: the facts the
-    obligations engine was given, read again when not passed)."""
+    obligations engine was given, read again when not passed; the free texts as recorded in
+    ``locale``, else along its fallback chain to ``en``)."""
     if recorded is None:
         recorded = await gather_facts(incident, settings)
     by_category, by_residence, people = await counts(incident.id)
@@ -158,7 +162,7 @@ async def load(
         occurred_to=incident.occurred_to,
         systems=tuple(incident.systems or ()),
         categories=tuple(incident.categories or ()),
-        texts=localised_texts(incident.texts or {}, "en"),
+        texts=localised_texts(incident.texts or {}, locale),
         affected_resolved=incident.affected_resolved_at is not None,
         people=people,
         by_category=by_category,

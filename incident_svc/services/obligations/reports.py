@@ -3,7 +3,8 @@
 The draft is built by :mod:`incident_svc.domain.reports` (pure) and rendered as JSON, or as
 Markdown or HTML through the project's sandboxed Jinja environment (``templates/report/``,
 HTML autoescaped; an operator's ``templates_dir`` may replace either file). A fact the
-service does not hold is listed as missing in every format, never filled in.
+service does not hold is listed as missing in every format, never filled in. ``--locale``
+changes the labels and headings (domain/reports/locales.py), never the facts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from incident_svc.domain.enums import NoticeKind
 from incident_svc.domain.reports.build import Report, build_report, report_dict
 from incident_svc.domain.reports.facts import ReportFacts
 from incident_svc.domain.reports.forms import ReportRule, report_rule
+from incident_svc.domain.reports.locales import DEFAULT, check_locale, localise, ui_words
 from incident_svc.errors import IncidentSvcError, NotFoundError, ValidationError
 from incident_svc.models import Exposure, Incident
 from incident_svc.notices import review
@@ -58,14 +60,18 @@ def choose(obligations: list[Obligation], wanted: str, ref: str) -> Obligation:
     )
 
 
-async def draft(*, ref: str, rule_id: str, settings: Settings, now: datetime) -> Report:
-    """The report for obligation ``rule_id`` of incident ``ref`` as of ``now``."""
+async def draft(
+    *, ref: str, rule_id: str, settings: Settings, now: datetime, locale: str = DEFAULT
+) -> Report:
+    """The report for obligation ``rule_id`` of incident ``ref`` as of ``now``, its labels
+    in ``locale`` (the facts as recorded)."""
+    check_locale(locale)
     computed = await obligations_for(ref=ref, settings=settings, at=now)
     rule = report_rule(choose(computed.obligations, rule_id, computed.incident.ref))
-    facts = await report_facts.load(computed.incident, settings, computed.facts)
+    facts = await report_facts.load(computed.incident, settings, computed.facts, locale)
     if "sample_notice" in rule.content:
         facts = await _with_sample(facts, computed.incident, rule, settings)
-    return build_report(facts, rule, now=now)
+    return localise(build_report(facts, rule, now=now), locale)
 
 
 async def _with_sample(
@@ -98,7 +104,12 @@ def render(report: Report, fmt: str, settings: Settings) -> str:
     if check_format(fmt) == "json":
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     catalog = _catalog(settings.templates_dir)
-    context = {"report": data, "locale": "en", "timezone": "UTC"}
+    context = {
+        "report": data,
+        "ui": ui_words(report.locale),
+        "locale": report.locale,
+        "timezone": "UTC",
+    }
     return render_template(catalog, f"report/report.{fmt}.j2", context)
 
 

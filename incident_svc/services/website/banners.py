@@ -25,7 +25,7 @@ from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Banner, Exposure, Incident, Subject
 from incident_svc.services.auditlog import audit
-from incident_svc.services.incident import matters
+from incident_svc.services.incident import matters, reach
 from incident_svc.services.website.banner_audience import audience_refs
 
 Texts = dict[str, dict[str, str]]
@@ -206,6 +206,10 @@ async def withdraw(*, banner_id: int, reason: str, actor: str, key: bytes | None
         )
         if not changed:
             raise ConflictError(f"banner {banner_id} was withdrawn meanwhile")
+        incident, person = banner.incident, banner.subject
+        if isinstance(incident, Incident) and isinstance(person, Subject):
+            # a personal banner was this person's substitute notice: their reach may move
+            await reach.recompute(conn, incident_id=incident.id, subject_ids=[person.id])
         await audit.record(
             conn,
             actor=actor,
