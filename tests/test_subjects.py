@@ -58,7 +58,11 @@ async def test_export_then_erase_round_trip(db_conn: str, settings: Settings) ->
     assert len(held["approved_audiences"]) == 2
 
     done = await subjects.erase(
-        "S-0", reason="erasure request #881", actor="dpo", key=KEY, audit_key=None,
+        "S-0",
+        reason="erasure request #881",
+        actor="dpo",
+        key=KEY,
+        audit_key=None,
         settings=settings,
     )
     assert done["notices"] == 2 and done["holdings"] == 1
@@ -98,10 +102,14 @@ async def test_erasure_refused_while_a_campaign_in_progress_needs_them(
     await settle("INC-2026-0001", settings)
     before = await _counts()
     with pytest.raises(ConflictError) as refused:
-        await subjects.erase("S-2", reason="request", actor="dpo", key=KEY, audit_key=None, settings=settings)
+        await subjects.erase(
+            "S-2", reason="request", actor="dpo", key=KEY, audit_key=None, settings=settings
+        )
     assert f"campaign {data.sending.id} (sending) still needs them" in str(refused.value)
     assert await _counts() == before
-    await subjects.erase("S-1", reason="request", actor="dpo", key=KEY, audit_key=None, settings=settings)
+    await subjects.erase(
+        "S-1", reason="request", actor="dpo", key=KEY, audit_key=None, settings=settings
+    )
 
 
 async def test_audit_events_of_a_campaign_hold_no_addresses_or_names(
@@ -119,11 +127,17 @@ async def test_audit_events_of_a_campaign_hold_no_addresses_or_names(
 async def test_unknown_subject_and_bad_reason(db_conn: str, settings: Settings) -> None:
     await aged(2)
     with pytest.raises(NotFoundError):
-        await subjects.erase("S-99", reason="x", actor="dpo", key=KEY, audit_key=None, settings=settings)
+        await subjects.erase(
+            "S-99", reason="x", actor="dpo", key=KEY, audit_key=None, settings=settings
+        )
     with pytest.raises(ValidationError):
-        await subjects.erase("S-0", reason="two\nlines", actor="dpo", key=KEY, audit_key=None, settings=settings)
+        await subjects.erase(
+            "S-0", reason="two\nlines", actor="dpo", key=KEY, audit_key=None, settings=settings
+        )
     with pytest.raises(ValidationError):
-        await subjects.erase("S-0", reason="   ", actor="dpo", key=KEY, audit_key=None, settings=settings)
+        await subjects.erase(
+            "S-0", reason="   ", actor="dpo", key=KEY, audit_key=None, settings=settings
+        )
     assert await Subject.filter(external_ref="S-0").exists()
 
 

@@ -120,7 +120,9 @@ async def run(
     """Do every kind's retention, a batch per short transaction, each audited."""
     context = RunContext(key, audit_key, actor, settings.retention.batch_size, progress)
     results = []
-    for kind_plan in await _plans(settings, now or utcnow(), count=False):
+    plans = await _plans(settings, now or utcnow(), count=False)
+    # bounce reports first: their diagnostics are cleaned with the delivery's address in clear
+    for kind_plan in sorted(plans, key=lambda p: p.kind != bounces.KIND):
         result = RunResult(kind_plan.kind)
         started = time.perf_counter()
         if kind_plan.kind in ADDRESS_KINDS:
@@ -128,10 +130,12 @@ async def run(
             await addresses.run(kind_plan, context, result, target)
         elif kind_plan.kind == bounces.KIND and kind_plan.rows:
             await bounces.run(kind_plan, context, result)
-        elif kind_plan.kind == exposures.KIND and kind_plan.rows:
-            await exposures.run(kind_plan, context, result)
+        elif kind_plan.kind == exposures.KIND:
+            result.held = kind_plan.held
+            if kind_plan.rows:
+                await exposures.run(kind_plan, context, result)
         elif kind_plan.kind == former.KIND and (kind_plan.rows or kind_plan.held):
             await former.run(kind_plan, context, result, settings)
         result.seconds = time.perf_counter() - started
         results.append(result)
-    return results
+    return sorted(results, key=lambda r: KINDS.index(r.kind))

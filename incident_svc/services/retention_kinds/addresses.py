@@ -16,10 +16,13 @@ Where the time goes, and why it is done this way (docs/retention.md, BENCHMARKS.
   from the ``UPDATE`` to the commit; a batch that held them longer than
   ``retention.lock_target_ms`` halves the next range, one under a third of it doubles the next,
   between ``min(100, batch_size)`` and ``retention.batch_size`` ids.
-- **The Python path reads outside the transaction.** On SQLite, and for the addresses SQL
-  cannot normalise, rows are read by keyset (``id > last ORDER BY id LIMIT n``) without a
-  transaction, hashed, and written in a short transaction that only touches a row whose
-  address is still the one read (a row changed in between is left for the next run).
+- **One statement per range.** It picks the range's rows still in clear, writes the pseudonyms
+  of those SQL can normalise and counts the others; only when there are others (rare) are they
+  read, hashed in Python and written in the same transaction.
+- **On SQLite the Python path reads outside the transaction**: rows are read by keyset
+  (``id > last ORDER BY id LIMIT n``) without a transaction, hashed, and written in a short
+  transaction that only touches a row whose address is still the one read (a row changed in
+  between is left for the next run).
 """
 
 from __future__ import annotations
@@ -92,7 +95,8 @@ async def run(
         chunk = kind_plan.campaigns[start : start + 500]
         if dialect(conn) == "postgres":
             await _sql_ranges(kind_plan, context, result, table, chunk, sizer)
-        await _python_rows(kind_plan, context, result, table, chunk, sizer)
+        else:
+            await _python_rows(kind_plan, context, result, table, chunk, sizer)
 
 
 async def _bounds(table: str, chunk: list[int]) -> tuple[int, int] | None:
@@ -121,18 +125,35 @@ async def _sql_ranges(
         return
     first, hi = found
     inner, outer = hmac_pads(context.key)
+    # one statement per range: the plain addresses are done, the others counted
+    in_range = f"id >= $3 AND id <= $4 AND campaign_id = ANY($5::bigint[]) AND {NOT_DONE}"
     sql = (
-        f"UPDATE {table} AS t SET address = v.p{_PG_EXTRA[table]} "
-        f"FROM (SELECT id, {_SQL_PSEUDONYM} AS p FROM {table} WHERE id >= $3 AND id <= $4 "
-        f"AND campaign_id = ANY($5::bigint[]) AND {NOT_DONE} AND {_PLAIN}) AS v "
-        "WHERE t.id = v.id"
+        f"WITH todo AS MATERIALIZED (SELECT id, address, {_PLAIN} AS plain FROM {table} "
+        f"WHERE {in_range}), "
+        f"done AS (UPDATE {table} AS t SET address = v.p{_PG_EXTRA[table]} "
+        f"FROM (SELECT id, {_SQL_PSEUDONYM} AS p FROM todo WHERE plain) AS v "
+        "WHERE t.id = v.id RETURNING 1) "
+        "SELECT (SELECT count(*) FROM done) AS changed, "
+        "(SELECT count(*) FROM todo WHERE NOT plain) AS others"
     )
+    others_sql = (
+        f"SELECT id, address FROM {table} WHERE id >= $1 AND id <= $2 "
+        f"AND campaign_id = ANY($3::bigint[]) AND {NOT_DONE}"
+    )
+    pseudonyms = AddressPseudonyms(context.key)
     while first <= hi:
         last = min(first + sizer.size - 1, hi)
         async with write_transaction() as conn:
             await no_wal_wait(conn)
             locked = time.perf_counter()
-            changed, _ = await conn.execute_query(sql, [inner, outer, first, last, chunk])
+            [row] = await conn.execute_query_dict(sql, [inner, outer, first, last, chunk])
+            changed = int(row["changed"])
+            if row["others"]:  # rare: addresses SQL cannot normalise, hashed here
+                rows = await conn.execute_query_dict(others_sql, [first, last, chunk])
+                pairs = [(int(r["id"]), str(r["address"]), pseudonyms(str(r["address"])))
+                         for r in rows]  # fmt: skip
+                pseudonyms.forget()
+                changed += await _write(conn, table, pairs)
             statement_ms = ms_since(locked)
             if changed:
                 await audit_batch(

@@ -1,7 +1,8 @@
 """Retention of exposures (who an incident affected), six years after the incident closed.
 
 An incident is closed (or dismissed) when its status says so; its last change
-(``incident.updated_at``) starts the period. Past it, each exposure row moves to
+(``incident.updated_at``) starts the period. A closed incident with an obligation still open
+is held (listed with the obligations) until they are met or declined. Past it, each exposure row moves to
 ``exposure_expired`` with the person replaced by keyed pseudonyms of their address and
 reference: the incident, the person's residence code, the categories that matched, the source
 and when they were found stay, so counts per residence can still be given and a person who
@@ -24,6 +25,7 @@ from incident_svc.db import dialect, write_transaction
 from incident_svc.domain.enums import IncidentStatus
 from incident_svc.domain.pseudonym import address_pseudonym, ref_pseudonym
 from incident_svc.domain.times import utcnow
+from incident_svc.services.erasure_guard import ObligationCache
 from incident_svc.services.retention_kinds.base import (
     KindPlan,
     RunContext,
@@ -55,14 +57,29 @@ _SQLITE_MOVE = (
 )
 
 
-async def _due_incidents(cutoff: datetime) -> list[tuple[int, Any]]:
+async def _due_incidents(
+    settings: Settings, cutoff: datetime, held: list[str]
+) -> list[tuple[int, Any]]:
+    """Incidents closed before the cutoff; one with an open obligation is held (its counts
+    of residents are what the obligation is computed from)."""
     conn = connections.get("default")
     rows = await query(
         conn,
-        "SELECT id, updated_at FROM incident WHERE status IN (?, ?) AND updated_at < ? ORDER BY id",
+        "SELECT id, ref, status, updated_at FROM incident WHERE status IN (?, ?) "
+        "AND updated_at < ? ORDER BY id",
         [*_ENDED, cutoff],
     )
-    return [(int(r["id"]), r["updated_at"]) for r in rows]
+    cache = ObligationCache(settings)
+    due = []
+    for row in rows:
+        dismissed = row["status"] == IncidentStatus.DISMISSED.value
+        still = [] if dismissed else await cache.open_for(str(row["ref"]))
+        if still:
+            keys = ", ".join(o.key for o in still)
+            held.append(f"{row['ref']}: obligation(s) {keys} still open")
+            continue
+        due.append((int(row["id"]), row["updated_at"]))
+    return due
 
 
 async def plan(settings: Settings, now: datetime) -> KindPlan:
@@ -70,7 +87,8 @@ async def plan(settings: Settings, now: datetime) -> KindPlan:
     days = settings.retention.exposure_days
     cutoff = now - timedelta(days=days)
     conn = connections.get("default")
-    incidents = await _due_incidents(cutoff)
+    held: list[str] = []
+    incidents = await _due_incidents(settings, cutoff, held)
     pairs: list[tuple[Any, int]] = []
     day = day_of(conn, "i.updated_at")
     for start in range(0, len(incidents), 500):
@@ -84,7 +102,7 @@ async def plan(settings: Settings, now: datetime) -> KindPlan:
         )
         pairs.extend((r["day"], int(r["n"])) for r in rows)
     total, entries = per_day(pairs, "closed")
-    kind_plan = KindPlan(KIND, days, cutoff, total, entries, date_label="closed")
+    kind_plan = KindPlan(KIND, days, cutoff, total, entries, date_label="closed", held=held)
     kind_plan.campaigns = [i for i, _ in incidents]  # here: the incidents whose rows are due
     return kind_plan
 
