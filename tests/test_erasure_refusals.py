@@ -183,3 +183,24 @@ def test_hostile_retention_period_from_the_environment(value: str) -> None:
         assert 1 <= loaded.retention.exposure_days <= 36_500
     finally:
         del os.environ["INCIDENT_SVC_RETENTION__EXPOSURE_DAYS"]
+
+
+async def test_a_held_disclosure_refuses_erasure(
+    db_conn: str, settings: Settings, tmp_path: Any
+) -> None:
+    from tests.support import disclosure_setup
+
+    config = disclosure_setup.signed_settings(settings)
+    disclosure = await disclosure_setup.record(config, tmp_path)  # S-0, S-1, S-3 held
+    await settle(REF, config)
+    with pytest.raises(ConflictError) as refused:
+        await subjects.erase(
+            "S-0", reason="request", actor="dpo", key=KEY, audit_key=None, settings=config
+        )
+    assert str(refused.value) == (
+        f"subject S-0 not erased: disclosure {disclosure.ref} (held) still owes them a notice"
+    )
+    done = await subjects.erase(
+        "S-2", reason="request", actor="dpo", key=KEY, audit_key=None, settings=config
+    )
+    assert done["exposures"] == [REF]
