@@ -89,7 +89,8 @@ def match(
     address: str = typer.Option(..., "--address", help="The address a person presents."),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """The notices and approved audiences kept for an address, in clear or pseudonymised."""
+    """The notices, approved audiences and expired exposures kept for an address, in clear or
+    pseudonymised (the address is hashed with the retention key, in any case)."""
     subjects.check_address(address)
 
     async def work(settings: Settings) -> dict[str, Any]:
@@ -105,6 +106,8 @@ def match(
         ["campaign_id", "incident", "recipient_ref", "status", "sent_at", "content_hash"],
     )
     console.print(f"approved audiences: {len(found['approved_audiences'])}", markup=False)
+    if found["exposures"]:  # expired or erased: the incidents that affected them
+        print_table(found["exposures"], ["incident", "jurisdiction", "exposed_at", "expired_at"])
 
 
 def register(root: typer.Typer) -> None:
