@@ -111,10 +111,17 @@ class RetentionSettings(_Section):
     enabled: bool = False  # `serve` runs `retention run` once a day
     key: SecretStr | None = None
     key_file: Path | None = None  # default: <var_dir>/retention-hmac.key
-    batch_size: int = Field(default=1000, ge=1, le=100_000)
-    # days after the campaign ended (completed or cancelled)
-    delivery_address_days: int = Field(default=2192, ge=1)  # six years: proof of dispatch
-    recipient_address_days: int = Field(default=2192, ge=1)  # the approved audience
+    # rows per batch at most; a batch holding its row locks longer than lock_target_ms halves
+    # the next, one under a third of it doubles the next (docs/retention.md)
+    batch_size: int = Field(default=20_000, ge=1, le=100_000)
+    lock_target_ms: float = Field(default=100.0, gt=0, le=60_000)
+    # days after the campaign ended (completed or cancelled); at most a century, so that a
+    # cutoff is always a date
+    delivery_address_days: int = Field(default=2192, ge=1, le=36_500)  # six years: proof
+    recipient_address_days: int = Field(default=2192, ge=1, le=36_500)  # the approved audience
+    bounce_report_days: int = Field(default=365, ge=1, le=36_500)  # after it was received
+    exposure_days: int = Field(default=2192, ge=1, le=36_500)  # after the incident closed
+    former_subject_days: int = Field(default=730, ge=1, le=36_500)  # after `subject leave`
 
 
 class FeedSettings(_Section):

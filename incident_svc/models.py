@@ -63,6 +63,7 @@ class Subject(Model):
     marketing_opt_out = fields.BooleanField(default=False)
     timezone = fields.CharField(max_length=64, default="UTC")
     email_status = fields.CharEnumField(EmailStatus, max_length=16, default=EmailStatus.OK)
+    left_at = fields.DatetimeField(null=True)  # `subject leave`: no longer in the inventory
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -238,6 +239,26 @@ class Exposure(Model):
         unique_together = (("incident_id", "subject_id"),)
         # covers the obligations' census (residents and reach in one pass, no table reads)
         indexes = (Index(fields=("incident_id", "subject_id", "first_reached_at")),)
+
+
+class ExposureExpired(Model):
+    """An exposure past its retention period: who, as keyed pseudonyms (docs/retention.md)."""
+
+    id = fields.BigIntField(primary_key=True)
+    incident: fields.ForeignKeyRelation[Incident] = fields.ForeignKeyField(
+        "models.Incident", related_name="expired_exposures", on_delete=fields.RESTRICT
+    )
+    address_pseudonym = fields.CharField(max_length=70)  # of the subject's address
+    ref_pseudonym = fields.CharField(max_length=71)  # of the subject's reference
+    jurisdiction = fields.CharField(max_length=6)
+    categories: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    source = fields.CharEnumField(ExposureSource, max_length=16, default=ExposureSource.HOLDING)
+    exposed_at = fields.DatetimeField()  # the exposure's created_at
+    expired_at = fields.DatetimeField()
+
+    class Meta:
+        table = "exposure_expired"
+        indexes = (Index(fields=("incident_id",)), Index(fields=("address_pseudonym",)))
 
 
 class Campaign(Model):

@@ -42,8 +42,12 @@ async def test_exactly_the_expired_rows_change(db_conn: str, small_batches: Sett
 
     results = await retention.run(small_batches, key=KEY, audit_key=AUDIT_KEY, actor="ops")
 
-    assert {r.kind: r.rows for r in results} == {"delivery_address": 6, "recipient_address": 6}
-    assert all(r.batches == 2 for r in results)  # 6 rows in ranges of 4
+    assert {r.kind: r.rows for r in results if r.rows} == {
+        "delivery_address": 6,
+        "recipient_address": 6,
+    }
+    # 6 rows in batches of 4
+    assert [r.batches for r in results if r.kind in retention.ADDRESS_KINDS] == [2, 2]
     after = await _snapshot()
     old_ids = set(await Delivery.filter(campaign_id=data.old.id).values_list("id", flat=True))
     for delivery_id, row in after.items():
@@ -93,7 +97,7 @@ async def test_periods_are_overridable(db_conn: str, settings_for: Any, database
     await aged(2)
     # a period shorter than a year reaches the recent campaign too; the sending one never
     short = settings_for(database_url, retention={"delivery_address_days": 30})
-    [delivery, recipient] = await retention.plan(short)
+    [delivery, recipient, *_] = await retention.plan(short)
     assert (delivery.rows, recipient.rows) == (4, 2)
 
 

@@ -26,7 +26,7 @@ from incident_svc.services.auditlog import audit
 from incident_svc.services.privacy import subjects
 from tests.support import campaign_setup, people
 from tests.support.audit_chain_tools import cli
-from tests.support.retention_data import KEY, aged
+from tests.support.retention_data import KEY, aged, settle
 
 ENV = {"INCIDENT_SVC_RETENTION__KEY": KEY.decode()}
 
@@ -40,8 +40,9 @@ async def _counts() -> tuple[int, int, int, int]:
     )
 
 
-async def test_export_then_erase_round_trip(db_conn: str) -> None:
+async def test_export_then_erase_round_trip(db_conn: str, settings: Settings) -> None:
     data = await aged(3)
+    await settle("INC-2026-0001", settings)
     subject = await Subject.get(external_ref="S-0")
     await Holding.create(subject=subject, system="crm", category="contact")
 
@@ -58,7 +59,12 @@ async def test_export_then_erase_round_trip(db_conn: str) -> None:
     assert len(held["approved_audiences"]) == 2
 
     done = await subjects.erase(
-        "S-0", reason="erasure request #881", actor="dpo", key=KEY, audit_key=None
+        "S-0",
+        reason="erasure request #881",
+        actor="dpo",
+        key=KEY,
+        audit_key=None,
+        settings=settings,
     )
     assert done["notices"] == 2 and done["holdings"] == 1
     assert done["exposures"] == ["INC-2026-0001"]
@@ -90,14 +96,21 @@ async def test_export_then_erase_round_trip(db_conn: str) -> None:
     assert await Subject.filter(external_ref="S-1", email=people.address(1)).exists()
 
 
-async def test_erasure_refused_while_a_campaign_in_progress_needs_them(db_conn: str) -> None:
+async def test_erasure_refused_while_a_campaign_in_progress_needs_them(
+    db_conn: str, settings: Settings
+) -> None:
     data = await aged(3)  # the sending campaign's only recipient is S-2
+    await settle("INC-2026-0001", settings)
     before = await _counts()
     with pytest.raises(ConflictError) as refused:
-        await subjects.erase("S-2", reason="request", actor="dpo", key=KEY, audit_key=None)
+        await subjects.erase(
+            "S-2", reason="request", actor="dpo", key=KEY, audit_key=None, settings=settings
+        )
     assert f"campaign {data.sending.id} (sending) still needs them" in str(refused.value)
     assert await _counts() == before
-    await subjects.erase("S-1", reason="request", actor="dpo", key=KEY, audit_key=None)
+    await subjects.erase(
+        "S-1", reason="request", actor="dpo", key=KEY, audit_key=None, settings=settings
+    )
 
 
 async def test_audit_events_of_a_campaign_hold_no_addresses_or_names(
@@ -112,25 +125,36 @@ async def test_audit_events_of_a_campaign_hold_no_addresses_or_names(
             assert f"Person {n}" not in event.details
 
 
-async def test_unknown_subject_and_bad_reason(db_conn: str) -> None:
+async def test_unknown_subject_and_bad_reason(db_conn: str, settings: Settings) -> None:
     await aged(2)
     with pytest.raises(NotFoundError):
-        await subjects.erase("S-99", reason="x", actor="dpo", key=KEY, audit_key=None)
+        await subjects.erase(
+            "S-99", reason="x", actor="dpo", key=KEY, audit_key=None, settings=settings
+        )
     with pytest.raises(ValidationError):
-        await subjects.erase("S-0", reason="two\nlines", actor="dpo", key=KEY, audit_key=None)
+        await subjects.erase(
+            "S-0", reason="two\nlines", actor="dpo", key=KEY, audit_key=None, settings=settings
+        )
     with pytest.raises(ValidationError):
-        await subjects.erase("S-0", reason="   ", actor="dpo", key=KEY, audit_key=None)
+        await subjects.erase(
+            "S-0", reason="   ", actor="dpo", key=KEY, audit_key=None, settings=settings
+        )
     assert await Subject.filter(external_ref="S-0").exists()
 
 
-def _seed(url: str) -> None:
+def _seed(url: str, settings: Settings | None = None) -> None:
     from tests.support.audit_chain_tools import in_db
 
-    in_db(url, lambda: aged(3))
+    async def fill() -> None:
+        await aged(3)
+        if settings is not None:
+            await settle("INC-2026-0001", settings)
+
+    in_db(url, fill)
 
 
-def test_cli_export_erase_and_match(database_url: str, tmp_path: Path) -> None:
-    _seed(database_url)
+def test_cli_export_erase_and_match(database_url: str, tmp_path: Path, settings: Settings) -> None:
+    _seed(database_url, settings)
     out = tmp_path / "s0.json"
     done = cli(database_url, "subject", "export", "S-0", "--out", str(out), env=ENV)
     assert done.code == 0, done.out
@@ -146,9 +170,9 @@ def test_cli_export_erase_and_match(database_url: str, tmp_path: Path) -> None:
     )
     assert matched.code == 0 and len(json.loads(matched.out)["notices"]) == 2
     planned = cli(database_url, "retention", "plan", "--json", env=ENV)
-    assert [p["rows"] for p in json.loads(planned.out)] == [2, 2]
+    assert [p["rows"] for p in json.loads(planned.out)] == [2, 2, 0, 0, 0]
     ran = cli(database_url, "retention", "run", "--json", env=ENV)
-    assert [r["rows"] for r in json.loads(ran.out)] == [2, 2]
+    assert [r["rows"] for r in json.loads(ran.out)] == [2, 2, 0, 0, 0]
 
 
 _HOSTILE = st.text(

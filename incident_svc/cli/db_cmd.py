@@ -10,8 +10,7 @@ from incident_svc import db
 from incident_svc.cli.output import JSON_OPTION, console, err_console, print_json
 from incident_svc.cli.runtime import state, with_db
 from incident_svc.config import Settings
-from incident_svc.services.auditlog import audit_key
-from incident_svc.services.privacy import retention_key
+from incident_svc.services.auditlog import audit_key, retention_key
 
 app = typer.Typer(help="Create, upgrade and inspect the database schema.", no_args_is_help=True)
 

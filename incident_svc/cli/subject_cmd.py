@@ -13,9 +13,9 @@ from incident_svc.cli.runtime import hmac_key, state, with_db
 from incident_svc.config import Settings
 from incident_svc.db import write_transaction
 from incident_svc.domain.pseudonym import ref_pseudonym
-from incident_svc.services.auditlog import audit
+from incident_svc.services.auditlog import audit, retention_key
 from incident_svc.services.files.export_file import export_file
-from incident_svc.services.privacy import retention_key, subjects
+from incident_svc.services.privacy import subjects
 
 app = typer.Typer(
     help="Everything held about one person (access), and erasing them.", no_args_is_help=True
@@ -73,7 +73,13 @@ def erase(
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Remove one person from the inventory and pseudonymise their history, keeping the proof
-    of every notice sent to them. Refused while a campaign in progress still needs them.
+    of every notice sent to them.
+
+    Refused (exit 6, nothing changed, the reason in one line) while something still needs
+    them: a campaign approved, scheduled or sending with them in its audience or a notice to
+    them pending; an open obligation of an incident they were affected by, for where they
+    live (record it met or declined first: `incident-svc incident obligations INC`); a
+    disclosure whose notice to them is still held.
 
     Example: incident-svc subject erase S-1042 --reason "erasure request #881"
     """
@@ -86,6 +92,36 @@ def erase(
             actor=actor,
             key=retention_key.require(settings),
             audit_key=hmac_key(settings),
+            settings=settings,
+        )
+
+    result = with_db(ctx, work)
+    if json_output:
+        print_json(result)
+    else:
+        print_fields(result)
+
+
+@app.command()
+def leave(
+    ctx: typer.Context,
+    ref: str = REF_ARG,
+    reason: str = typer.Option(..., "--reason", help="Why (recorded in the audit log)."),
+    undo: bool = typer.Option(False, "--undo", help="They are in the inventory again."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Mark one person as no longer in the inventory (a former subject). Retention erases
+    former subjects `retention.former_subject_days` after they left (default two years), as
+    `subject erase` does, unless something still needs them then. Nothing else changes now.
+
+    Example: incident-svc subject leave S-1042 --reason "account closed 2026-11-30"
+    """
+    actor = state(ctx).actor
+    subjects.check_ref(ref)
+
+    async def work(settings: Settings) -> dict[str, Any]:
+        return await subjects.leave(
+            ref, reason=reason, actor=actor, undo=undo, audit_key=hmac_key(settings)
         )
 
     result = with_db(ctx, work)

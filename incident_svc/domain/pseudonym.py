@@ -37,5 +37,32 @@ def ref_pseudonym(key: bytes, ref: str) -> str:
     return REF_PREFIX + digest
 
 
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """The inner and outer keys of HMAC-SHA256 (RFC 2104), so that a database with only a
+    SHA-256 function computes the same HMAC: sha256(outer || sha256(inner || message))."""
+    block = hashlib.sha256(key).digest() if len(key) > 64 else key
+    block = block.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+class AddressPseudonyms:
+    """``address_pseudonym`` for many addresses with one key, remembering repeats until
+    ``forget`` (one batch): a campaign's rows often repeat an address (several channels)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, address: str) -> str:
+        found = self._seen.get(address)
+        if found is None:
+            digest = hmac.digest(self._key, normal_form(address).encode("utf-8"), "sha256")
+            found = self._seen[address] = ADDRESS_PREFIX + digest.hex()
+        return found
+
+    def forget(self) -> None:
+        self._seen.clear()
+
+
 def is_pseudonym(value: str) -> bool:
     return value.startswith(ADDRESS_PREFIX)

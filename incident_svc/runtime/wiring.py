@@ -25,7 +25,7 @@ from incident_svc.mail.internal_message import InternalMessage, send_internal
 from incident_svc.mail.smtp_pool import SmtpPool
 from incident_svc.scheduling import Action
 from incident_svc.service_status import ServiceStatus
-from incident_svc.services.auditlog import audit_checkpoints, audit_key
+from incident_svc.services.auditlog import audit_checkpoints, audit_key, retention_key
 from incident_svc.services.bounce.bounce_sources import imap_poll
 from incident_svc.services.bounce.bounce_sources.ingest_port import Ingest, default_ingest
 from incident_svc.services.delivery import campaign_start
@@ -36,7 +36,7 @@ from incident_svc.services.obligations.obligation_countdowns import (
     ObligationMetrics,
     obligation_metrics,
 )
-from incident_svc.services.privacy import retention, retention_key
+from incident_svc.services.privacy import retention
 from incident_svc.web.app import create_app
 from incident_svc.web.exercise_prefix import under_prefix
 from incident_svc.web.health import health_routes

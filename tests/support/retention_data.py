@@ -6,9 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from incident_svc.config import Settings
+from incident_svc.domain.compliance import Applicability, Status
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign, CampaignRecipient, Delivery, Subject
+from incident_svc.services.obligations import records
+from incident_svc.services.obligations.compute import obligations_for
 from tests.support import people, rows
 
 KEY = b"retention-test-key-0123456789abcdef"
@@ -20,6 +24,24 @@ class Aged:
     recent: Campaign  # completed a year ago: kept
     sending: Campaign  # still sending: kept
     now: datetime
+
+
+async def settle(ref: str, settings: Settings) -> int:
+    """Record every open obligation of the incident as declined, so that none holds its
+    people back from erasure; how many were open."""
+    computed = await obligations_for(ref=ref, settings=settings)
+    open_ = [
+        o
+        for o in computed.obligations
+        if o.status in (Status.OPEN, Status.LATE, Status.NO_FIXED_DEADLINE)
+        and o.applicability is not Applicability.NO
+    ]
+    for o in open_:
+        await records.record_declined(
+            ref=ref, rule_key=o.key, reason="test: settled", actor="dpo", key=None,
+            settings=settings,
+        )  # fmt: skip
+    return len(open_)
 
 
 def reply(address: str) -> str:

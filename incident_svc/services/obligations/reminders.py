@@ -35,9 +35,8 @@ from incident_svc.domain.obligation_reminders import (
 from incident_svc.domain.pseudonym import keyed_hash
 from incident_svc.mail.internal_message import InternalMessage, internal_message
 from incident_svc.models import ObligationReminder, ReminderSent
-from incident_svc.services.auditlog import audit
+from incident_svc.services.auditlog import audit, retention_key
 from incident_svc.services.obligations.obligation_countdowns import LEGACY_KEY, countdowns
-from incident_svc.services.privacy import retention_key
 
 log = logging.getLogger(__name__)
 

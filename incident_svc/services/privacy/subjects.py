@@ -17,8 +17,8 @@ from typing import Any
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from incident_svc.config import Settings
 from incident_svc.db import write_transaction
-from incident_svc.domain.enums import CampaignStatus
 from incident_svc.domain.incident_fields import one_line
 from incident_svc.domain.pseudonym import address_pseudonym, keyed_hash, ref_pseudonym
 from incident_svc.domain.times import utcnow
@@ -26,12 +26,12 @@ from incident_svc.errors import ConflictError, NotFoundError, ValidationError
 from incident_svc.models import Banner, Subject
 from incident_svc.rawsql import in_list, query
 from incident_svc.services.auditlog import audit
+from incident_svc.services.privacy import erasure_guard
+from incident_svc.services.privacy.retention_kinds import exposures
 
 REF_MAX = 128
 ADDRESS_MAX = 320
 REASON_MAX = 1000
-# a campaign in one of these states may still send to its frozen audience
-_IN_PROGRESS = (CampaignStatus.APPROVED, CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
 
 _NOTICES = """
 SELECT d.id, d.campaign_id, i.ref AS incident, m.reference AS matter, c.kind,
@@ -170,33 +170,45 @@ async def match(address: str, *, key: bytes) -> dict[str, Any]:
         "approved_audiences": await _rows(
             conn, _RECIPIENTS.format(where="(lower(r.address) = ? OR r.address = ?)"), values
         ),
+        # exposures past their period, or of an erased person (retention_kinds/exposures.py)
+        "exposures": await _rows(
+            conn,
+            "SELECT i.ref AS incident, x.jurisdiction, x.categories, x.source, x.exposed_at, "
+            "x.expired_at FROM exposure_expired x JOIN incident i ON i.id = x.incident_id "
+            "WHERE x.address_pseudonym = ? ORDER BY x.id",
+            [pseudonym],
+        ),
     }
 
 
-async def open_obligations(conn: BaseDBAsyncClient, subject_id: int) -> list[str]:
-    """Hook for the obligations engine (issue 18): an open obligation that still needs this
-    person (a notice not yet sent, a regulator report that counts them) refuses erasure with
-    its reason. There is no obligations table yet, so nothing is refused here."""
-    del conn, subject_id
-    return []
+async def open_obligations(
+    conn: BaseDBAsyncClient, subject: Subject, cache: erasure_guard.ObligationCache
+) -> list[str]:
+    """The obligations engine's hook: an open obligation of an incident this person was affected
+    by, for a place they live in (a notice not yet sent, a regulator report that counts them),
+    refuses erasure with its reason (services/privacy/erasure_guard.py)."""
+    return await erasure_guard.open_obligations(conn, subject.id, subject.jurisdiction, cache)
 
 
-async def _in_progress(conn: BaseDBAsyncClient, subject_id: int) -> list[str]:
-    statuses = [s.value for s in _IN_PROGRESS]
-    rows = await query(
-        conn,
-        "SELECT DISTINCT c.id, c.status FROM campaign c JOIN campaign_recipient r "
-        f"ON r.campaign_id = c.id WHERE r.subject_id = ? AND c.status IN ({in_list(3)}) "
-        "UNION SELECT DISTINCT c.id, c.status FROM campaign c JOIN delivery d "
-        "ON d.campaign_id = c.id WHERE d.subject_id = ? AND d.status = 'pending' "
-        f"AND c.status NOT IN ({in_list(2)})",
-        [subject_id, *statuses, subject_id, "completed", "cancelled"],
+async def refusals(
+    conn: BaseDBAsyncClient, subject: Subject, cache: erasure_guard.ObligationCache
+) -> list[str]:
+    """Why this person cannot be erased now: campaigns, obligations, held disclosures."""
+    return (
+        await erasure_guard.campaigns_in_progress(conn, subject.id)
+        + await open_obligations(conn, subject, cache)
+        + await erasure_guard.held_disclosures(conn, subject.id)
     )
-    return [f"campaign {r['id']} ({r['status']}) still needs them" for r in rows]
 
 
 async def erase(
-    ref: str, *, reason: str, actor: str, key: bytes, audit_key: bytes | None
+    ref: str,
+    *,
+    reason: str,
+    actor: str,
+    key: bytes,
+    audit_key: bytes | None,
+    settings: Settings,
 ) -> dict[str, Any]:
     """Remove the person from the inventory and pseudonymise their history, or refuse (exit 6)
     naming the campaign or obligation that still needs them. One transaction, audited."""
@@ -206,12 +218,12 @@ async def erase(
         subject = await Subject.filter(external_ref=ref).using_db(conn).first()
         if subject is None:
             raise NotFoundError(f"no subject {ref!r} in the inventory")
-        blockers = await _in_progress(conn, subject.id) + await open_obligations(conn, subject.id)
+        blockers = await refusals(conn, subject, erasure_guard.ObligationCache(settings))
         if blockers:
             raise ConflictError(f"subject {ref} not erased: {'; '.join(blockers)}")
         address = address_pseudonym(key, subject.email)
         new_ref = ref_pseudonym(key, ref)
-        counts = await _pseudonymise(conn, subject, address, new_ref)
+        counts = await pseudonymise(conn, subject, key)
         await audit.record(
             conn,
             actor=actor,
@@ -229,10 +241,41 @@ async def erase(
     return {"subject": new_ref, "pseudonym": address, "reason": why, **counts}
 
 
-async def _pseudonymise(
-    conn: BaseDBAsyncClient, subject: Subject, address: str, new_ref: str
+async def leave(
+    ref: str, *, reason: str, actor: str, undo: bool, audit_key: bytes | None
 ) -> dict[str, Any]:
+    """Mark the person as no longer in the inventory (or, with ``undo``, in it again)."""
+    check_ref(ref)
+    why = one_line(reason, field="--reason", max_length=REASON_MAX)
+    async with write_transaction() as conn:
+        subject = await Subject.filter(external_ref=ref).using_db(conn).first()
+        if subject is None:
+            raise NotFoundError(f"no subject {ref!r} in the inventory")
+        was = subject.left_at
+        left_at = None if undo else (was or utcnow())
+        if left_at != was:
+            await Subject.filter(id=subject.id).using_db(conn).update(left_at=left_at)
+            await audit.record(
+                conn,
+                actor=actor,
+                action="subject.returned" if undo else "subject.left",
+                target_type="subject",
+                target_id=ref,
+                details={"subject": ref, "reason": why},
+                key=audit_key,
+            )
+    return {
+        "subject": ref,
+        "left_at": left_at.isoformat() if left_at else None,
+        "changed": left_at != was,
+    }
+
+
+async def pseudonymise(conn: BaseDBAsyncClient, subject: Subject, key: bytes) -> dict[str, Any]:
+    """Erase one person inside the caller's transaction (no audit event: the caller's)."""
     sid = subject.id
+    address = address_pseudonym(key, subject.email)
+    new_ref = ref_pseudonym(key, subject.external_ref)
 
     async def run(sql: str, values: list[Any]) -> int:
         rows = await query(conn, sql + " RETURNING 1 AS one", values)
@@ -242,6 +285,12 @@ async def _pseudonymise(
         "UPDATE delivery_attempt SET reply = replace(reply, ?, ?) WHERE delivery_id IN "
         "(SELECT id FROM delivery WHERE subject_id = ?) AND reply IS NOT NULL",
         [subject.email, address, sid],
+    )
+    # the raw reports a relay sent back name the address: emptied (their SHA-256 stays)
+    reports = await run(
+        "UPDATE bounce_report SET content = ?, detail = replace(detail, ?, ?) WHERE delivery_id "
+        "IN (SELECT id FROM delivery WHERE subject_id = ?) AND length(content) > 0",
+        [b"", subject.email, address, sid],
     )
     notices = await run(
         "UPDATE delivery SET address = ?, recipient_ref = ?, subject_id = NULL, "
@@ -267,12 +316,25 @@ async def _pseudonymise(
         "WHERE e.subject_id = ? ORDER BY i.ref",
         [sid],
     )
-    await run("DELETE FROM exposure WHERE subject_id = ?", [sid])
+    # who the incidents affected stays countable and matchable, under the pseudonyms
+    await exposures.move(
+        conn,
+        await query(
+            conn,
+            "SELECT e.id, s.external_ref, s.email FROM exposure e "
+            "JOIN subject s ON s.id = e.subject_id WHERE e.subject_id = ? ORDER BY e.id",
+            [sid],
+        ),
+        key,
+    )
+    # a released disclosure's notice went out as a campaign, whose proof stays
+    await run("DELETE FROM disclosure_notice WHERE subject_id = ? AND status <> 'held'", [sid])
     holdings = await run("DELETE FROM holding WHERE subject_id = ?", [sid])
     await run("DELETE FROM subject WHERE id = ?", [sid])
     return {
         "notices": notices,
         "attempts": attempts,
+        "bounce_reports": reports,
         "approved_audiences": recipients,
         "banners": banners,
         "holdings": holdings,

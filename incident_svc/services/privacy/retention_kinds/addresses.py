@@ -1,0 +1,233 @@
+"""Retention of addresses in the proof of dispatch (``delivery``) and the approved audiences
+(``campaign_recipient``): the expired ones become keyed pseudonyms, a batch per short
+transaction with its audit event.
+
+Where the time goes, and why it is done this way (docs/retention.md, BENCHMARKS.md):
+
+- **PostgreSQL computes the pseudonyms.** Reading every address into Python, hashing it and
+  sending it back cost two transfers of each row and a Python HMAC (about 5 us a row on this
+  machine) per row; one ``UPDATE ... FROM (SELECT ...)`` over a range of ids computes
+  HMAC-SHA256 with the built-in ``sha256()`` from the key's inner and outer pads
+  (domain/pseudonym.py: ``hmac_pads``), so no extension is needed and nothing crosses the wire
+  but the range. Only addresses whose normal form SQL can reproduce exactly are done so:
+  printable ASCII without spaces, where NFKC changes nothing and ``lower`` under the C
+  collation is ``casefold``. Every other address is done in Python afterwards (below).
+- **Batches are ranges of ids, sized by the time they hold their row locks.** Row locks last
+  from the ``UPDATE`` to the commit; a batch that held them longer than
+  ``retention.lock_target_ms`` halves the next range, one under a third of it doubles the next,
+  between ``min(100, batch_size)`` and ``retention.batch_size`` ids.
+- **One statement per range.** It picks the range's rows still in clear, writes the pseudonyms
+  of those SQL can normalise and counts the others; only when there are others (rare) are they
+  read, hashed in Python and written in the same transaction.
+- **On SQLite the Python path reads outside the transaction**: rows are read by keyset
+  (``id > last ORDER BY id LIMIT n``) without a transaction, hashed, and written in a short
+  transaction that only touches a row whose address is still the one read (a row changed in
+  between is left for the next run).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from incident_svc.db import dialect, write_transaction
+from incident_svc.domain.pseudonym import ADDRESS_PREFIX, AddressPseudonyms, hmac_pads
+from incident_svc.rawsql import in_list, placeholders, query
+from incident_svc.services.privacy.retention_kinds.base import (
+    KindPlan,
+    RunContext,
+    RunResult,
+    audit_batch,
+    ms_since,
+    no_wal_wait,
+)
+
+TABLE = {"delivery_address": "delivery", "recipient_address": "campaign_recipient"}
+NOT_DONE = f"address NOT LIKE '{ADDRESS_PREFIX}%'"
+_PLAIN = "address COLLATE \"C\" ~ '^[!-~]+$'"  # printable ASCII, no spaces
+_SQL_PSEUDONYM = (
+    f"'{ADDRESS_PREFIX}' || encode(sha256($2::bytea || sha256($1::bytea || "
+    "convert_to(lower(address COLLATE \"C\"), 'UTF8'))), 'hex')"
+)
+# the relay's reply and the last error may repeat the address: it is replaced there too (the
+# right-hand sides read the row as it was before this UPDATE, on both databases)
+_PG_EXTRA = {
+    "delivery": ", smtp_reply = replace(t.smtp_reply, t.address, v.p), "
+    "last_error = replace(t.last_error, t.address, v.p)",
+    "campaign_recipient": "",
+}
+_SQLITE_EXTRA = {
+    "delivery": ", smtp_reply = replace(smtp_reply, address, ?), "
+    "last_error = replace(last_error, address, ?)",
+    "campaign_recipient": "",
+}
+
+
+@dataclass
+class _Sizer:
+    """The next batch's size from how long the last one held its locks."""
+
+    size: int
+    low: int
+    high: int
+    target_ms: float
+
+    def after(self, lock_ms: float, full: bool) -> None:
+        if lock_ms > self.target_ms:
+            self.size = max(self.low, self.size // 2)
+        elif full and lock_ms < self.target_ms / 3:
+            self.size = min(self.high, self.size * 2)
+
+
+async def run(
+    kind_plan: KindPlan, context: RunContext, result: RunResult, target_ms: float
+) -> None:
+    """Pseudonymise the expired addresses of the plan's campaigns, 500 campaigns at a time."""
+    table = TABLE[kind_plan.kind]
+    conn = connections.get("default")
+    low = min(100, context.batch_size)
+    sizer = _Sizer(min(context.batch_size, 1000), low, context.batch_size, target_ms)
+    for start in range(0, len(kind_plan.campaigns), 500):
+        chunk = kind_plan.campaigns[start : start + 500]
+        if dialect(conn) == "postgres":
+            await _sql_ranges(kind_plan, context, result, table, chunk, sizer)
+        else:
+            await _python_rows(kind_plan, context, result, table, chunk, sizer)
+
+
+async def _bounds(table: str, chunk: list[int]) -> tuple[int, int] | None:
+    conn = connections.get("default")
+    [bounds] = await query(
+        conn,
+        f"SELECT min(id) AS lo, max(id) AS hi FROM {table} "
+        f"WHERE campaign_id IN ({in_list(len(chunk))})",
+        list(chunk),
+    )
+    if bounds["lo"] is None:
+        return None
+    return int(bounds["lo"]), int(bounds["hi"])
+
+
+async def _sql_ranges(
+    kind_plan: KindPlan,
+    context: RunContext,
+    result: RunResult,
+    table: str,
+    chunk: list[int],
+    sizer: _Sizer,
+) -> None:
+    found = await _bounds(table, chunk)
+    if found is None:
+        return
+    first, hi = found
+    inner, outer = hmac_pads(context.key)
+    # one statement per range: the plain addresses are done, the others counted
+    in_range = f"id >= $3 AND id <= $4 AND campaign_id = ANY($5::bigint[]) AND {NOT_DONE}"
+    sql = (
+        f"WITH todo AS MATERIALIZED (SELECT id, address, {_PLAIN} AS plain FROM {table} "
+        f"WHERE {in_range}), "
+        f"done AS (UPDATE {table} AS t SET address = v.p{_PG_EXTRA[table]} "
+        f"FROM (SELECT id, {_SQL_PSEUDONYM} AS p FROM todo WHERE plain) AS v "
+        "WHERE t.id = v.id RETURNING 1) "
+        "SELECT (SELECT count(*) FROM done) AS changed, "
+        "(SELECT count(*) FROM todo WHERE NOT plain) AS others"
+    )
+    others_sql = (
+        f"SELECT id, address FROM {table} WHERE id >= $1 AND id <= $2 "
+        f"AND campaign_id = ANY($3::bigint[]) AND {NOT_DONE}"
+    )
+    pseudonyms = AddressPseudonyms(context.key)
+    while first <= hi:
+        last = min(first + sizer.size - 1, hi)
+        async with write_transaction() as conn:
+            await no_wal_wait(conn)
+            locked = time.perf_counter()
+            [row] = await conn.execute_query_dict(sql, [inner, outer, first, last, chunk])
+            changed = int(row["changed"])
+            if row["others"]:  # rare: addresses SQL cannot normalise, hashed here
+                rows = await conn.execute_query_dict(others_sql, [first, last, chunk])
+                pairs = [(int(r["id"]), str(r["address"]), pseudonyms(str(r["address"])))
+                         for r in rows]  # fmt: skip
+                pseudonyms.forget()
+                changed += await _write(conn, table, pairs)
+            statement_ms = ms_since(locked)
+            if changed:
+                await audit_batch(
+                    conn, kind_plan, context, table=table, first=first, last=last, rows=changed
+                )
+        lock_ms = ms_since(locked)
+        result.add_batch(changed, statement_ms, lock_ms)
+        sizer.after(lock_ms, full=changed >= last - first + 1)
+        first = last + 1
+        if context.progress and changed:
+            context.progress(kind_plan.kind, result.rows)
+
+
+async def _python_rows(
+    kind_plan: KindPlan,
+    context: RunContext,
+    result: RunResult,
+    table: str,
+    chunk: list[int],
+    sizer: _Sizer,
+) -> None:
+    """Rows still in clear (all of them on SQLite), read by keyset, hashed here."""
+    conn = connections.get("default")
+    pseudonyms = AddressPseudonyms(context.key)
+    after = 0
+    while True:
+        rows = await query(
+            conn,
+            f"SELECT id, address FROM {table} WHERE campaign_id IN ({in_list(len(chunk))}) "
+            f"AND id > ? AND {NOT_DONE} ORDER BY id LIMIT ?",
+            [*chunk, after, sizer.size],
+        )
+        if not rows:
+            return
+        after = int(rows[-1]["id"])
+        pairs = [(int(r["id"]), str(r["address"]), pseudonyms(str(r["address"]))) for r in rows]
+        pseudonyms.forget()
+        async with write_transaction() as conn:
+            await no_wal_wait(conn)
+            locked = time.perf_counter()
+            changed = await _write(conn, table, pairs)
+            statement_ms = ms_since(locked)
+            if changed:
+                await audit_batch(
+                    conn, kind_plan, context, table=table, first=pairs[0][0], last=after,
+                    rows=changed,
+                )  # fmt: skip
+        lock_ms = ms_since(locked)
+        result.add_batch(changed, statement_ms, lock_ms)
+        sizer.after(lock_ms, full=len(rows) >= sizer.size)
+        if context.progress and changed:
+            context.progress(kind_plan.kind, result.rows)
+
+
+async def _write(conn: BaseDBAsyncClient, table: str, pairs: list[tuple[int, str, str]]) -> int:
+    """Write the pseudonyms of rows whose address is still the one read; how many changed."""
+    if dialect(conn) == "postgres":
+        changed, _ = await conn.execute_query(
+            f"UPDATE {table} AS t SET address = v.p{_PG_EXTRA[table]} "
+            "FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, a, p) "
+            "WHERE t.id = v.id AND t.address = v.a",
+            [[i for i, _, _ in pairs], [a for _, a, _ in pairs], [p for _, _, p in pairs]],
+        )
+        return int(changed)
+    extra = _SQLITE_EXTRA[table]
+    values: list[list[Any]] = [[p, p, p, i, a] if extra else [p, i, a] for i, a, p in pairs]
+    before = await _total_changes(conn)
+    await conn.execute_many(
+        placeholders(f"UPDATE {table} SET address = ?{extra} WHERE id = ? AND address = ?", conn),
+        values,
+    )
+    return await _total_changes(conn) - before
+
+
+async def _total_changes(conn: BaseDBAsyncClient) -> int:
+    [row] = await query(conn, "SELECT total_changes() AS n", [])
+    return int(row["n"])
