@@ -77,7 +77,9 @@ def _print_campaign(data: dict[str, Any], json_output: bool, headline: str | Non
         return
     if headline:
         console.print(headline, markup=False)
-    print_fields({k: v for k, v in data.items() if k != "audience_groups"})
+    print_fields(
+        {k: v for k, v in data.items() if k not in ("audience_groups", "audience_by_rule")}
+    )
 
 
 async def _template_hash(incident_id: int, kind: str, settings: Settings) -> str | None:

@@ -9,7 +9,7 @@ from tortoise import connections
 
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign
-from incident_svc.services import relay_state
+from incident_svc.services import audiences, relay_state
 from incident_svc.services.campaigns import delivery_counts, get
 from incident_svc.services.sqltext import as_utc, query
 
@@ -27,6 +27,7 @@ def describe(campaign: Campaign) -> dict[str, Any]:
         "audience": campaign.audience_count,
         "audience_rule": campaign.audience,
         "audience_groups": campaign.audience_groups,
+        "audience_by_rule": audiences.by_rule(campaign.audience_groups),
         "scheduled_at": campaign.scheduled_at,
         "hold_until": campaign.hold_until,
         "hold_reason": campaign.hold_reason,
