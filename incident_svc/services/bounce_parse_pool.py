@@ -84,9 +84,10 @@ class ParsePool:
         return [result for part in parts for result in part]
 
     def close(self) -> None:
+        """Stop the workers (a batch they are parsing is finished first, the rest dropped)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=not self.broken, cancel_futures=True)
 
 
 def pool_for(settings: Settings) -> ParsePool:
