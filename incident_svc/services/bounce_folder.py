@@ -149,7 +149,7 @@ async def ingest_folder(
     return summary
 
 
-_AHEAD = 2  # batches parsing while one is written
+_AHEAD = 6  # batches parsing while one is written
 
 
 def _batches(reports: Iterator[Incoming], size: int) -> Iterator[list[Incoming]]:

@@ -3,8 +3,8 @@
 Reading a report (``domain/bounce_parse.py``) is pure CPU work and, profiled over a Maildir
 of 20,000 reports, about three quarters of what the ingesting process spends; the database
 work of a batch is the rest. One interpreter runs one of them at a time, so a large folder
-is parsed in worker processes (``bounces.parse_processes``, default one per core), a batch
-split across them, while the ingesting process reads the next files and writes the batch
+is parsed in worker processes (``bounces.parse_processes``, default one per core but one), a
+batch split across them, while the ingesting process reads the next files and writes the batch
 before: reading, parsing and writing overlap.
 
 Workers are spawned (not forked: the ingesting process has database threads whose locks a
@@ -35,9 +35,11 @@ log = logging.getLogger(__name__)
 
 
 def processes(settings: Settings) -> int:
-    """Worker processes for a large folder: the setting, else one per core (0: none)."""
+    """Worker processes for a large folder: the setting, else one per core but the one the
+    ingesting process uses (on 2 cores, 1 worker: 2 processes for 2 cores measured faster
+    than 2 workers, which crowd the ingesting process; BENCHMARKS.md). 0: none."""
     configured = settings.bounces.parse_processes
-    return configured if configured is not None else max(1, os.cpu_count() or 1)
+    return configured if configured is not None else max(0, (os.cpu_count() or 1) - 1)
 
 
 class ParsePool:
