@@ -8,7 +8,7 @@ complaints (5%), qmail bounces that only flufl.bounce recognises (5%). Then, in 
 
 - the **baseline**: reading every file and parsing it (`domain/bounce_parse.py`), no database;
 - **ingest**: `services/bounce_folder.ingest_folder`, what `bounces ingest PATH` runs (read,
-  parse in worker processes, one per core, map in bulk, record in batches of
+  parse in worker processes, one per core but one, map in bulk, record in batches of
   ``bounces.batch_size`` with one audit event each);
 - **again**: the same Maildir a second time (every report a duplicate: nothing written).
 
