@@ -95,5 +95,8 @@ class BounceSettings(Section):
     # HMAC key of the tokens; unset: derived from the audit key (audit.hmac_key or its file)
     token_secret: SecretStr | None = None
     batch_size: int = Field(default=500, ge=1, le=5000)  # reports per transaction
+    # `bounces ingest` of a large folder parses in worker processes (None: cores - 1; 0: none)
+    parse_processes: int | None = Field(default=None, ge=0, le=64)
+    parse_parallel_from: int = Field(default=2000, ge=0)  # reports before the workers start
     imap: ImapSettings = ImapSettings()  # the report mailbox serve polls
     webhooks: WebhookSettings = WebhookSettings()  # provider webhooks on the serve HTTP

@@ -136,9 +136,17 @@ async def test_history_names_every_notice_and_how_it_ended(db_conn: str, setting
     only = [row async for row in notice_history.rows(followup.REF, subject_ref="S-0")]
     assert [r["kind"] for r in only] == ["subject_notice", "update_notice"]
 
-    # the bounced and the failed one are "not reached"; the bounced one was told, then not
+    # the bounced and the failed one are "not reached"; the bounced one was told, then not.
+    # The failed one's address was refused for good (550): left out until the inventory
+    # supplies a new one, and counted as left out, so the count is what approval freezes
     retry = await followup.create(audience="not-reached")
-    assert retry.audience_count == 2
+    assert retry.audience_count == 1
+    assert (
+        retry.audience_groups["not_reached"],
+        retry.audience_groups["not_reached_left_out"],
+    ) == (1, 1)
+    approved = await signers.approve_signed(settings, retry.id, by="bob")
+    assert approved.audience_count == 1
 
 
 async def test_a_chosen_audience_that_moved_refuses_the_start(

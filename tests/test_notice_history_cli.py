@@ -60,12 +60,15 @@ def test_create_prints_the_groups_before_approval(database_url: str, settings_fo
     assert (data["status"], data["audience_rule"], data["audience"]) == ("draft", "new", 2)
     assert data["audience_groups"] == {
         "new": 2, "not_reached": 0, "in_flight": 0, "reached": 2, "told": 2,
-        "told_no_longer_affected": 1,
+        "new_left_out": 0, "not_reached_left_out": 0, "in_flight_left_out": 0,
+        "reached_left_out": 0, "told_left_out": 0, "told_no_longer_affected": 1,
     }  # fmt: skip
+    assert data["audience_by_rule"]["new"] == {"recipients": 2, "left_out": 0}
     human = cli(database_url, "alice", *args, "--audience", "all", **signed_env())
     assert human.code == 0, human.out
     assert "audience: all, 4 recipient(s)" in human.out
     assert "never sent this kind" in human.out and "told, but no longer affected" in human.out
+    assert "each --audience now" in human.out and "address bounced" in human.out
     assert "created campaign" in human.out and "draft" in human.out
 
     bad = cli(database_url, "alice", *args, "--audience", "everyone", **signed_env())

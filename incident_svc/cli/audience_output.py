@@ -21,21 +21,60 @@ GROUP_LABELS = {
     "in_flight": "on its way (pending or sending)",
     "reached": "reached with this kind",
     "told": "told anything about the incident (accepted)",
-    "told_no_longer_affected": "told, but no longer affected",
 }
+RULE_LABELS = {
+    "new": "not sent this kind yet",
+    "not-reached": "tried with this kind, accepted nowhere or bounced",
+    "all": "everyone on the affected list",
+    "told": "accepted any notice about the incident",
+}
+LEFT_OUT_WHY = (
+    "left out: people whose address bounced; no campaign takes them until the inventory "
+    "supplies a new address (their personal banner stands in: bounces substitute)"
+)
 
 
 def print_audience(data: dict[str, Any]) -> None:
-    """The rule, the chosen count and the groups of the affected list, before approval."""
+    """The rule and the count the approval will freeze, what each rule would take and leave
+    out, and the groups of the affected list, before approval."""
     groups: dict[str, int] = data.get("audience_groups") or {}
+    rules: dict[str, dict[str, int]] = data.get("audience_by_rule") or {}
     rule = data.get("audience_rule")
-    rule_text = getattr(rule, "value", rule)
+    rule_text = str(getattr(rule, "value", rule))
+    left_out = rules.get(rule_text, {}).get("left_out", 0)
+    more = f", {left_out:,} left out (address bounced)" if left_out else ""
     console.print(
-        f"audience: {rule_text}, {data.get('audience', 0):,} recipient(s); nothing is sent "
-        "before a second person approves",
+        f"audience: {rule_text}, {data.get('audience', 0):,} recipient(s){more}; the approval "
+        "freezes exactly these, and nothing is sent before a second person approves",
         markup=False,
     )
+    if rules:
+        rows = [
+            {
+                "audience": ("* " if name == rule_text else "") + name,
+                "recipients": f"{counts['recipients']:,}",
+                "left_out": f"{counts['left_out']:,}",
+                "who": RULE_LABELS.get(name, name),
+            }
+            for name, counts in rules.items()
+        ]
+        print_table(
+            rows, ["audience", "recipients", "left_out", "who"], title="each --audience now"
+        )
     rows = [
-        {"group": label, "count": f"{groups.get(key, 0):,}"} for key, label in GROUP_LABELS.items()
+        {
+            "group": label,
+            "recipients": f"{groups.get(key, 0):,}",
+            "left_out": f"{groups.get(key + '_left_out', 0):,}",
+        }
+        for key, label in GROUP_LABELS.items()
     ]
-    print_table(rows, ["group", "count"], title="the affected list now")
+    rows.append(
+        {
+            "group": "told, but no longer affected",
+            "recipients": f"{groups.get('told_no_longer_affected', 0):,}",
+            "left_out": "",
+        }
+    )
+    print_table(rows, ["group", "recipients", "left_out"], title="the affected list now")
+    console.print(LEFT_OUT_WHY, markup=False)

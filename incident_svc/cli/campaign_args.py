@@ -43,4 +43,6 @@ def print_campaign(data: dict[str, Any], json_output: bool, headline: str | None
         return
     if headline:
         console.print(headline, markup=False)
-    print_fields({k: v for k, v in data.items() if k != "audience_groups"})
+    print_fields(
+        {k: v for k, v in data.items() if k not in ("audience_groups", "audience_by_rule")}
+    )

@@ -30,6 +30,7 @@ from incident_svc.cli import (
 )
 from incident_svc.cli.output import error
 from incident_svc.cli.runtime import CliState
+from incident_svc.cli.usage_errors import OneLineGroup
 from incident_svc.errors import IncidentSvcError, ValidationError
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ app = typer.Typer(
         "Respond to a personal-data incident: record it, find exactly who is affected, "
         "notify them by email and website banner, and prove it with a tamper-evident audit log."
     ),
+    cls=OneLineGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

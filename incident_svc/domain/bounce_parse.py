@@ -88,6 +88,11 @@ def parse(raw: bytes) -> Parsed | Unreadable:
         return Unreadable(f"not a readable message ({type(exc).__name__})")
 
 
+def parse_many(raws: list[bytes]) -> list[Parsed | Unreadable]:
+    """:func:`parse` of each (what a parsing worker process runs, services/bounce_parse_pool)."""
+    return [parse(raw) for raw in raws]
+
+
 def parse_with_email_package(raw: bytes) -> Parsed | Unreadable:
     """The same reading through the standard library's whole tree (for the tests)."""
     try:

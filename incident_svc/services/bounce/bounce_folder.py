@@ -8,18 +8,20 @@ Nothing in the folder is moved or changed: ingesting it again changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import mailbox
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from incident_svc.config import Settings
+from incident_svc.domain.bounce_parse import Parsed, Unreadable
 from incident_svc.errors import NotFoundError, ValidationError
 from incident_svc.services.auditlog import audit_key
-from incident_svc.services.bounce import return_paths
+from incident_svc.services.bounce import bounce_parse_pool, return_paths
 from incident_svc.services.bounce.bounces import Incoming, IngestResult, ingest_batch
 
 Progress = Callable[[list[IngestResult]], None]
@@ -109,16 +111,21 @@ def _mbox(path: Path) -> Iterator[Incoming]:
 async def ingest_folder(
     path: Path, *, settings: Settings, actor: str, progress: Progress | None = None
 ) -> FolderSummary:
-    """Ingest every report of ``path``, a batch per transaction."""
+    """Ingest every report of ``path``, a batch per transaction; a large folder's batches are
+    parsed in worker processes a batch or two ahead of the one being written."""
     kind = folder_format(path)
     paths = return_paths.checker(settings)
     key = audit_key.resolve(settings).key
     summary = FolderSummary(str(path), kind)
     started = time.perf_counter()
-    batch: list[Incoming] = []
+    pool = bounce_parse_pool.pool_for(settings)
+    ahead: deque[tuple[list[Incoming], asyncio.Future[list[Parsed | Unreadable]] | None]]
+    ahead = deque()
 
-    async def flush() -> None:
-        results = await ingest_batch(batch, actor=actor, paths=paths, key=key)
+    async def write() -> None:
+        batch, parsing = ahead.popleft()
+        parsed = None if parsing is None else await parsing
+        results = await ingest_batch(batch, actor=actor, paths=paths, key=key, parsed=parsed)
         summary.reports += len(results)
         for result in results:
             summary.statuses[result.status] += 1
@@ -126,13 +133,32 @@ async def ingest_folder(
                 summary.outcomes[result.outcome.value] += 1
         if progress is not None:
             progress(results)
-        batch.clear()
 
-    for incoming in read(path, kind):
-        batch.append(incoming)
-        if len(batch) >= settings.bounces.batch_size:
-            await flush()
-    if batch:
-        await flush()
+    try:
+        for batch in _batches(read(path, kind), settings.bounces.batch_size):
+            ahead.append((batch, pool.submit([incoming.raw for incoming in batch])))
+            if len(ahead) > _AHEAD:
+                await write()
+        while ahead:
+            await write()
+    finally:
+        for _, parsing in ahead:
+            if parsing is not None:
+                parsing.cancel()
+        pool.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+_AHEAD = 6  # batches parsing while one is written
+
+
+def _batches(reports: Iterator[Incoming], size: int) -> Iterator[list[Incoming]]:
+    batch: list[Incoming] = []
+    for incoming in reports:
+        batch.append(incoming)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

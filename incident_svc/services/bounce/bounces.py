@@ -95,8 +95,10 @@ async def ingest_batch(
     actor: str,
     paths: ReturnPaths | None,
     key: bytes | None,
+    parsed: Sequence[Parsed | Unreadable] | None = None,
 ) -> list[IngestResult]:
-    """Ingest a batch in one transaction; one result per report, in order."""
+    """Ingest a batch in one transaction; one result per report, in order. ``parsed``: the
+    reports already parsed (in worker processes, services/bounce_parse_pool), in order."""
     now = utcnow()
     conn = connections.get("default")
     hashes = [hashlib.sha256(r.raw).hexdigest() for r in reports]
@@ -109,25 +111,25 @@ async def ingest_batch(
             results[index] = IngestResult(digest, "duplicate", incoming.source)
             continue
         seen.add(digest)
-        parsed = bounce_parse.parse(incoming.raw)
-        if isinstance(parsed, Unreadable):
-            results[index] = IngestResult(digest, "unreadable", incoming.source, parsed.reason)
+        report = bounce_parse.parse(incoming.raw) if parsed is None else parsed[index]
+        if isinstance(report, Unreadable):
+            results[index] = IngestResult(digest, "unreadable", incoming.source, report.reason)
             continue
-        found = _candidate(parsed, paths)
+        found = _candidate(report, paths)
         if isinstance(found, str):
             status: Status = "refused" if found.startswith("return-path") else "unmatched"
             results[index] = IngestResult(digest, status, incoming.source, found)
             continue
-        wanted.append((index, parsed, *found))
+        wanted.append((index, report, *found))
     deliveries = await _deliveries(conn, sorted({w[2] for w in wanted}))
     matches: dict[int, _Match] = {}
-    for index, parsed, delivery_id, matched_by in wanted:
+    for index, report, delivery_id, matched_by in wanted:
         incoming = reports[index]
-        problem = _confirm(parsed, delivery_id, matched_by, deliveries.get(delivery_id))
+        problem = _confirm(report, delivery_id, matched_by, deliveries.get(delivery_id))
         if problem is not None:
             results[index] = IngestResult(hashes[index], "unmatched", incoming.source, problem)
             continue
-        matches[index] = _Match(incoming, hashes[index], parsed, delivery_id, matched_by)
+        matches[index] = _Match(incoming, hashes[index], report, delivery_id, matched_by)
     if matches:
         written = await _record(list(matches.values()), now=now, actor=actor, key=key)
         for index, match in matches.items():

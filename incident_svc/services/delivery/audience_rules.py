@@ -62,26 +62,36 @@ def rule_filter(
     return "", []
 
 
+# a person whose address bounced is left out of every audience until the inventory supplies a
+# new address (substitute notice reaches them meanwhile): the same test as the approval's
+# freeze (services.delivery.approved_audience), so what creation counts is what approval freezes
+LEFT_OUT = "CASE WHEN s.email_status = 'bounced' THEN 1 ELSE 0 END"
+
+
 def members(kind: NoticeKind) -> str:
-    """Ids of the current affected list's members for ``kind`` (one parameter: incident)."""
+    """Ids of the current affected list's members for ``kind``, each with ``left_out`` (1:
+    no audience takes them now); one parameter: incident."""
     if kind in PERSON_KINDS:
-        return "SELECT e.subject_id AS member FROM exposure e WHERE e.incident_id = ?"
+        return (
+            f"SELECT e.subject_id AS member, {LEFT_OUT} AS left_out FROM exposure e "
+            "JOIN subject s ON s.id = e.subject_id WHERE e.incident_id = ?"
+        )
     return (
-        "SELECT DISTINCT s.account_id AS member FROM exposure e JOIN subject s "
+        "SELECT DISTINCT s.account_id AS member, 0 AS left_out FROM exposure e JOIN subject s "
         "ON s.id = e.subject_id WHERE e.incident_id = ? AND s.account_id IS NOT NULL"
     )
 
 
 def group_counts_sql(kind: NoticeKind) -> str:
-    """Members by rank with how many of each were told before; parameters: incident (rank),
-    incident (told), incident (members)."""
+    """Members by rank and left out or not, with how many of each were told before;
+    parameters: incident (rank), incident (told), incident (members)."""
     column = member_column(kind)
     return (
-        "SELECT rnk, count(*) AS n, sum(told) AS told FROM ("
+        "SELECT rnk, left_out, count(*) AS n, sum(told) AS told FROM ("
         f"SELECT (SELECT max({RANK}) FROM delivery d JOIN campaign c ON c.id = d.campaign_id "
         f"WHERE d.{column} = m.member AND c.incident_id = ? AND c.kind = '{kind.value}') AS rnk, "
         "CASE WHEN EXISTS (SELECT 1 FROM delivery d JOIN campaign c ON c.id = d.campaign_id "
         f"WHERE d.{column} = m.member AND c.incident_id = ? AND c.kind IN ({told_kinds(kind)}) "
-        f"AND {REACHED}) THEN 1 ELSE 0 END AS told FROM ({members(kind)}) AS m"
-        ") AS t GROUP BY rnk"
+        f"AND {REACHED}) THEN 1 ELSE 0 END AS told, m.left_out AS left_out "
+        f"FROM ({members(kind)}) AS m) AS t GROUP BY rnk, left_out"
     )

@@ -58,27 +58,51 @@ async def choose(
     return AudienceChoice(chosen_rule, rule is None, chosen_count(chosen_rule, groups), groups)
 
 
-def chosen_count(rule: AudienceRule, groups: dict[str, int]) -> int:
+def chosen_count(rule: AudienceRule, groups: dict[str, int], suffix: str = "") -> int:
     """The rule's audience size read off the groups: each rule is one group (or all of them),
-    by the same definitions (services.delivery.audience_rules), so no further pass is needed."""
+    by the same definitions (services.delivery.audience_rules), so no further pass is needed.
+    ``suffix`` ``_left_out``: how many the rule would take but for a bounced address."""
     if rule is AudienceRule.ALL:
-        return sum(groups[group] for group in GROUPS)
-    return groups[
-        {AudienceRule.NEW: "new", AudienceRule.NOT_REACHED: "not_reached"}.get(rule, "told")
-    ]
+        return sum(groups.get(group + suffix, 0) for group in GROUPS)
+    group = {AudienceRule.NEW: "new", AudienceRule.NOT_REACHED: "not_reached"}.get(rule, "told")
+    return groups.get(group + suffix, 0)
+
+
+def by_rule(groups: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Each ``--audience`` rule's size now and how many it leaves out (address bounced), read
+    off the groups counted at creation."""
+    if not groups:
+        return {}
+    return {
+        rule.value: {
+            "recipients": chosen_count(rule, groups),
+            "left_out": chosen_count(rule, groups, LEFT_OUT_SUFFIX),
+        }
+        for rule in (
+            AudienceRule.NEW,
+            AudienceRule.NOT_REACHED,
+            AudienceRule.ALL,
+            AudienceRule.TOLD,
+        )
+    }
+
+
+LEFT_OUT_SUFFIX = "_left_out"
 
 
 async def group_counts(
     conn: BaseDBAsyncClient, *, incident_id: int, kind: NoticeKind
 ) -> dict[str, int]:
-    """The current affected list (people, or accounts for holder notices) by group."""
+    """The current affected list (people, or accounts for holder notices) by group: in each
+    group, the members an approval would freeze (``new``, ...) and those it leaves out because
+    their address bounced (``new_left_out``, ...), counted by the freeze's own test."""
     rows = await query(conn, group_counts_sql(kind), [incident_id, incident_id, incident_id])
-    counts = dict.fromkeys(GROUPS, 0)
-    told = 0
+    names = [*GROUPS, "told"]
+    counts = dict.fromkeys([*names, *(n + LEFT_OUT_SUFFIX for n in names)], 0)
     for row in rows:
-        counts[group_of(row["rnk"])] += int(row["n"])
-        told += int(row["told"] or 0)
-    counts["told"] = told
+        suffix = LEFT_OUT_SUFFIX if int(row["left_out"] or 0) else ""
+        counts[group_of(row["rnk"]) + suffix] += int(row["n"])
+        counts["told" + suffix] += int(row["told"] or 0)
     counts["told_no_longer_affected"] = (
         await no_longer_affected_count(conn, incident_id=incident_id) if kind in PERSON_KINDS else 0
     )

@@ -10,7 +10,7 @@ from tortoise import connections
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign
 from incident_svc.rawsql import as_utc, query
-from incident_svc.services.delivery import campaign_matter
+from incident_svc.services.delivery import audiences, campaign_matter
 from incident_svc.services.delivery.campaigns import delivery_counts, get
 from incident_svc.services.relay import relay_state
 
@@ -29,6 +29,7 @@ def describe(campaign: Campaign) -> dict[str, Any]:
         "audience": campaign.audience_count,
         "audience_rule": campaign.audience,
         "audience_groups": campaign.audience_groups,
+        "audience_by_rule": audiences.by_rule(campaign.audience_groups),
         "scheduled_at": campaign.scheduled_at,
         "hold_until": campaign.hold_until,
         "hold_reason": campaign.hold_reason,
