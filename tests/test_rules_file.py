@@ -226,3 +226,12 @@ def test_compliance_settings_are_normalised() -> None:
         overrides={"compliance": {"eu_main_establishment": " ie ", "sectors": ["b", "a", "a"]}}
     ).compliance
     assert compliance.eu_main_establishment == "IE" and compliance.sectors == ["a", "b"]
+
+
+def test_an_unprintable_rule_id_is_shown_escaped_on_one_line() -> None:
+    with pytest.raises(RulesProblem) as refused:
+        merge_rules([("hostile.toml", {"rule": [{"id": "\x1e\x1b[31m\n"}]})])
+    text = str(refused.value)
+    assert "\x1e" not in text and "\x1b" not in text
+    assert "(\\x1e\\x1b[31m\\n)" in text
+    assert all(line.startswith("hostile.toml") for line in text.splitlines())

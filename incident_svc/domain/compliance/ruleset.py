@@ -30,12 +30,17 @@ class Problem:
     message: str
 
     def line(self) -> str:
-        where = self.source
+        where = _visible(self.source)
         if self.entry is not None:
             where += f": entry {self.entry}"
             if self.rule_id:
-                where += f" ({self.rule_id})"
+                where += f" ({_visible(self.rule_id)})"
         return f"{where} field {self.field!r}: {self.message}"
+
+
+def _visible(text: str) -> str:
+    """A file's own words in one line: control and other unprintable characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class RulesProblem(ConfigError):
