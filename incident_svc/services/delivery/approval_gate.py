@@ -41,9 +41,7 @@ async def return_to_draft(
         ("campaign.start_refused", {"changed": change, "approval_digest": digest}),
         ("campaign.returned_to_draft", {"from": previous.value, "reason": change}),
     ):
-        await campaigns.audit_event(
-            conn, campaign, campaign_matter.ref_of(campaign), actor, key, action, details
-        )
+        await campaigns.audit_event(conn, campaign, actor, key, action, details)
 
 
 async def check_sending(

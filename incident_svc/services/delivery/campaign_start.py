@@ -30,7 +30,6 @@ from incident_svc.rawsql import placeholders, query
 from incident_svc.services.delivery import (
     approval_gate,
     approval_snapshot,
-    campaign_matter,
     campaigns,
     dispatcher,
     outbox,
@@ -122,9 +121,8 @@ async def _start(
         placeholders("UPDATE campaign SET audience_count = ? WHERE id = ?", conn),
         [sum(planned.values()), campaign.id],
     )
-    ref = campaign_matter.ref_of(campaign)
     if not settings.approval.required:
-        await campaigns.audit_event(conn, campaign, ref, actor, key, "campaign.approval_not_required", {
+        await campaigns.audit_event(conn, campaign, actor, key, "campaign.approval_not_required", {
             "settings_source": setting_source(settings, "approval.required"),
             "created_under": {
                 "required": campaign.approval_required,
@@ -133,7 +131,7 @@ async def _start(
             "approved_by": campaign.approved_by,
         })  # fmt: skip
     lateness = (now - campaign.scheduled_at).total_seconds() if campaign.scheduled_at else 0.0
-    await campaigns.audit_event(conn, campaign, ref, actor, key, "campaign.started", {
+    await campaigns.audit_event(conn, campaign, actor, key, "campaign.started", {
         "deliveries": planned,
         "approval_digest": campaign.approval_digest,
         "scheduled_at": campaign.scheduled_at.isoformat() if campaign.scheduled_at else None,

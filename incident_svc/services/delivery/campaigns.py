@@ -116,7 +116,6 @@ async def create(
         await audit_event(
             conn,
             campaign,
-            incident.ref,
             actor,
             key,
             "campaign.created",
@@ -130,6 +129,7 @@ async def create(
                 "approval": {"required": approval.required, "source": approval.source},
                 **approvers.audit_fields(approvers.CREATOR, made_by),
             },
+            ref=incident.ref,
         )
     return campaign
 
@@ -137,12 +137,16 @@ async def create(
 async def audit_event(
     conn: BaseDBAsyncClient,
     campaign: Campaign,
-    incident_ref: str,
     actor: str,
     key: bytes | None,
     action: str,
     details: dict[str, Any],
+    *,
+    ref: str | None = None,
 ) -> None:
+    """Audit ``action`` on the campaign, naming its matter. ``ref`` is needed only where the
+    campaign's incident or matter is not loaded yet (its creation)."""
+    incident_ref = ref if ref is not None else about.ref_of(campaign)
     await audit.record(
         conn,
         actor=actor,
@@ -211,7 +215,6 @@ async def approve(
         await audit_event(
             conn,
             campaign,
-            about.ref_of(campaign),
             actor,
             key,
             "campaign.approved",
@@ -246,7 +249,6 @@ async def schedule(
         await audit_event(
             conn,
             campaign,
-            about.ref_of(campaign),
             actor,
             key,
             "campaign.scheduled",
@@ -276,7 +278,6 @@ async def hold(
         await audit_event(
             conn,
             campaign,
-            about.ref_of(campaign),
             actor,
             key,
             "campaign.held",
@@ -301,7 +302,6 @@ async def release(*, campaign_id: int, actor: str, key: bytes | None) -> Campaig
         await audit_event(
             conn,
             campaign,
-            about.ref_of(campaign),
             actor,
             key,
             "campaign.released",
@@ -329,7 +329,6 @@ async def cancel(*, campaign_id: int, actor: str, key: bytes | None) -> Campaign
         await audit_event(
             conn,
             campaign,
-            about.ref_of(campaign),
             actor,
             key,
             "campaign.cancelled",
@@ -355,7 +354,6 @@ async def complete_if_done(
         await audit_event(
             conn,
             campaign,
-            about.ref_of(campaign),
             actor,
             key,
             "campaign.completed",

@@ -94,7 +94,8 @@ async def _audit_created(
     made_by: approvers.Proven,
     extra: dict[str, Any],
 ) -> None:
-    await campaigns.audit_event(conn, campaign, matter.reference, actor, key, "campaign.created", {
+    await campaigns.audit_event(
+        conn, campaign, actor, key, "campaign.created", ref=matter.reference, details={
         "kind": str(campaign.kind), "channels": CHANNELS, "audience": campaign.audience_count,
         "template_hash": campaign.template_hash,
         "approval": {"required": campaign.approval_required, "source": campaign.approval_source},
@@ -161,14 +162,15 @@ async def disclosure_campaign(
     await campaign.save(using_db=conn)
     told = {"disclosure": disclosure.ref, "content_digest": content_digest(disclosure)}
     await _audit_created(conn, campaign, matter, actor, key, creator, told)
-    await campaigns.audit_event(conn, campaign, matter.reference, actor, key, "campaign.approved", {
+    await campaigns.audit_event(
+        conn, campaign, actor, key, "campaign.approved", ref=matter.reference, details={
         "four_eyes": True, "template_hash": campaign.template_hash, "approval_digest": digest,
         "audience": campaign.audience_count, "approved_as": "disclosure.release_approved",
         "approved_at": _iso(disclosure.release_approved_at), "approved_by": campaign.approved_by,
         **approvers.audit_fields(approvers.APPROVER, approver), **told,
     })  # fmt: skip
-    await campaigns.audit_event(conn, campaign, matter.reference, actor, key,
-                                "campaign.scheduled", {"scheduled_at": now.isoformat()})  # fmt: skip
+    await campaigns.audit_event(conn, campaign, actor, key, "campaign.scheduled",
+                                {"scheduled_at": now.isoformat()}, ref=matter.reference)  # fmt: skip
     return campaign
 
 
