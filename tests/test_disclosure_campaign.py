@@ -1,6 +1,7 @@
 """Released disclosure notices are e-mailed for real: `serve` releases a disclosure when its
 non-disclosure period ends and its campaign sends the notices through a real SMTP server;
-an indefinite one is reviewed, confirmed, then ended, and its notices go out the same way."""
+an indefinite one is reviewed (one reminder to the security team), confirmed, then ended, and
+its notices go out the same way."""
 
 from __future__ import annotations
 
@@ -109,6 +110,8 @@ async def test_period_ends_while_serve_runs_and_the_notices_arrive(
     assert utcnow() > ends and first > 0
     released = await Disclosure.get(id=made.id)
     assert released.released_at is not None and released.released_at >= ends
+    [event] = await AuditEvent.filter(action="disclosure.released")
+    assert event.actor == "service:disclosures"
 
 
 async def test_indefinite_hold_reviewed_confirmed_ended_then_sent(
@@ -124,8 +127,11 @@ async def test_indefinite_hold_reviewed_confirmed_ended_then_sent(
             "--reason", "Counsel confirmed the order stands",
         )  # fmt: skip
         assert code == 0, err
-        await asyncio.sleep(1.0)  # still held: nothing goes to the people
+        await asyncio.sleep(1.0)  # still held: nothing goes to the people, no second reminder
         assert not [m for r, m in catcher.messages if set(r) & PEOPLE]
+        confirmed = await Disclosure.get(id=made.id)
+        assert confirmed.status == "held" and confirmed.next_review_at is not None
+        assert confirmed.next_review_at > utcnow() + timedelta(days=89)
         code, _, err = await run_cli(
             env, "--actor", "carol", "disclosure", "end-hold", made.ref,
             "--reason", "The court lifted the order",
@@ -138,3 +144,8 @@ async def test_indefinite_hold_reviewed_confirmed_ended_then_sent(
     assert len(catcher.to(TEAM)) == 1  # one review reminder
     assert await AuditEvent.filter(action="disclosure.hold_confirmed").count() == 1
     assert await AuditEvent.filter(action="disclosure.hold_ended").count() == 1
+    assert await AuditEvent.filter(action="disclosure.review_reminded").count() == 1
+    [confirmed_event] = await AuditEvent.filter(action="disclosure.hold_confirmed")
+    assert confirmed_event.actor == "carol"
+    [mail] = catcher.to(TEAM)
+    assert made.ref in mail["Subject"] and "confirm-hold" in mail.get_payload(decode=True).decode()
