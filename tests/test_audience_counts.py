@@ -27,9 +27,7 @@ async def test_counts_before_approval_equal_the_frozen_audience(
 ) -> None:
     async with smtp_server() as server:
         settings = followup.mail_settings(settings_for, db_conn, server.host, server.port)
-        await followup.make_incident()
-        await followup.add_people(range(0, 6))
-        await followup.resolve()
+        await followup.incident_affecting(range(0, 6))
         # person 4's address is refused for good at the first notice (marked bounced)
         server.faults[address(4)] = [Reply("550 5.1.1 no such user", at="rcpt")]
         await followup.approve_and_send(settings, await followup.create())

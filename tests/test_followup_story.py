@@ -43,9 +43,7 @@ async def test_follow_up_notices_reach_exactly_the_right_people(
 ) -> None:
     async with smtp_server() as server:
         settings = followup.mail_settings(settings_for, db_conn, server.host, server.port)
-        await followup.make_incident()
-        await followup.add_people(range(0, 5))
-        await followup.resolve()
+        await followup.incident_affecting(range(0, 5))
 
         first = await followup.create()
         assert first.audience is AudienceRule.ALL  # the kind was never sent
@@ -105,9 +103,7 @@ async def test_follow_up_notices_reach_exactly_the_right_people(
 async def test_history_names_every_notice_and_how_it_ended(db_conn: str, settings_for: Any) -> None:
     async with smtp_server() as server:
         settings = followup.mail_settings(settings_for, db_conn, server.host, server.port)
-        await followup.make_incident()
-        await followup.add_people(range(0, 3))
-        await followup.resolve()
+        await followup.incident_affecting(range(0, 3))
         server.faults[address(2)] = [Reply("550 5.1.1 no such user", at="rcpt")]
         first = await followup.create()
         await followup.approve_and_send(settings, first)
@@ -154,9 +150,7 @@ async def test_a_chosen_audience_that_moved_refuses_the_start(
 ) -> None:
     async with smtp_server() as server:
         settings = followup.mail_settings(settings_for, db_conn, server.host, server.port)
-        await followup.make_incident()
-        await followup.add_people(range(0, 3))
-        await followup.resolve()
+        await followup.incident_affecting(range(0, 3))
         await followup.approve_and_send(settings, await followup.create())
         await followup.add_people(range(3, 5))
         await followup.resolve()

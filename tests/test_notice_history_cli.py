@@ -31,9 +31,7 @@ def told_three_then_grew(url: str, settings_for: Any) -> None:
     async def work() -> None:
         async with smtp_server() as server:
             settings = followup.mail_settings(settings_for, url, server.host, server.port)
-            await followup.make_incident()
-            await followup.add_people(range(0, 3))
-            await followup.resolve()
+            await followup.incident_affecting(range(0, 3))
             await followup.approve_and_send(settings, await followup.create())
         await followup.add_people(range(3, 5))
         await followup.remove_person(0)

@@ -58,6 +58,13 @@ async def add_people(numbers: range) -> None:
         await Holding.create(subject=subject, system="crm", category="contact")
 
 
+async def incident_affecting(numbers: range) -> affected.Resolution:
+    """The follow-up incident with people ``numbers`` in the inventory, resolved as affected."""
+    await make_incident()
+    await add_people(numbers)
+    return await resolve()
+
+
 async def remove_person(n: int) -> None:
     await Holding.filter(subject__external_ref=f"S-{n}").delete()
 
