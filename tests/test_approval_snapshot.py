@@ -26,6 +26,7 @@ from incident_svc.models import (
     AuditEvent,
     Campaign,
     CampaignRecipient,
+    Delivery,
     Exposure,
     Subject,
 )
@@ -137,6 +138,33 @@ async def test_approval_switched_off_by_environment_is_refused(
     assert (await campaigns.get(draft.id)).status is CampaignStatus.DRAFT
     created = (await events("campaign.created", draft.id))[0]["approval"]
     assert created == {"required": True, "source": f"default file {default_config_file()}"}
+
+
+async def test_scheduled_while_approval_was_off_needs_approval_once_it_is_on_again(
+    db_conn: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INCIDENT_SVC_APPROVAL__REQUIRED", "false")
+    relaxed = load_settings(overrides={"database_url": db_conn})
+    await make_incident(2)
+    draft = await campaigns.create(
+        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="alice", key=None,
+        approval=approval_policy(relaxed),
+    )  # fmt: skip
+    await campaigns.schedule(
+        campaign_id=draft.id, at=utcnow(), actor="alice", key=None, settings=relaxed
+    )
+    assert settings.approval.required is True  # approval is on again
+    with pytest.raises(ConflictError, match="scheduled while approval was off"):
+        await campaign_start.start(
+            campaign_id=draft.id, now=utcnow(), actor="alice", key=None, settings=settings
+        )
+    after = await campaigns.get(draft.id)
+    assert after.status is CampaignStatus.DRAFT and after.approved_at is None
+    assert await Delivery.filter(campaign_id=draft.id).count() == 0
+    [refused] = await events("campaign.start_refused", draft.id)
+    assert "scheduled without one" in refused["changed"]
+    assert await events("campaign.returned_to_draft", draft.id)
+    assert not await events("campaign.started", draft.id)
 
 
 async def test_starting_without_approval_is_audited_with_the_settings_source(

@@ -37,6 +37,7 @@ from incident_svc.services.delivery import (
 
 log = logging.getLogger(__name__)
 START_ERRORS: tuple[type[Exception], ...] = (IncidentSvcError, *STATEMENT_ERRORS)
+UNAPPROVED = "approval is required now and the campaign was scheduled without one"
 
 
 def check_startable(campaign: Campaign, *, now: datetime, approval_required: bool) -> None:
@@ -69,10 +70,12 @@ async def start(
         campaign = await campaigns.locked(conn, campaign_id)
         if campaign.status is CampaignStatus.SENDING:
             return False
-        check_startable(
-            campaign, now=now, approval_required=campaigns.approval_in_force(campaign, settings)
-        )
-        if campaign.approval_snapshot is None:  # a draft started where approval is not needed
+        required = campaigns.approval_in_force(campaign, settings)
+        check_startable(campaign, now=now, approval_required=required)
+        change: str | None
+        if required and campaign.approved_at is None:  # scheduled while approval was off
+            change = UNAPPROVED
+        elif campaign.approval_snapshot is None:  # a draft started where approval is not needed
             await approval_snapshot.freeze(conn, campaign, settings)
             await campaign.save(
                 using_db=conn,
@@ -85,6 +88,11 @@ async def start(
             await approval_gate.return_to_draft(conn, campaign, change, actor=actor, key=key)
         elif not await _start(conn, campaign, now=now, actor=actor, key=key, settings=settings):
             return False
+    if change == UNAPPROVED:
+        raise ConflictError(
+            f"campaign {campaign_id} not started: it was scheduled while approval was off and "
+            f"approval is required now; it is a draft again: run `campaign approve {campaign_id}`"
+        )
     if change is not None:
         raise approval_gate.refusal(campaign_id, change)
     return True
