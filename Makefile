@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test test-sqlite test-postgres lint format bench migrations clean
+.PHONY: install demo test test-quick test-sqlite test-postgres lint format bench migrations clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ demo: install  ## run the whole story on SQLite and the development mail sink
 
 test: install  ## run the whole suite (INCIDENT_SVC_TEST_DB=postgres for PostgreSQL)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-quick: install  ## the suite without the tests marked slow: the edit loop (make test and CI run all)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 test-sqlite: install
 	INCIDENT_SVC_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)

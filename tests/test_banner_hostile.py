@@ -146,6 +146,7 @@ async def test_publish_refuses_control_characters_naming_the_field(
     assert await Banner.all().count() == before[0] + 1
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_in_one_line_with_exit_5(database_url: str) -> None:
     """A control character reaching the banner through the incident's texts: one line, exit 5."""
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from incident_svc import db
@@ -112,6 +113,7 @@ def test_ingest_a_maildir_twice_then_the_same_as_mbox(
     assert human.exit_code == 0 and "duplicate" in human.stdout
 
 
+@pytest.mark.slow
 def test_a_path_that_is_not_a_mailbox_is_one_line(database_url: str, tmp_path: Path) -> None:
     """Through the console script: one line on stderr, the documented exit code."""
     missing = shell("bounces", "ingest", str(tmp_path / "nothing"), database_url=database_url)

@@ -78,6 +78,7 @@ FIELDS = [["incident", "show", "INC-2026-0001"], ["campaign", "show"]]
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@pytest.mark.slow
 @given(title=HOSTILE, actor=HOSTILE, reason=HOSTILE)
 def test_stored_values_are_shown_literally(
     database_url: str, title: str, actor: str, reason: str
@@ -119,6 +120,7 @@ def test_send_now_on_a_held_campaign_returns_at_once_with_the_hold(
     assert "police request 17" in message and f"campaign release {campaign_id}" in message
 
 
+@pytest.mark.slow
 def test_arguments_that_are_not_utf8_are_one_line(database_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENT_SVC_")}
     env["INCIDENT_SVC_DATABASE_URL"] = database_url
@@ -137,6 +139,7 @@ def test_arguments_that_are_not_utf8_are_one_line(database_url: str) -> None:
         assert b"\x1b" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_non_ascii_audit_hash_is_a_broken_chain_not_a_crash(database_url: str) -> None:
     _append_events(database_url, [], {})
     _tamper(database_url, "UPDATE audit_event SET hash = 'é' || substr(hash, 2) WHERE seq = 2")

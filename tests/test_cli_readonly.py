@@ -23,6 +23,7 @@ READ_ONLY = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", READ_ONLY, ids=lambda a: " ".join(a))
 def test_a_read_only_command_creates_no_folder_or_file(tmp_path: Path, args: list[str]) -> None:
     target = tmp_path / "nowhere" / "db.sqlite3"
@@ -43,6 +44,7 @@ def test_a_read_only_command_creates_no_folder_or_file(tmp_path: Path, args: lis
     assert "incident-svc db upgrade" in result.stderr
 
 
+@pytest.mark.slow
 def test_db_upgrade_says_where_it_creates_the_database(tmp_path: Path) -> None:
     target = tmp_path / "var" / "db.sqlite3"
     made = cli("db", "upgrade", database_url=f"sqlite://{target}")

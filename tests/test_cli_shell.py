@@ -79,6 +79,7 @@ def test_bad_configuration_is_one_line(database_url: str) -> None:
     assert result.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.slow
 def test_db_upgrade_and_status(empty_database_url: str) -> None:
     before = cli("db", "status", "--json", database_url=empty_database_url)
     assert before.returncode == 1 and json.loads(before.stdout)["state"] == "empty"
@@ -110,6 +111,7 @@ def _append_events(database_url: str, actor_args: list[str], env: dict[str, str]
     subprocess.run([sys.executable, "-c", script], check=True, env={**os.environ, **env})
 
 
+@pytest.mark.slow
 def test_audit_verify_log_and_export(database_url: str, tmp_path: Path) -> None:
     _append_events(database_url, [], {})
     ok = cli("audit", "verify", database_url=database_url)
@@ -123,6 +125,7 @@ def test_audit_verify_log_and_export(database_url: str, tmp_path: Path) -> None:
     assert exported.returncode == 0 and len(out.read_text().splitlines()) == 5
 
 
+@pytest.mark.slow
 def test_audit_verify_names_the_broken_sequence(database_url: str) -> None:
     _append_events(database_url, [], {})
     _tamper(database_url, "UPDATE audit_event SET actor = 'mallory' WHERE seq = 3")
@@ -184,6 +187,7 @@ def test_actor_defaults_to_os_user(monkeypatch: pytest.MonkeyPatch) -> None:
     assert CliState().actor == getpass.getuser()
 
 
+@pytest.mark.slow
 def test_a_database_that_cannot_be_reached_is_one_line_and_exit_8() -> None:
     # nothing listens on port 1: refused at once, as a database that is down or restarting
     result = cli("campaign", "status", "1", database_url="postgres://postgres@127.0.0.1:1/x")

@@ -69,6 +69,7 @@ PLAIN_CASES = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(address)
 @example("x@" + ".".join(["c" * 63] * 3 + ["d" * 61]))  # domain of 253

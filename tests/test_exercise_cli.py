@@ -60,6 +60,7 @@ def inproc(env: dict[str, str], *args: str, **more: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.slow
 def test_the_team_acts_on_the_exercise_with_the_normal_commands(env: dict[str, str]) -> None:
     code, out = inproc(env, "exercise", "start", "drill", "--scenario", str(EXAMPLE), "--json")
     assert code == 0, out
@@ -119,6 +120,7 @@ def test_bad_input_is_one_line_per_problem_with_exit_5(env: dict[str, str], tmp_
     )
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)  # two service processes start on a shared 2-core machine
 def test_exercise_run_serves_its_own_feed_path_applies_injects_and_stops_on_sigterm(
     env: dict[str, str],

@@ -59,6 +59,7 @@ async def _sleep_until(exercise: registry.Exercise, hour: float) -> None:
     await asyncio.sleep(exercise.clock().real_seconds_until(hour) + 0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 async def test_a_72_hour_exercise_plays_in_seconds_and_ends_with_a_report(
     real: Settings, tmp_path: Path
@@ -177,6 +178,7 @@ async def test_from_copies_the_incident_its_clock_facts_and_affected_people(
     assert started[0]["details"]["incident"] == "INC-2026-0001"  # `audit log --incident`
 
 
+@pytest.mark.slow
 async def test_an_exercise_cannot_reach_a_real_relay(real: Settings) -> None:
     async with smtp_server() as relay, smtp_server() as sink:
         exercise = await lifecycle.start(
@@ -207,6 +209,7 @@ async def test_an_exercise_cannot_reach_a_real_relay(real: Settings) -> None:
         assert [r.recipient for r in sink.handler.received] == ["b@drill.example.com"]
 
 
+@pytest.mark.slow
 async def test_a_scripted_outage_makes_the_sink_unreachable_for_its_hours(
     real: Settings,
 ) -> None:
@@ -226,6 +229,7 @@ async def test_a_scripted_outage_makes_the_sink_unreachable_for_its_hours(
         assert sink.handler.received == []
 
 
+@pytest.mark.slow
 async def test_names_taken_ended_and_bad_input_change_nothing(real: Settings) -> None:
     await lifecycle.start(
         real, StartRequest(name="once", speed=60.0, actor="c", scenario_path=EXAMPLE)

@@ -84,6 +84,7 @@ def test_export_file_is_whole_or_absent(
     assert not [p for p in folder.iterdir() if p.name.endswith(".part")]
 
 
+@pytest.mark.slow
 def test_audit_export_refuses_existing_links_and_missing_folders(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -148,6 +149,7 @@ async def _after_failure(url: str) -> tuple[int, list[str]]:
         return await Exposure.all().count(), [str(a) for a in actions]
 
 
+@pytest.mark.slow
 def test_affected_export_that_fails_commits_and_audits_nothing(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -181,6 +181,7 @@ async def database_on_small_disk(
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
+@pytest.mark.slow
 async def test_sqlite_on_a_full_disk_waits_for_space_and_loses_nothing(
     database_on_small_disk: tuple[str, Path], tmp_path: Path
 ) -> None:

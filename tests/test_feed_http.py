@@ -195,6 +195,7 @@ async def test_cors_allows_configured_origins_only(feed: Feed) -> None:
     assert no.status_code == 403 and "access-control-allow-origin" not in no.headers
 
 
+@pytest.mark.slow
 async def test_window_edges_show_within_a_second(feed: Feed) -> None:
     start = utcnow() + timedelta(seconds=3)
     banner = await publish(feed.settings, starts_at=start, ends_at=start + timedelta(seconds=1.5))

@@ -56,6 +56,7 @@ def process(url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.slow
 def test_one_account_in_two_processes_is_one_person_unless_two_keys_sign(
     database_url: str,
 ) -> None:

@@ -178,6 +178,7 @@ def test_csv_problems_are_named_with_their_line(
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"error: {expected}")
 
 
+@pytest.mark.slow
 def test_devices_fifos_and_folders_are_not_read(database_url: str, tmp_path: Path) -> None:
     fifo = tmp_path / "h.csv"
     os.mkfifo(fifo)  # nobody writes to it: reading it would block for ever

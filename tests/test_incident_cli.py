@@ -6,9 +6,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.test_cli_shell import cli
 
 
+@pytest.mark.slow
 def test_import_create_resolve_export(database_url: str, tmp_path: Path) -> None:
     (tmp_path / "accounts.csv").write_text(
         "account_ref,name,region,holder_email,holder_name\nACME,Acme,APAC,boss@acme.example,Ann\n"

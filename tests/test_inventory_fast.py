@@ -67,6 +67,7 @@ def _fast(kind: str, values: Sequence[str]) -> tuple[str, Any]:
     return ("problem", (field, reason))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(COLUMNS))
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())

@@ -3,6 +3,7 @@ its campaigns and banners; new incidents, campaigns and banners get theirs as th
 
 from __future__ import annotations
 
+import pytest
 from tortoise import connections
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
@@ -50,6 +51,7 @@ async def _old_data() -> None:
         )
 
 
+@pytest.mark.slow
 async def test_migration_gives_old_incidents_their_matters(empty_database_url: str) -> None:
     await db.open_database(empty_database_url)
     try:
@@ -92,6 +94,7 @@ async def test_new_incident_and_its_campaign_get_the_matter(
     assert (await Campaign.get(id=campaign.id)).matter_id == matter.id  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 async def test_upgrade_from_the_first_schema_keeps_existing_campaigns(
     empty_database_url: str,
 ) -> None:

@@ -11,6 +11,7 @@ from incident_svc import db
 from incident_svc.errors import SchemaError
 
 
+@pytest.mark.slow
 async def test_upgrade_on_fresh_database_twice(empty_database_url: str) -> None:
     await db.open_database(empty_database_url)
     try:

@@ -62,6 +62,7 @@ def replace_rows(url: str, campaign_id: int, values: list[tuple[str, str, str]])
     in_db(url, work)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_hostile_values_in_the_history(database_url: str, tmp_path: Path) -> None:
     campaign_id = with_campaign(database_url)

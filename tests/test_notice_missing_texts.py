@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from incident_svc import db
 from incident_svc.models import Incident, Subject
 from incident_svc.notices.context import NOTICE_TEXTS
@@ -19,6 +21,7 @@ async def _without(url: str, texts: dict[str, dict[str, str]]) -> None:
         await Incident.filter(ref="INC-2026-0001").update(texts=texts)
 
 
+@pytest.mark.slow
 def test_check_names_every_missing_text_and_the_command(database_url: str) -> None:
     only_zh = {"zh-Hant": TEXTS["zh-Hant"]}  # no English: en readers lack all five texts
     asyncio.run(_without(database_url, only_zh))
@@ -38,6 +41,7 @@ def test_check_names_every_missing_text_and_the_command(database_url: str) -> No
     assert all(f["message"].startswith("INC-2026-0001 has no ") for f in findings)
 
 
+@pytest.mark.slow
 def test_preview_says_which_texts_are_missing(database_url: str) -> None:
     asyncio.run(_without(database_url, {}))
     result = cli(
@@ -59,6 +63,7 @@ async def _outsider(url: str) -> None:
         )
 
 
+@pytest.mark.slow
 def test_preview_names_people_by_reference_not_by_id(database_url: str) -> None:
     asyncio.run(_outsider(database_url))
     result = cli(

@@ -16,6 +16,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus, NoticeKind
 from incident_svc.models import Campaign, Delivery, PolicyVersion, Subject
 from incident_svc.services.policy_change import policy, policy_report
@@ -66,6 +68,7 @@ async def _deliveries(version: PolicyVersion) -> None:
     await Delivery.bulk_create(deliveries, batch_size=1000)
 
 
+@pytest.mark.slow
 async def test_ten_thousand_people_each_dated_by_their_evidence(
     db_conn: str, tmp_path: Path
 ) -> None:

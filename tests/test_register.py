@@ -96,6 +96,7 @@ async def test_every_incident_with_its_decisions_in_both_formats(config: Setting
     assert table[0]["title"] == "'" + HOSTILE[0]
 
 
+@pytest.mark.slow
 def test_cli_export_to_a_file_and_the_terminal(database_url: str, tmp_path: Path) -> None:
     async def seed() -> None:
         await db.open_database(database_url)

@@ -149,6 +149,7 @@ async def test_unknown_rule(config: Settings) -> None:
         await draft(config, "nope", "json")
 
 
+@pytest.mark.slow
 def test_cli_writes_through_the_safe_export(database_url: str, tmp_path: Path) -> None:
     async def seed() -> None:
         await db.open_database(database_url)
