@@ -83,46 +83,75 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
 
 
+class FaultNotice:
+    """Says that a database fault began, and that it is over, once for all the operations that
+    share it while any of them rides it out: one worker's lanes meet the same fault at once,
+    and the operator hears of it once, not once per lane."""
+
+    def __init__(self, notify: Notify | None = None) -> None:
+        self._notify = notify
+        self._riding = 0  # operations riding a fault out now
+        self._since = 0.0  # when the first of them met it
+
+    def began(self, what: str, reason: str, left: float) -> None:
+        if self._riding == 0:
+            self._since = time.monotonic()
+            line = f"database fault during {what} ({reason}): retrying for up to {left:.0f} s"
+            _tell(self._notify, line)
+        self._riding += 1
+
+    def ended(self, what: str, *, answered: bool) -> None:
+        """One operation is done with its fault (``answered``: it went through at last)."""
+        self._riding -= 1
+        if self._riding == 0 and answered:
+            took = time.monotonic() - self._since
+            _tell(self._notify, f"database answers again: {what} done after {took:.1f} s")
+
+
 async def ride_out(
     operation: Callable[[], Awaitable[T]],
     *,
     what: str,
     tolerance: float,
     notify: Notify | None = None,
+    notice: FaultNotice | None = None,
 ) -> T:
     """``await operation()``, again after each passing fault, for up to ``tolerance`` seconds.
 
     ``what`` names the operation in the log and in the final error; ``notify`` hears one line
-    when a fault begins and one when it is over (``campaign send --now`` prints them).
+    when a fault begins and one when it is over (``campaign send --now`` prints them). Pass a
+    shared ``notice`` instead so that operations riding out one fault together say so once.
     """
+    notice = notice or FaultNotice(notify)
     deadline = time.monotonic() + tolerance
-    pause, first_fault = FIRST_PAUSE_SECONDS, None
-    while True:
-        try:
-            result = await operation()
-        except Exception as exc:
-            reason = fault_reason(exc)
-            if reason is None:
-                raise
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise DatabaseUnavailableError(
-                    f"the database failed during {what} for {tolerance:g} s ({reason})"
-                ) from None
-            if first_fault is None:
-                first_fault = time.monotonic()
-                _tell(
-                    notify,
-                    f"database fault during {what} ({reason}): retrying for up to {left:.0f} s",
-                )
-            await _fresh_connections()
-            await asyncio.sleep(min(pause, left))
-            pause = min(pause * 2, MAX_PAUSE_SECONDS)
-            continue
-        if first_fault is not None:
-            took = time.monotonic() - first_fault
-            _tell(notify, f"database answers again: {what} done after {took:.1f} s")
-        return result
+    pause, riding = FIRST_PAUSE_SECONDS, False
+    try:
+        while True:
+            try:
+                result = await operation()
+            except Exception as exc:
+                reason = fault_reason(exc)
+                if reason is None:
+                    raise
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DatabaseUnavailableError(
+                        f"the database failed during {what} for {tolerance:g} s ({reason})"
+                    ) from None
+                if not riding:
+                    riding = True
+                    notice.began(what, reason, left)
+                await _fresh_connections()
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, MAX_PAUSE_SECONDS)
+                continue
+            if riding:
+                riding = False
+                notice.ended(what, answered=True)
+            return result
+    finally:
+        if riding:  # given up, or cancelled: no end to tell
+            notice.ended(what, answered=False)
 
 
 def _tell(notify: Notify | None, line: str) -> None:

@@ -2,7 +2,7 @@
 
     IncidentSvcError                 anything we expect and can explain in one line
     ├── ConfigError                  bad configuration (names the key)
-    │   └── RelaySetupError          the relay refuses our TLS or login: no message can go out
+    │   └── RelaySetupError          untrusted certificate, login refused: no message can go out
     ├── DatabaseError
     │   ├── SchemaError              schema missing, behind or ahead of the code
     │   └── DatabaseUnavailableError the database failed for longer than we ride out
@@ -51,8 +51,10 @@ class ConfigError(IncidentSvcError):
 
 
 class RelaySetupError(ConfigError):
-    """The SMTP relay refused the connection's setup (TLS, STARTTLS, AUTH): a configuration
-    mismatch that no retry of one message can fix; the password is never in the message."""
+    """The SMTP relay refused the connection's setup (a certificate we do not trust, STARTTLS
+    or AUTH not offered, the login refused): a configuration mismatch that no retry of one
+    message can fix; the password is never in the message. (A TLS handshake that fails in
+    any other way is a RelayUnavailableError: mail/smtp_errors.py.)"""
 
 
 class DatabaseError(IncidentSvcError):

@@ -156,7 +156,8 @@ class ServiceScheduler:
         """Read the alarms from the database and make the jobs match them.
 
         A database fault (incident_svc.db_faults) is one warning line: the next poll tries
-        again, and /healthz reports the scheduler stale if it lasts.
+        again, and /healthz reports the scheduler stale if it lasts (``degraded`` while the
+        database does not answer, ``fail`` once it does and the polls still fail).
         """
         now = self._clock()
         try:

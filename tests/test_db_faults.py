@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incident_svc.db_faults import fault_reason, ride_out
+from incident_svc.db_faults import FaultNotice, fault_reason, ride_out
 from incident_svc.errors import DatabaseUnavailableError, ValidationError
 
 
@@ -54,6 +54,38 @@ async def test_a_locked_sqlite_database_is_waited_for(tmp_path: Path) -> None:
     assert heard[0].startswith("database fault during a test write (SQLite: database is locked)")
     assert heard[-1].startswith("database answers again: a test write done after ")
     assert len(heard) == 2  # one line when it starts, one when it is over
+
+
+async def test_lanes_meeting_one_fault_say_so_once(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    holder = locked_database(path)
+    heard: list[str] = []
+    notice = FaultNotice(heard.append)  # what one worker's lanes share
+
+    def lane(what: str, tolerance: float) -> asyncio.Task[int]:
+        return asyncio.create_task(
+            ride_out(
+                lambda: asyncio.sleep(0, write(path)),
+                what=what,
+                tolerance=tolerance,
+                notice=notice,
+            )
+        )
+
+    quitter = lane("a renewal", 0.1)  # gives up while the others still ride it out
+    first, second = lane("a claim", 5), lane("a group commit", 5)
+    with pytest.raises(DatabaseUnavailableError):
+        await quitter
+    asyncio.get_running_loop().call_later(0.3, holder.commit)
+    assert await asyncio.gather(first, second) == [1, 1]
+    assert len(heard) == 2, heard
+    assert heard[0].startswith("database fault during a renewal (SQLite: database is locked)")
+    assert heard[1].startswith("database answers again: ")
+    # a fault that comes later is a new one, told again
+    holder = locked_database(path)
+    asyncio.get_running_loop().call_later(0.2, holder.commit)
+    assert await lane("a claim", 5) == 1
+    assert len(heard) == 4 and heard[2].startswith("database fault during a claim")
 
 
 async def test_past_the_tolerance_one_error_with_exit_code_8(tmp_path: Path) -> None:

@@ -216,6 +216,9 @@ async def test_sqlite_on_a_full_disk_waits_for_space_and_loses_nothing(
     err = told.read_text()
     assert code == 0, err
     assert_no_traceback(err)
+    # both lanes met the full disk: one line when it began, one when it was over
+    assert err.count("database or disk is full") == 1, err
+    assert err.count("database answers again") == 1, err
     await assert_each_sent_once(campaign.id, server, RECIPIENTS)
     assert recovered < 10
     print(f"full disk: sending done {recovered:.1f} s after space was freed")

@@ -7,13 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from incident_svc.domain.enums import CampaignStatus, DeliveryStatus
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Delivery
 from incident_svc.service_status import ServiceStatus
-from incident_svc.web.health import health_routes
+from incident_svc.web.health import health_routes, verdict
 from tests.support import rows
 
 
@@ -22,6 +23,38 @@ async def get(status: ServiceStatus, path: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
         return await client.get(path)
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "dispatcher", "database_down", "relay_down", "expected"),
+    [
+        ("running", "alive", False, False, ("ok", 200)),
+        ("disabled", "disabled", False, False, ("ok", 200)),
+        ("running", "alive", False, True, ("degraded", 200)),
+        ("running", "alive", True, False, ("degraded", 200)),
+        # the database away: polls skipped and a worker waiting to restart are the outage's
+        ("stale", "alive", True, False, ("degraded", 200)),
+        ("running", "restarting", True, False, ("degraded", 200)),
+        ("stale", "restarting", True, True, ("degraded", 200)),
+        # ... with the database answering they are faults of their own
+        ("stale", "alive", False, False, ("fail", 503)),
+        ("running", "restarting", False, False, ("fail", 503)),
+        ("stale", "alive", False, True, ("fail", 503)),
+        # a stopped scheduler or a dead worker is a fault whatever else is going on
+        ("stopped", "alive", True, False, ("fail", 503)),
+        ("running", "dead", True, False, ("fail", 503)),
+        ("stale", "dead", True, False, ("fail", 503)),
+    ],
+)
+def test_health_verdict(
+    scheduler: str,
+    dispatcher: str,
+    database_down: bool,
+    relay_down: bool,
+    expected: tuple[str, int],
+) -> None:
+    got = verdict(scheduler, dispatcher, database_down=database_down, relay_down=relay_down)
+    assert got == expected
 
 
 async def test_dead_dispatcher_makes_health_fail(db_conn: str) -> None:

@@ -1,13 +1,17 @@
-"""The SMTP pool against a real aiosmtpd server with injected faults."""
+"""The SMTP pool against a real aiosmtpd server with injected faults, and against a raw
+listener that fails the connection's setup (a 421 greeting, a TLS handshake that fails)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from incident_svc.config import SmtpSettings
+from incident_svc.domain.enums import DeliveryStatus
 from incident_svc.errors import (
     PermanentDeliveryError,
     RelaySetupError,
@@ -15,7 +19,16 @@ from incident_svc.errors import (
     TransientDeliveryError,
 )
 from incident_svc.mail.smtp_pool import SmtpPool
+from incident_svc.models import Delivery, DeliveryAttempt
+from incident_svc.services.delivery import campaigns
+from incident_svc.services.relay import relay_state
+from tests.support import sending
+from tests.support.approval import OPEN
+from tests.support.composer import plain_loader
+from tests.support.people import address, make_incident
+from tests.support.raw_relay import raw_relay
 from tests.support.smtpd import AcceptThenDrop, Disconnect, Reply, SmtpServer, Stall, smtp_server
+from tests.support.tls import make_pki
 
 SENDER = "security@example.com"
 
@@ -157,3 +170,97 @@ async def test_rate_limit_spaces_sends_over_the_pool() -> None:
         )
         # 9 sends at 40/s: the 9th slot is 8/40 = 0.2 s after the first
         assert time.monotonic() - started >= 0.19
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [("busy", "421 4.3.2 busy at greeting"), ("busy_at_ehlo", "421 4.3.2 closing during")],
+)
+async def test_a_421_while_connecting_is_the_relays_fault_not_the_messages(
+    fault: str, why: str
+) -> None:
+    async with raw_relay(fault) as relay:
+        pool = SmtpPool(SmtpSettings(host="127.0.0.1", port=relay.port, timeout=2.0))
+        with pytest.raises(RelayUnavailableError, match=f"cannot be reached \\({why}") as info:
+            await pool.send(sender=SENDER, recipient="r1@example.org", data=message(1))
+        assert (info.value.reply or "").startswith("421 4.3.2")
+        with pytest.raises(RelayUnavailableError):
+            await pool.probe()
+        await pool.close()
+
+
+@pytest.mark.parametrize(
+    ("mode", "fault"),
+    [
+        ("tls", "cut_hello"),  # implicit TLS: the ClientHello goes unanswered
+        ("tls", "alert_hello"),  # ... or is answered with a fatal alert
+        ("tls", "busy"),  # ... or with a plain greeting (TLS where it is not spoken)
+        ("starttls", "starttls_cut"),
+        ("starttls", "starttls_alert"),
+    ],
+)
+async def test_a_tls_handshake_that_fails_is_the_relay_unavailable(
+    mode: str, fault: str, tmp_path: Path
+) -> None:
+    pki = make_pki(tmp_path)
+    async with raw_relay(fault) as relay:
+        settings = SmtpSettings(
+            host="127.0.0.1", port=relay.port, timeout=2.0, ca_file=pki.ca_file, **{mode: True}
+        )
+        pool = SmtpPool(settings)
+        results = await asyncio.gather(
+            *(
+                pool.send(sender=SENDER, recipient=f"r{n}@example.org", data=message(n))
+                for n in range(3)
+            ),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, RelayUnavailableError) for r in results), results
+        with pytest.raises(RelayUnavailableError):
+            await pool.probe()  # and it is probed again, not set aside as a setting to fix
+        assert relay.connections >= 4
+        await pool.close()
+
+
+async def test_a_tls_outage_at_dispatch_spends_no_attempt_and_sending_resumes(
+    db_conn: str, settings_for: Any, tmp_path: Path
+) -> None:
+    await make_incident(6)
+    campaign = await campaigns.create(
+        incident_ref="INC-2026-0001", kind="subject_notice", at=None, actor="a", key=None,
+        approval=OPEN,
+    )  # fmt: skip
+    pki = make_pki(tmp_path / "pki")
+    async with smtp_server(tls=pki.server_context) as server, raw_relay("alert_hello") as relay:
+        settings = settings_for(
+            db_conn,
+            smtp={"host": "127.0.0.1", "port": relay.port, "tls": True,
+                  "ca_file": str(pki.ca_file), "timeout": 2.0, "pool_size": 2},
+            delivery={"batch_size": 4, "relay_probe_seconds": 0.2,
+                      "relay_probe_max_seconds": 0.5},
+            approval={"required": False},
+        )  # fmt: skip
+        sending_now = asyncio.create_task(
+            sending.send_now(campaign_id=campaign.id, settings=settings, actor="a",
+                             loader=plain_loader)
+        )  # fmt: skip
+        name = f"127.0.0.1:{relay.port}"
+        async with asyncio.timeout(10):
+            while (view := await relay_state.read(name)) is None or view.up:
+                assert not sending_now.done(), sending_now.result()  # not given up
+                await asyncio.sleep(0.05)
+            tried = relay.connections
+            while relay.connections < tried + 2:  # probed again: an outage, not set aside
+                await asyncio.sleep(0.05)
+        assert "TLS handshake failed" in view.last_error
+        assert not sending_now.done()
+        deliveries = await Delivery.filter(campaign_id=campaign.id)
+        assert {(d.status, d.attempts) for d in deliveries} == {(DeliveryStatus.PENDING, 0)}
+        assert await DeliveryAttempt.all().count() == 0
+
+        relay.forward_to(server.host, server.port)  # the relay's TLS answers again
+        counts = await asyncio.wait_for(sending_now, 15)
+    assert counts["sent"] == 6
+    assert sorted(m.recipient for m in server.received) == sorted(address(n) for n in range(6))
+    deliveries = await Delivery.filter(campaign_id=campaign.id)
+    assert {(d.status, d.attempts) for d in deliveries} == {(DeliveryStatus.SENT, 1)}

@@ -52,7 +52,9 @@ def status(
         _watch(ctx, campaign_id)
 
     async def work(settings: Settings, actor: str, key: bytes | None) -> dict[str, Any]:
-        return await campaign_views.status(campaign_id, relay=relay_name(settings.smtp))
+        return await campaign_views.status(
+            campaign_id, relay=relay_name(settings.smtp), rate_limit=settings.smtp.rate_limit
+        )
 
     data = run(ctx, work)
     if json_output:
@@ -82,7 +84,11 @@ def _watch(ctx: typer.Context, campaign_id: int) -> None:
         with Progress(*columns, console=console, transient=False) as bar:
             task = bar.add_task(f"campaign {campaign_id}", total=None)
             while True:
-                data = await campaign_views.status(campaign_id, relay=relay_name(settings.smtp))
+                data = await campaign_views.status(
+                    campaign_id,
+                    relay=relay_name(settings.smtp),
+                    rate_limit=settings.smtp.rate_limit,
+                )
                 done = sum(data["counts"][s] for s in ("sent", "failed", "cancelled"))
                 relay = "" if data["relay"] == "up" else f" ({printable(data['relay'])})"
                 bar.update(

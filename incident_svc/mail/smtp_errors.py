@@ -2,12 +2,18 @@
 
 4xx replies, timeouts, disconnects and unreachable relays become
 :class:`TransientDeliveryError` (try again later); 5xx replies, refused recipients and
-addresses SMTP cannot carry become :class:`PermanentDeliveryError`. A relay that refuses the
-connection's setup (a certificate we do not trust, TLS or STARTTLS it does not speak, a
-refused login) raises :class:`RelaySetupError`: that is no message's fault, so no delivery
-is failed or retried for it, and no address is marked bounced. A relay that cannot be
-reached at all (connection refused or timed out, the TLS handshake cut, a 4xx or 5xx greeting)
-raises :class:`RelayUnavailableError`: no message was offered, so no attempt is spent.
+addresses SMTP cannot carry become :class:`PermanentDeliveryError`. A relay that cannot be
+reached at all raises :class:`RelayUnavailableError`: no message was offered, so no attempt
+is spent, and the relay's circuit opens until a probe gets through. That is a connection
+refused or timed out, a 4xx or 5xx greeting, a 421 (closing) at any step of the setup, and a
+TLS handshake that fails in any way (cut, reset, an alert, a protocol the relay does not
+speak) except one: a certificate we do not trust. That, a refused login and STARTTLS or AUTH
+not offered are the setup's fault, a setting to fix: :class:`RelaySetupError`, no delivery
+failed or retried for it, no address marked bounced, the campaign set aside. (A handshake
+failure caused by a wrong ``smtp.tls`` / ``smtp.starttls`` / ``smtp.port`` looks the same on
+the wire as a relay's TLS front end failing, so it is waited out like an outage; its reason
+says what to check if it lasts, and the outage alert comes after
+``delivery.outage_alert_seconds``.)
 """
 
 from __future__ import annotations
@@ -70,24 +76,32 @@ def connection_is_dead(exc: BaseException) -> bool:
 
 def unreachable(exc: BaseException, settings: SmtpSettings) -> RelayUnavailableError | None:
     """Our error when ``exc``, raised while opening a connection, means the relay cannot be
-    reached at all; None when it is something else (a TLS or login setup problem, ...)."""
+    reached at all; None when it is something else (a certificate we do not trust, a login
+    refused, STARTTLS or AUTH not offered: setup_failure's)."""
     tls = _ssl_error(exc)
-    if tls is not None and not isinstance(tls, ssl.SSLEOFError | ssl.SSLZeroReturnError):
-        return None  # TLS spoken wrongly or a certificate we do not trust: setup_failure's
-    if isinstance(exc, aiosmtplib.SMTPConnectResponseError):
+    hint = ""
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        return None  # a certificate we do not trust: a setting to fix (setup_failure's)
+    if tls is not None:
+        why = f"TLS handshake failed: {type(tls).__name__}: {tls.reason or tls}"
+        if not isinstance(tls, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            hint = f"; if it lasts, {_TLS_SETTINGS}"  # it may be ours: TLS on a plain port
+    elif isinstance(exc, aiosmtplib.SMTPConnectResponseError):
         why = f"{exc.code} {exc.message} at greeting".strip()
     elif isinstance(exc, aiosmtplib.SMTPResponseException):
-        return None  # a refused login, STARTTLS refused: setup_failure's
+        if exc.code != _CLOSING:
+            return None  # a refused login, STARTTLS refused: setup_failure's
+        why = f"{exc.code} {exc.message} during the connection's setup".strip()
     elif isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPTimeoutError):
         cause = exc.__cause__
-        shown = cause if isinstance(cause, OSError) and str(cause) else exc  # the socket's words
-        why = f"{type(shown).__name__}: {shown}"
+        shown = cause if isinstance(cause, OSError) else exc  # the socket's words
+        why = f"{type(shown).__name__}: {shown}" if str(shown) else type(shown).__name__
     elif isinstance(exc, aiosmtplib.SMTPServerDisconnected | OSError | TimeoutError):
         why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     else:
         return None
     relay = f"{settings.host}:{settings.port}"
-    return RelayUnavailableError(f"the relay {relay} cannot be reached ({why})", reply=why)
+    return RelayUnavailableError(f"the relay {relay} cannot be reached ({why}){hint}", reply=why)
 
 
 def setup_failure(exc: BaseException, settings: SmtpSettings) -> RelaySetupError | None:
@@ -99,12 +113,6 @@ def setup_failure(exc: BaseException, settings: SmtpSettings) -> RelaySetupError
             f"{relay} presented a certificate we do not trust ({tls.verify_message}); set "
             "smtp.ca_file to the CA that signed it, or check that smtp.host is its name",
             key="smtp.ca_file",
-        )
-    if tls is not None:
-        return RelaySetupError(
-            f"TLS with {relay} failed ({tls.reason or tls}); check smtp.tls, smtp.starttls "
-            "and smtp.port (465 is usually implicit TLS, 587 STARTTLS)",
-            key="smtp.tls",
         )
     if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code in _LOGIN_REFUSED:
         return RelaySetupError(
@@ -118,6 +126,10 @@ def setup_failure(exc: BaseException, settings: SmtpSettings) -> RelaySetupError
     return None
 
 
+_CLOSING = 421  # "service not available, closing transmission channel" (RFC 5321)
+_TLS_SETTINGS = (
+    "check smtp.tls, smtp.starttls and smtp.port (465 is usually implicit TLS, 587 STARTTLS)"
+)
 # 530 authentication required, 534 mechanism too weak, 535 credentials invalid,
 # 538 encryption required for the mechanism (RFC 4954); 454 (temporary) is retried.
 _LOGIN_REFUSED = frozenset({530, 534, 535, 538})

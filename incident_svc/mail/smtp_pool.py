@@ -4,9 +4,11 @@ aiosmtplib sends one message at a time per connection and does not pipeline, so 
 comes from several connections kept open across messages. Each connection is opened on
 first use and reopened after it drops or times out; a rate limit spaces sends over the whole
 pool. Every failure of a message leaves this module as a
-:class:`~incident_svc.errors.DeliveryError`; a relay that refuses the connection's TLS or
-login as :class:`~incident_svc.errors.RelaySetupError` (a configuration problem), a relay
-that cannot be reached at all as :class:`~incident_svc.errors.RelayUnavailableError`.
+:class:`~incident_svc.errors.DeliveryError`; a relay that presents a certificate we do not
+trust or refuses the login as :class:`~incident_svc.errors.RelaySetupError` (a configuration
+problem), a relay that cannot be reached at all (refused, timed out, a 421 or a TLS handshake
+that fails while connecting) as :class:`~incident_svc.errors.RelayUnavailableError`
+(``mail/smtp_errors.py`` draws the line).
 Nothing connects or reads configuration in the constructor beyond storing the settings.
 """
 
@@ -83,7 +85,8 @@ class SmtpPool:
         self, *, sender: str, recipient: str, data: bytes, wire: bytes | None = None
     ) -> Accepted:
         """Hand one message to the relay; raise Transient/PermanentDeliveryError on failure,
-        RelaySetupError when the relay refuses the connection's TLS or login.
+        RelayUnavailableError when the relay cannot be reached, RelaySetupError when it
+        presents a certificate we do not trust or refuses the login.
 
         ``wire``: ``data`` as DATA sends it, if the caller prepared it with
         :func:`~incident_svc.mail.smtp_transaction.wire_form`.
@@ -95,6 +98,10 @@ class SmtpPool:
             return await self._send_on(slot, sender, recipient, data, wire, refusals)
         except (aiosmtplib.SMTPException, OSError, UnicodeEncodeError) as exc:
             await self._after_failure(slot, exc)
+            if isinstance(exc, aiosmtplib.SMTPHeloError):  # EHLO, sent before the first MAIL
+                down = unreachable(exc, self._settings)  # 421: the relay closes, no message's
+                if down is not None:
+                    raise down from exc
             raise translate(exc) from exc
         except BaseException:
             slot.drop()  # cancelled mid-conversation: the connection's state is unknown
@@ -189,12 +196,14 @@ class SmtpPool:
     async def probe(self) -> None:
         """Open one idle connection afresh (kept for the next message): the relay answers.
 
-        Raises RelayUnavailableError while it cannot be reached, RelaySetupError when it
-        refuses our TLS or login.
+        Raises RelayUnavailableError while it cannot be reached (or answers EHLO 421),
+        RelaySetupError when it presents a certificate we do not trust or refuses the login.
         """
         slot = await self._idle.get()
         try:
             await self._connect(slot, self._refusals)
+            assert slot.client is not None
+            await _greet(slot.client)
         except (aiosmtplib.SMTPException, OSError) as exc:
             slot.drop()  # any other way a connection cannot be opened: still unavailable
             why = translate(exc).reply or str(exc)
@@ -222,6 +231,17 @@ class SmtpPool:
     async def close(self) -> None:
         """QUIT every open connection (politely, bounded by the timeout)."""
         await asyncio.gather(*(_quit(slot) for slot in self._slots))
+
+
+async def _greet(client: aiosmtplib.SMTP) -> None:
+    """EHLO, as the first MAIL would send it: a relay that answers it 421 is not back yet
+    (any other refusal is left to MAIL, which falls back to HELO)."""
+    if client.is_ehlo_or_helo_needed:
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError as exc:
+            if exc.code == 421:
+                raise
 
 
 async def _quit(slot: _Slot) -> None:

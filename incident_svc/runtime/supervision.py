@@ -6,9 +6,10 @@ longer than a query, a campaign whose templates no longer compose). The rest of 
 whole process would only fail the same way again. So the worker is restarted here after a
 pause that doubles up to ``MAX_PAUSE_SECONDS``, and goes back to the first pause once the
 worker has run healthily for ``HEALTHY_POLLS`` polls (a blip an hour must not grow the pause
-forever). Meanwhile /healthz answers 503 naming it; the log has one line for an error we
-can explain (the database unreachable past database.fault_tolerance_seconds, ...), the
-traceback for anything else. Each start gets its own number, so that a new start never
+forever). Meanwhile /healthz answers 503 naming it (``degraded`` while the database does
+not answer: then the worker waits for it like the rest of the process); the log has one line
+for an error we can explain (the database unreachable past database.fault_tolerance_seconds,
+...), the traceback for anything else. Each start gets its own number, so that a new start never
 takes the leases of its predecessor's batches for its own.
 """
 

@@ -3,9 +3,13 @@
 ``/healthz`` answers 200 ``ok`` when the database answers, the relay can be reached, the
 scheduler polls and every dispatcher worker runs (parts switched off count as healthy).
 While the database does not answer or a relay cannot be reached it answers 200 ``degraded``
-with the reason: the service is riding the fault out, and restarting it would not help.
-A scheduler that stopped polling or a dispatcher worker down answers 503 ``fail``. The body
-says which part is in trouble. ``/metrics`` is the Prometheus text format, version 0.0.4.
+with the reason: the service is riding the fault out, and restarting it would not help. That
+holds for what the outage does to the other parts too: while the database does not answer, a
+scheduler whose polls are skipped (``stale``) and a dispatcher worker waiting to be started
+again (``restarting``) are the outage's, not faults of their own (:func:`verdict`). A
+scheduler that stopped polling or a dispatcher worker down with the database answering, and a
+scheduler stopped or a worker dead at any time, answer 503 ``fail``. The body says which part
+is in trouble. ``/metrics`` is the Prometheus text format, version 0.0.4.
 """
 
 from __future__ import annotations
@@ -32,6 +36,25 @@ ObligationsProbe = Callable[[datetime], Awaitable[ObligationMetrics]]
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 HEALTHY = {"ok", "running", "alive", "disabled"}
+# what a database outage does to the other parts: polls skipped, a worker waiting to restart
+DATABASE_WAITS = {"stale", "restarting"}
+
+
+def verdict(
+    scheduler: str, dispatcher: str, *, database_down: bool, relay_down: bool
+) -> tuple[str, int]:
+    """``(status, HTTP code)`` for the parts' states and the faults that are current.
+
+    While the database does not answer, a stale scheduler and a restarting dispatcher are
+    waiting for it: ``degraded`` (a liveness probe must not restart the process for an outage
+    it rides out). A stopped scheduler or a dead worker is ``fail`` whatever the cause.
+    """
+    excused = HEALTHY | DATABASE_WAITS if database_down else HEALTHY
+    if scheduler not in excused or dispatcher not in excused:
+        return "fail", 503
+    if database_down or relay_down:
+        return "degraded", 200
+    return "ok", 200
 
 
 def health_routes(
@@ -49,14 +72,13 @@ def health_routes(
             "scheduler": status.scheduler_state(utcnow()),
             "dispatcher": status.dispatcher_state(),
         }
-        parts = (checks["scheduler"], checks["dispatcher"])
-        if not all(value in HEALTHY for value in parts):
-            verdict, code = "fail", 503
-        elif problem or down:
-            verdict, code = "degraded", 200
-        else:
-            verdict, code = "ok", 200
-        body = {"status": verdict, "checks": checks}
+        answer, code = verdict(
+            checks["scheduler"],
+            checks["dispatcher"],
+            database_down=bool(problem),
+            relay_down=bool(down),
+        )
+        body = {"status": answer, "checks": checks}
         return JSONResponse(body, status_code=code, headers=_no_store())
 
     async def metrics(request: Request) -> Response:

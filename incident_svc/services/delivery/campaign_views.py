@@ -15,6 +15,9 @@ from incident_svc.services.delivery.campaigns import delivery_counts, get
 from incident_svc.services.relay import relay_state
 
 RATE_WINDOW = timedelta(seconds=60)
+# messages per second for the time left while the relay is down and nothing was sent in the
+# minute before (down from the start) and smtp.rate_limit is 0: a rough figure, said as such
+ASSUMED_RATE = 10.0
 
 
 def describe(campaign: Campaign) -> dict[str, Any]:
@@ -62,13 +65,20 @@ async def list_campaigns(*, incident_ref: str | None = None) -> list[dict[str, A
 
 
 async def status(
-    campaign_id: int, *, now: datetime | None = None, failures: int = 5, relay: str | None = None
+    campaign_id: int,
+    *,
+    now: datetime | None = None,
+    failures: int = 5,
+    relay: str | None = None,
+    rate_limit: float = 0.0,
 ) -> dict[str, Any]:
     """Counts by state, accepted / bounced / substituted, the send rate over the last minute, time left, the latest failures,
     and the relay (``host:port``; any relay when None) if it cannot be reached.
 
     While the relay is down the time left is the wait for its next probe plus the rest at
-    the rate of the minute before the outage.
+    the rate of the minute before the outage; when nothing was sent in that minute (down from
+    the start), at ``rate_limit`` (smtp.rate_limit) or else at ``ASSUMED_RATE``.
+    ``eta_basis`` says which: ``measured``, ``rate_limit`` or ``assumed``.
     """
     now = now or utcnow()
     campaign = await get(campaign_id)
@@ -78,9 +88,11 @@ async def status(
     window_end = outage.down_since if outage and outage.down_since else now
     rate = await _rate(campaign_id, window_end)
     remaining = counts["pending"] + counts["sending"]
-    eta = remaining / rate if rate > 0 and remaining else None
-    if outage is not None and eta is not None and outage.next_probe_at is not None:
-        eta += max(0.0, (outage.next_probe_at - now).total_seconds())
+    wait = None
+    if outage is not None:
+        probe = outage.next_probe_at
+        wait = max(0.0, (probe - now).total_seconds()) if probe is not None else 0.0
+    eta, basis = time_left(remaining, rate, wait, rate_limit)
     return {
         "id": campaign.id,
         "incident": campaign_matter.incident_ref(campaign),
@@ -91,12 +103,33 @@ async def status(
         "counts": counts,
         "rate_per_second": round(rate, 2),
         "eta_seconds": round(eta, 1) if eta is not None else None,
+        "eta_basis": basis,
         "relay": outage.describe() if outage else "up",
         "relay_down_since": outage.down_since if outage else None,
         "relay_next_probe_at": outage.next_probe_at if outage else None,
         **await after_acceptance(campaign_id),
         "latest_failures": await _latest_failures(campaign_id, failures),
     }
+
+
+def time_left(
+    remaining: int, rate: float, wait: float | None, rate_limit: float = 0.0
+) -> tuple[float | None, str | None]:
+    """Seconds until ``remaining`` deliveries are done, and on what rate that rests.
+
+    ``rate``: measured over the last minute (before the outage, if any); ``wait``: seconds to
+    the relay's next probe while it is down, None while it is up. With the relay up and
+    nothing measured there is no estimate (the campaign may be on hold or not yet due).
+    """
+    if not remaining:
+        return None, None
+    if rate > 0:
+        return (wait or 0.0) + remaining / rate, "measured"
+    if wait is None:
+        return None, None
+    if rate_limit > 0:
+        return wait + remaining / rate_limit, "rate_limit"
+    return wait + remaining / ASSUMED_RATE, "assumed"
 
 
 async def _rate(campaign_id: int, until: datetime) -> float:

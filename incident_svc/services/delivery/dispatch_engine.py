@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from incident_svc.config import Settings
-from incident_svc.db_faults import ride_out
+from incident_svc.db_faults import FaultNotice, ride_out
 from incident_svc.domain.enums import AttemptOutcome, CampaignStatus
 from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
@@ -78,6 +78,7 @@ class Engine:
     tolerate: bool = False  # a service worker logs a campaign's error and goes on with others
     notify: Notify | None = None  # `campaign send --now` prints what it is waiting for
     relay: RelayWatch = field(init=False)
+    faults: FaultNotice = field(init=False)  # a fault the lanes meet together is told once
     _composers: dict[int, Composer] = field(default_factory=dict)
     _benched: dict[int, datetime] = field(default_factory=dict)
     _loading: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -86,6 +87,7 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.relay = RelayWatch(self.settings, self.pool, self.notify)
+        self.faults = FaultNotice(self.notify)
 
     @property
     def policy(self) -> RetryPolicy:
@@ -95,7 +97,7 @@ class Engine:
     async def db(self, operation: Callable[[], Awaitable[T]], what: str) -> T:
         """``operation`` ridden through database faults (see incident_svc.db_faults)."""
         tolerance = self.settings.database.fault_tolerance_seconds
-        return await ride_out(operation, what=what, tolerance=tolerance, notify=self.notify)
+        return await ride_out(operation, what=what, tolerance=tolerance, notice=self.faults)
 
     async def composer_for(self, campaign: Campaign) -> Composer:
         async with self._loading:  # both lanes start at once: load one composer, not two
