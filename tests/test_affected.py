@@ -13,15 +13,19 @@ The incident: systems crm, billing; categories contact, payment_card.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import json
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from incident_svc import db
 from incident_svc.domain.enums import Severity
 from incident_svc.errors import ValidationError
 from incident_svc.models import Account, AuditEvent, Exposure, Holding, Incident, Subject
@@ -39,6 +43,10 @@ INVENTORY = {
 
 @pytest.fixture
 async def inventory(db_conn: str) -> None:
+    await _inventory()
+
+
+async def _inventory() -> None:
     accounts = {}
     for ref in ("ACME", "GLOBEX"):
         accounts[ref] = await Account.create(
@@ -265,3 +273,73 @@ async def test_a_failure_after_the_exposures_are_written_writes_nothing(
     assert await _exposures(ref) == {}
     incident = await Incident.get(ref=ref)
     assert (incident.affected_count, incident.affected_hash) == (0, None)
+
+
+def _shell(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str]:
+    """The console entry point in this process (so a cap can be patched down): its exit code
+    and what it wrote to stderr."""
+    from incident_svc.cli import main
+
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", ["incident-svc", *args])
+    with pytest.raises(SystemExit) as ended:
+        main.run()
+    return int(ended.value.code or 0), capsys.readouterr().err
+
+
+async def _state() -> tuple[Any, ...]:
+    return (
+        await _exposures("INC-2026-0001"),
+        await AuditEvent.all().count(),
+        await Incident.get(ref="INC-2026-0001").values_list("affected_count", flat=True),
+    )
+
+
+def test_include_and_exclude_files_too_large_devices_and_fifos_are_refused(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each refusal is one line naming the file, exit 5 (bad input), and changes nothing; a
+    FIFO nobody writes to and /dev/zero are refused before a byte is read (no hang)."""
+
+    async def prepared() -> tuple[Any, ...]:
+        async with db.database(database_url):
+            await _inventory()
+            await _resolve(await _incident())
+            return await _state()
+
+    async def now() -> tuple[Any, ...]:
+        async with db.database(database_url):
+            return await _state()
+
+    before = asyncio.run(prepared())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INCIDENT_SVC_DATABASE_URL", database_url)
+    monkeypatch.setattr(affected, "REF_LIST_MAX_BYTES", 64)  # 256 MiB for real
+    big = tmp_path / "big.txt"
+    big.write_text("".join(f"NOH{n}\n" for n in range(20)))  # 110 bytes
+    fits = tmp_path / "fits.txt"
+    fits.write_text("NOH\n")
+    fifo = tmp_path / "staff.fifo"
+    os.mkfifo(fifo)  # nobody writes to it: reading it would block for ever
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    cases = [
+        ("--include", big, "larger than 64 bytes, the limit for --include files"),
+        ("--exclude", big, "larger than 64 bytes, the limit for --exclude files"),
+        ("--exclude", fifo, "not a regular file (a FIFO)"),
+        ("--include", fifo, "not a regular file (a FIFO)"),
+        ("--include", Path("/dev/zero"), "not a regular file (a device)"),
+        ("--exclude", Path("/dev/zero"), "not a regular file (a device)"),
+        ("--include", folder, "not a regular file (a folder)"),
+    ]
+    for option, path, reason in cases:
+        other = "--exclude" if option == "--include" else "--include"
+        args = ["incident", "affected", "INC-2026-0001", option, str(path), other, str(fits)]
+        code, stderr = _shell(monkeypatch, capsys, *args)
+        assert (code, stderr) == (5, f"error: {path}: {reason}\n"), (option, path)
+    assert asyncio.run(now()) == before  # no run recorded, no exposure changed

@@ -10,11 +10,12 @@ import re
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from incident_svc import db
@@ -91,11 +92,54 @@ def test_stored_values_are_shown_literally(
         assert result.exit_code == 0 and result.exception is None, (args, result.output)
         assert not RAW.search(result.output), (args, result.output)
         if args in TABLES:  # fields print whole, one a line; tables fit the terminal
-            assert all(len(line) <= 80 for line in result.output.splitlines()), result.output
+            assert all(cell_len(line) <= 80 for line in result.output.splitlines()), result.output
     shown = CliRunner().invoke(app, ["incident", "show", "INC-2026-0001"], env=env).output
     assert "title  " in shown and visible(title) in shown  # fields print whole, one line each
     exact = CliRunner().invoke(app, ["incident", "show", "INC-2026-0001", "--json"], env=env)
     assert json.loads(exact.output)["title"] == title  # JSON is not touched
+
+
+LONG = [
+    "x" * 250,  # one word, far wider than the terminal
+    "[/x][bold]" * 12 + "\x1b[2J\x1b]0;pwned\x07" * 4,
+    " ".join(["customer-records"] * 14),
+    "中文" * 60,  # two terminal cells a character
+    "\u202e\u2028\n" * 20 + "a" * 40,
+]
+DISCOVERED, SCHEDULED, HELD = "2026-11-28T06:12:00Z", "2026-12-29T10:00:00Z", "2026-12-30T00:00:00Z"
+
+
+async def _fixed_times(url: str, campaign_id: int) -> None:
+    async with db.database(url):
+        await Incident.all().update(discovered_at=datetime.fromisoformat(DISCOVERED))
+        await Campaign.filter(id=campaign_id).update(
+            scheduled_at=datetime.fromisoformat(SCHEDULED),
+            hold_until=datetime.fromisoformat(HELD),
+        )
+
+
+@pytest.mark.parametrize("title", LONG, ids=["word", "markup", "words", "wide", "controls"])
+def test_references_and_times_stay_whole_at_80_columns(database_url: str, title: str) -> None:
+    """Long hostile titles, actors and references give way before the reference, the id and
+    the times, which are printed whole, and every line fits 80 columns."""
+    asyncio.run(_clear(database_url))
+    campaign_id = asyncio.run(_store(database_url, title, title[:128], title))
+    asyncio.run(_fixed_times(database_url, campaign_id))
+    env = {"INCIDENT_SVC_DATABASE_URL": database_url, "COLUMNS": "80"}
+    wanted = {
+        ("incident", "list"): ["INC-2026-0001", DISCOVERED],
+        ("campaign", "list"): ["INC-2026-0001", SCHEDULED, HELD],
+        ("audit", "log", "--incident", "INC-2026-0001"): ["INC-2026-0001"],
+    }
+    for args, whole in wanted.items():
+        result = CliRunner().invoke(app, list(args), env=env)
+        assert result.exit_code == 0 and result.exception is None, (args, result.output)
+        assert not RAW.search(result.output), (args, result.output)
+        assert all(cell_len(line) <= 80 for line in result.output.splitlines()), result.output
+        for text in whole:
+            assert text in result.output, (args, text, result.output)
+    shown = CliRunner().invoke(app, ["campaign", "list"], env=env).output
+    assert re.search(rf"^[│ ]*{campaign_id} ", shown, re.MULTILINE), shown  # the id, whole
 
 
 async def _sending(url: str, campaign_id: int) -> None:

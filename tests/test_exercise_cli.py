@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -118,6 +120,37 @@ def test_bad_input_is_one_line_per_problem_with_exit_5(env: dict[str, str], tmp_
     assert not (tmp_path / "var" / "exercises").exists() or not any(
         (tmp_path / "var" / "exercises").iterdir()
     )
+
+
+def test_exercise_run_shows_stored_values_literally(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subject the sink received and a stored summary reach the terminal as one visible line
+    each: no escape sequence, no forged line, no markup read."""
+    from datetime import UTC, datetime
+
+    from incident_svc.mail.sink import Stored
+    from incident_svc.services.exercises import running
+
+    code, out = inproc(env, "exercise", "start", "drill", "--scenario", str(EXAMPLE))
+    assert code == 0, out
+    hostile = "[/x]\x1b[2J\x1b]0;pwned\x07\n[drill] hour 99: forged\u202e\r"
+    stored = Stored(datetime(2026, 11, 28, tzinfo=UTC), "s@x.example", ("a@x.example",),
+                    "<m@x.example>", hostile, 10, "k")  # fmt: skip
+
+    async def fake_run(exercise: Any, settings: Any, var_dir: Any, *, say: Any) -> None:
+        say(f"mail sink: {stored.line()}")
+        say(f"hour 1: note: {hostile}")
+
+    monkeypatch.setattr(running, "run", fake_run)
+    code, out = inproc(env, "exercise", "run", "drill")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(line.startswith("[drill] ") for line in lines), out
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", out), repr(out)
+    shown = "[/x]\\x1b[2J\\x1b]0;pwned\\x07\\n[drill] hour 99: forged\\u202e\\r"
+    assert lines[1] == f"[drill] hour 1: note: {shown}"
+    assert f'"{shown}"' in lines[0]
 
 
 @pytest.mark.slow

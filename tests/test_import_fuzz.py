@@ -1,5 +1,6 @@
-"""Hostile inventory files: any bytes end in a clean import or one ValidationError naming the
-place, never another exception, and a refused file writes nothing."""
+"""Hostile inventory files (accounts, subjects and holdings): any bytes end in a clean import or
+one ValidationError naming the place (exit 5, one line), never another exception, and a refused
+file writes nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,27 +16,45 @@ from hypothesis import strategies as st
 
 from incident_svc import db
 from incident_svc.errors import ValidationError
-from incident_svc.models import AuditEvent, Holding, Subject
+from incident_svc.models import Account, AuditEvent, Holding, Subject
 from incident_svc.services.inventory.importer import import_file
 from tests.test_cli_shell import cli
 
 HOSTILE_PIECES = [
-    "S1", "crm", "contact", "GB", "a@b.example", "", " ", '"', '""', ",", "\n", "\r\n", "\r",
+    "S1", "crm", "contact", "GB", "a@b.example", "A1", "Acme", "EMEA", "en", "zh-Hant-HK",
+    "x@y.test", "", " ", '"', '""', ",", "\n", "\r\n", "\r",
     "\x00", "\x1b[31m", "[/x]", "\u202e", "\ufeff", "é", "中", "x" * 200_000, "=1+2",
     "true", "1" * 5000,
 ]  # fmt: skip
-HEADERS = [
-    "external_ref,system,category",
-    "external_ref,email,name,jurisdiction",
-    "external_ref,system",
-    "external_ref,external_ref,system,category",
-]
+HEADERS = {
+    "holdings": [
+        "external_ref,system,category",
+        "external_ref,system",
+        "external_ref,external_ref,system,category",
+    ],
+    "subjects": [
+        "external_ref,email,name,jurisdiction",
+        "external_ref,email,name,jurisdiction,account_ref,locale",
+        "external_ref,email,email,name,jurisdiction",
+    ],
+    "accounts": [
+        "account_ref,name,region,holder_email,holder_name",
+        "account_ref,name",
+        "account_ref,account_ref,name,region,holder_email,holder_name",
+    ],
+}
+KINDS = sorted(HEADERS)
+FIELDS = {
+    "holdings": ["external_ref", "system", "category"],
+    "subjects": ["external_ref", "email", "name", "jurisdiction", "account_ref", "locale"],
+    "accounts": ["account_ref", "name", "region", "holder_email", "holder_name"],
+}
 BAD_BYTES = [b"", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xef\xbb\xbf", b"\xff\xfe", b"\x00"]
 
 
 @st.composite
-def csv_bytes(draw: st.DrawFn) -> bytes:
-    header = draw(st.sampled_from(HEADERS) | st.text(max_size=30))
+def csv_bytes(draw: st.DrawFn, kind: str) -> bytes:
+    header = draw(st.sampled_from(HEADERS[kind]) | st.text(max_size=30))
     rows = draw(
         st.lists(
             st.lists(st.sampled_from(HOSTILE_PIECES) | st.text(max_size=8), max_size=5),
@@ -72,9 +92,9 @@ RAW_LINES = [
 
 
 @st.composite
-def jsonl_bytes(draw: st.DrawFn) -> bytes:
+def jsonl_bytes(draw: st.DrawFn, kind: str) -> bytes:
     records = st.dictionaries(
-        st.sampled_from(["external_ref", "system", "category", "extra"]), JSON_VALUES, max_size=4
+        st.sampled_from([*FIELDS[kind], "extra"]), JSON_VALUES, max_size=len(FIELDS[kind]) + 1
     )
     lines = draw(
         st.lists(
@@ -87,33 +107,42 @@ def jsonl_bytes(draw: st.DrawFn) -> bytes:
     return data + draw(st.sampled_from(BAD_BYTES))
 
 
-async def _counts() -> tuple[int, int, int]:
-    return (
-        await Subject.all().count(),
-        await Holding.all().count(),
-        await AuditEvent.all().count(),
-    )
+async def _counts() -> dict[str, Any]:
+    """Every row an import could write or change (as values, so an update shows too)."""
+    return {
+        "accounts": sorted(await Account.all().values_list("account_ref", "name", "region")),
+        "subjects": sorted(
+            await Subject.all().values_list("external_ref", "email", "name", "jurisdiction")
+        ),
+        "holdings": await Holding.all().count(),
+        "audit": await AuditEvent.all().count(),
+    }
 
 
-def _import_once(url: str, path: Path, skip_invalid: bool) -> None:
+def _import_once(url: str, kind: str, path: Path, skip_invalid: bool) -> None:
     async def main() -> None:
         async with db.database(url):
             await _seed()
             before = await _counts()
             try:
                 result = await import_file(
-                    kind="holdings", path=path, actor="fuzz", key=None, skip_invalid=skip_invalid
+                    kind=kind, path=path, actor="fuzz", key=None, skip_invalid=skip_invalid
                 )
             except ValidationError as exc:
                 assert await _counts() == before, "a refused file must change nothing"
                 assert exc.file == str(path) or exc.field is not None
+                assert exc.exit_code == 5  # bad input (README, exit codes)
+                assert "\n" not in str(exc) and "\r" not in str(exc), repr(str(exc))
                 return
             after = await _counts()
             assert (
                 result.rows == result.inserted + result.updated + result.unchanged + result.rejected
             )
-            assert after[1] == before[1] + result.inserted
-            assert after[2] - before[2] in (0, 1)
+            if kind == "holdings":
+                assert after["holdings"] == before["holdings"] + result.inserted
+            else:
+                assert len(after[kind]) == len(before[kind]) + result.inserted
+            assert after["audit"] - before["audit"] in (0, 1)
             if result.rejects_file and result.rejected:
                 text = Path(result.rejects_file).read_text(encoding="utf-8")
                 # JSON Lines ends a record at \n only (not at U+2028 or \x1c, which
@@ -125,7 +154,12 @@ def _import_once(url: str, path: Path, skip_invalid: bool) -> None:
 
 
 async def _seed() -> None:
-    """S1 exists, so that some generated rows are good ones."""
+    """S1 and A1 exist, so that some generated rows are good ones."""
+    await Account.get_or_create(
+        account_ref="A1",
+        defaults={"name": "A", "region": "EMEA", "holder_email": "h@example.org",
+                  "holder_name": "H"},
+    )  # fmt: skip
     await Subject.get_or_create(
         external_ref="S1", defaults={"email": "s1@example.org", "name": "S", "jurisdiction": "GB"}
     )
@@ -137,24 +171,30 @@ async def _in_db(url: str) -> None:
 
 
 FUZZ = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @FUZZ
-@given(data=csv_bytes(), skip=st.booleans())
-def test_any_csv_bytes(database_url: str, tmp_path: Path, data: bytes, skip: bool) -> None:
-    path = tmp_path / "h.csv"
-    path.write_bytes(data)
-    _import_once(database_url, path, skip)
+@given(data=st.data(), skip=st.booleans())
+def test_any_csv_bytes(
+    database_url: str, tmp_path: Path, kind: str, data: st.DataObject, skip: bool
+) -> None:
+    path = tmp_path / f"{kind}.csv"
+    path.write_bytes(data.draw(csv_bytes(kind)))
+    _import_once(database_url, kind, path, skip)
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @FUZZ
-@given(data=jsonl_bytes(), skip=st.booleans())
-def test_any_jsonl_bytes(database_url: str, tmp_path: Path, data: bytes, skip: bool) -> None:
-    path = tmp_path / "h.jsonl"
-    path.write_bytes(data)
-    _import_once(database_url, path, skip)
+@given(data=st.data(), skip=st.booleans())
+def test_any_jsonl_bytes(
+    database_url: str, tmp_path: Path, kind: str, data: st.DataObject, skip: bool
+) -> None:
+    path = tmp_path / f"{kind}.jsonl"
+    path.write_bytes(data.draw(jsonl_bytes(kind)))
+    _import_once(database_url, kind, path, skip)
 
 
 @pytest.mark.parametrize(

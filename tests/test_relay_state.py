@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,12 +17,17 @@ from incident_svc.domain.retry import RetryPolicy
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Delivery
 from incident_svc.service_status import ServiceStatus
-from incident_svc.services.delivery import campaign_views
+from incident_svc.services.delivery import campaign_views, campaigns
 from incident_svc.services.delivery.dispatch_engine import next_step
 from incident_svc.services.delivery.metrics import DeliveryMetrics
 from incident_svc.services.relay import relay_state
 from incident_svc.web.health import render_metrics
-from tests.support import rows
+from tests.support import rows, sending
+from tests.support.approval import OPEN
+from tests.support.composer import plain_loader
+from tests.support.people import make_incident
+from tests.support.smtpd import smtp_server
+from tests.test_dispatch import delivery_settings
 
 RELAY = "relay.example:25"
 UNESCAPE = {"n": "\n", "\\": "\\", '"': '"'}  # Prometheus label values
@@ -76,6 +82,38 @@ async def test_status_eta_waits_for_the_probe_at_the_rate_before_the_outage(db_c
     )
     other = await campaign_views.status(campaign.id, now=now, relay="elsewhere:25")
     assert other["relay"] == "up" and other["eta_seconds"] is None  # nothing sent this minute
+
+
+async def test_a_down_row_left_by_an_interrupted_process_is_closed_by_the_next_that_sends(
+    db_conn: str, settings_for: Any
+) -> None:
+    """A process whose circuit opened was interrupted before its probe got through: its row
+    still says down, with a probe time long past. The next process that gets a message
+    accepted records the relay as up, so `campaign status` no longer reports the outage."""
+    async with smtp_server() as server:
+        relay = f"{server.host}:{server.port}"
+        past = utcnow() - timedelta(hours=2)
+        dead = RelayCircuit(5, 60)  # the interrupted process's circuit, never closed
+        dead.trip(past, "ConnectionRefusedError: [Errno 111]")
+        await relay_state.save(relay, dead, past)
+        assert await relay_state.claim_alert(relay, past)  # its outage email was claimed too
+        settings = delivery_settings(settings_for, db_conn, server)
+        await make_incident(3)
+        campaign = await campaigns.create(incident_ref="INC-2026-0001", kind="subject_notice",
+                                          at=None, actor="alice", key=None, approval=OPEN)  # fmt: skip
+        lines: list[str] = []
+        await sending.send_now(campaign_id=campaign.id, settings=settings, actor="alice",
+                               loader=plain_loader, notify=lines.append)  # fmt: skip
+    assert len(server.received) == 3
+    view = await relay_state.read(relay)
+    assert view is not None and view.up and view.down_since is None and view.alerted_at is None
+    status = await campaign_views.status(campaign.id, relay=relay)
+    assert status["relay"] == "up" and status["relay_next_probe_at"] is None
+    told = [line for line in lines if "recorded unreachable since" in line]
+    assert told == [
+        f"the relay {relay} answers (it was recorded unreachable since "
+        f"{past.isoformat(timespec='seconds')} by a process that stopped): recorded as up"
+    ]
 
 
 def test_what_happens_after_a_failure_in_words() -> None:

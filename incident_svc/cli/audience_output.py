@@ -43,9 +43,15 @@ def print_audience(data: dict[str, Any]) -> None:
     rule_text = str(getattr(rule, "value", rule))
     left_out = rules.get(rule_text, {}).get("left_out", 0)
     more = f", {left_out:,} left out (address bounced)" if left_out else ""
+    if data.get("approval_required") is False:  # created while approval was off
+        then = (
+            f"approval is not required for it ({data.get('approval_source')}): the start "
+            "freezes exactly these, and the audit log records that no approval was required"
+        )
+    else:
+        then = "the approval freezes exactly these, and nothing is sent before a second person approves"
     console.print(
-        f"audience: {rule_text}, {data.get('audience', 0):,} recipient(s){more}; the approval "
-        "freezes exactly these, and nothing is sent before a second person approves",
+        f"audience: {rule_text}, {data.get('audience', 0):,} recipient(s){more}; {then}",
         markup=False,
     )
     if rules:

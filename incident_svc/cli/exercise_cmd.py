@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import typer
 from incident_svc import db
 from incident_svc.cli.output import JSON_OPTION, console, error, print_json, print_table
 from incident_svc.cli.runtime import state
+from incident_svc.cli.safe_text import visible
 from incident_svc.domain.exercise_scenario import ScenarioError
 from incident_svc.errors import ConflictError, ValidationError
 from incident_svc.services.exercises import isolation, lifecycle, registry, report, running
@@ -110,12 +112,18 @@ def start(
 
 def _run(var_dir: Path, exercise: Exercise, ctx: typer.Context) -> None:
     settings = isolation.exercise_settings(state(ctx).real_settings, exercise)
+    asyncio.run(running.run(exercise, settings, var_dir, say=sayer(exercise.name)))
+
+
+def sayer(name: str) -> Callable[[str], None]:
+    """How `exercise run` prints a line: one line, flushed at once, stored values (a subject,
+    a summary) shown literally with control characters made visible."""
 
     def say(line: str) -> None:
-        sys.stdout.write(f"[{exercise.name}] {line}\n")
+        sys.stdout.write(visible(f"[{name}] {line}") + "\n")
         sys.stdout.flush()
 
-    asyncio.run(running.run(exercise, settings, var_dir, say=say))
+    return say
 
 
 @app.command("run")

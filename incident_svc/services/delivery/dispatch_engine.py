@@ -247,11 +247,13 @@ class Engine:
             await self.relay.tripped(exc)
             return None
         except DeliveryError as exc:
+            await self.relay.reached()  # it answered: a stale "down" row is closed
             permanent = isinstance(exc, PermanentDeliveryError)
             kind = AttemptOutcome.PERMANENT if permanent else AttemptOutcome.TRANSIENT
             code, reply = exc.code, exc.reply or str(exc)
             self._tell_first_failure(claimed, kind, reply)
         else:
+            await self.relay.reached()
             kind, code, reply = AttemptOutcome.ACCEPTED, accepted.code, accepted.reply
         return outbox.Outcome(
             claimed.delivery_id,

@@ -65,7 +65,6 @@ def read_capped(path: Path, cap: int, option: str) -> bytes:
         except OSError as exc:
             raise ValidationError(f"cannot read: {exc.strerror}", file=str(path)) from None
     if len(data) > cap:
-        raise ValidationError(
-            f"larger than {cap // MIB} MiB, the limit for {option} files", file=str(path)
-        )
+        limit = f"{cap // MIB} MiB" if cap % MIB == 0 else f"{cap} bytes"
+        raise ValidationError(f"larger than {limit}, the limit for {option} files", file=str(path))
     return data

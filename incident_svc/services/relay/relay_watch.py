@@ -7,6 +7,11 @@ that gets through closes the circuit and sending resumes at once. An outage that
 ``delivery.outage_alert_seconds`` is logged as an error when it crosses that line, and the
 security team gets one email about it: the email travels through the same relay, so it goes
 out as soon as the relay answers again, before the notices that waited.
+
+A process can also find the relay's row saying "down" although its own circuit never opened:
+the process that opened it was interrupted before its probe got through. The first message
+this process gets an answer for (:meth:`RelayWatch.reached`) then records the relay as up,
+closing the outage row as a recovery does, so `campaign status` stops reporting a past outage.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class RelayWatch:
         self.circuit = RelayCircuit(d.relay_probe_seconds, d.relay_probe_max_seconds)
         self._lock = asyncio.Lock()
         self._alarmed = False  # the outage crossed outage_alert_seconds (logged once)
+        self._row_checked = False  # the stored row was compared with a relay that answered
 
     @property
     def is_open(self) -> bool:
@@ -80,6 +86,30 @@ class RelayWatch:
             await self._recovered(utcnow())
             return True
 
+    async def reached(self) -> None:
+        """The relay answered a message (accepted or not): if this process has not looked yet,
+        a stored row left "down" by another process (one interrupted during an outage) is
+        closed, as a recovery closes it."""
+        if self._row_checked or self.circuit.is_open:
+            return
+        self._row_checked = True
+        try:
+            stored = await relay_state.read(self.relay)
+        except Exception as exc:
+            if fault_reason(exc) is None:
+                raise
+            self._row_checked = False  # look again after the next answer
+            return
+        if stored is None or stored.up or self.circuit.is_open:
+            return
+        since = stored.down_since.isoformat(timespec="seconds") if stored.down_since else "?"
+        self._tell(
+            logging.WARNING,
+            f"the relay {self.relay} answers (it was recorded unreachable since {since} by a "
+            "process that stopped): recorded as up",
+        )
+        await self._save(utcnow())
+
     async def _still_down(self, exc: RelayUnavailableError) -> None:
         now = utcnow()
         self.circuit.probe_failed(now, exc.reply or str(exc))
@@ -108,6 +138,7 @@ class RelayWatch:
         )
         if since is not None and outage >= self.settings.delivery.outage_alert_seconds:
             await self._alert(since, now, error)
+        self._row_checked = True  # the row is written up right here
         await self._save(now)
 
     async def _alert(self, since: datetime, until: datetime, error: str) -> None:
