@@ -84,5 +84,10 @@ async def written_rows(
         counted = f"WITH written AS ({sql} RETURNING 1) SELECT COUNT(*) AS n FROM written"
         rows = await conn.execute_query_dict(params(dialect_name, counted), values)
         return int(rows[0]["n"])
-    changes, _ = await conn.execute_query(sql, values)
-    return changes
+    # not Tortoise's count (the connection's total_changes), which also counts the rows the
+    # database's triggers wrote (migration 0014: a subject's residence moves their exposures);
+    # changes() counts the statement's own rows. Called inside a transaction, which holds the
+    # one connection, so no other statement runs in between.
+    await conn.execute_query(sql, values)
+    rows = await conn.execute_query_dict("SELECT changes() AS n")
+    return int(rows[0]["n"])

@@ -33,6 +33,7 @@ from tests.support import people, sending, signers
 from tests.support.campaign_setup import TEXTS
 from tests.support.databases import BACKEND, admin_execute
 from tests.support.smtpd import smtp_server
+from tests.test_residence_kept import census_as_joined
 
 EXAMPLE = Path(__file__).parent / "data" / "exercises" / "billing-72h.toml"
 SPEED = 10_000.0  # 72 exercise hours in 26 real seconds
@@ -154,6 +155,7 @@ async def test_from_copies_the_incident_its_clock_facts_and_affected_people(
 ) -> None:
     async with db.database(real.database_url):
         incident = await people.make_incident(5, ref="INC-2026-0001")
+        await Subject.filter(external_ref="S-1").update(jurisdiction="US-CA")  # moves exposure
         aware = utcnow() - timedelta(hours=30)
         await Incident.filter(id=incident.id).update(discovered_at=aware)
         await facts.set_facts(
@@ -174,6 +176,8 @@ async def test_from_copies_the_incident_its_clock_facts_and_affected_people(
         assert fact.at == aware + timedelta(hours=2)
         assert await Exposure.all().count() == 5
         assert await Subject.all().count() == 5
+        # the copied exposures take the copied people's residence (migration 0014's trigger)
+        assert await census_as_joined(copied.id) == {"GB": 4, "US-CA": 1}
     started = await _real_events(real, "exercise.started")
     assert started[0]["details"]["incident"] == "INC-2026-0001"  # `audit log --incident`
 

@@ -6,9 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 from tortoise import connections
+from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from incident_svc import db
 from incident_svc.errors import SchemaError
+from incident_svc.models import Subject
+from tests.support import people
+from tests.test_residence_kept import census_as_joined
 
 
 @pytest.mark.slow
@@ -55,3 +59,19 @@ def test_unsupported_database_url() -> None:
 
 def test_redact_url_hides_password() -> None:
     assert db.redact_url("postgres://u:s3cret@h:5432/d") == "postgres://u:***@h:5432/d"
+
+
+async def test_0014_fills_the_residence_of_earlier_exposures_and_rolls_back(db_conn: str) -> None:
+    """Down to 0013 (the column, its index and the triggers go) and up again: migration 0014
+    fills the exposures written before it, and its triggers keep them from then on."""
+    incident = await people.make_incident(4)
+    conn = connections.get("default")
+    executor = MigrationExecutor(conn, db.tortoise_config("sqlite://:memory:")["apps"])
+    await executor.migrate([MigrationTarget("models", "0013_i20_retention")])
+    assert (await db.schema_status()).pending == ["0014_i18_residence"]
+    # moved while nothing keeps the exposures: only the backfill can know
+    await conn.execute_query("UPDATE subject SET jurisdiction = 'US-CA' WHERE external_ref = 'S-1'")
+    assert await db.upgrade() == ["0014_i18_residence"]
+    assert await census_as_joined(incident.id) == {"GB": 3, "US-CA": 1}
+    await Subject.filter(external_ref="S-2").update(jurisdiction="US")
+    assert await census_as_joined(incident.id) == {"GB": 2, "US-CA": 1, "US": 1}

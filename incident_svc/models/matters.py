@@ -164,12 +164,16 @@ class Exposure(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     # first sent subject notice or personal banner (services/incident/reach.py keeps it)
     first_reached_at = fields.DatetimeField(null=True)
+    # the subject's residence, kept here by database triggers (migration 0014): an insert
+    # without it ('' by default) takes the subject's, and a subject's change moves it
+    jurisdiction = fields.CharField(max_length=6, db_default="")
 
     class Meta:
         table = "exposure"
         unique_together = (("incident_id", "subject_id"),)
-        # covers the obligations' census (residents and reach in one pass, no table reads)
-        indexes = (Index(fields=("incident_id", "subject_id", "first_reached_at")),)
+        # covers the obligations' census: residents and reach by residence in one ordered
+        # index-only range scan, no join and no sort (services/obligations/residence.py)
+        indexes = (Index(fields=("incident_id", "jurisdiction", "first_reached_at")),)
 
 
 class ExposureExpired(Model):

@@ -82,9 +82,11 @@ async def write_copy(copy: IncidentCopy, *, actor: str, key: bytes | None) -> In
             await IncidentFact.create(
                 using_db=conn, **_without(fact, "id", "incident_id"), incident_id=incident.id
             )
+        # without the residence: the database takes each copied subject's (migration 0014)
         await Exposure.bulk_create(
-            [Exposure(**_without(e, "id", "incident_id", "subject_id"), incident_id=incident.id,
-                      subject_id=subjects[e["subject_id"]]) for e in copy.exposures],
+            [Exposure(**_without(e, "id", "incident_id", "subject_id", "jurisdiction"),
+                      incident_id=incident.id, subject_id=subjects[e["subject_id"]])
+             for e in copy.exposures],
             using_db=conn,
         )  # fmt: skip
         await audit.record(

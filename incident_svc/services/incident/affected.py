@@ -318,12 +318,17 @@ async def _write(conn: BaseDBAsyncClient, d: str, incident_id: int, *, first: bo
             "WHERE e.incident_id = ? AND e.subject_id = a.subject_id)"
         )
         args.append(incident_id)
+    # the residence is written here, set-based; the trigger that fills an exposure inserted
+    # without one (migration 0014) then skips every row. CROSS JOIN keeps SQLite's planner
+    # on the stage first (one primary-key lookup per row), never a scan of every subject.
+    join = "CROSS JOIN" if d == "sqlite" else "JOIN"
     await _execute(
         conn,
         d,
-        "INSERT INTO exposure (incident_id, subject_id, categories, reasons, source, created_at) "
-        f"SELECT ?, a.subject_id, {categories}, a.reasons, a.source, {time_param(d)} "
-        f"FROM {q.STAGE} a {absent}",
+        "INSERT INTO exposure "
+        "(incident_id, subject_id, categories, reasons, source, created_at, jurisdiction) "
+        f"SELECT ?, a.subject_id, {categories}, a.reasons, a.source, {time_param(d)}, "
+        f"s.jurisdiction FROM {q.STAGE} a {join} subject s ON s.id = a.subject_id {absent}",
         args,
     )
     await reach.fill_new(conn, incident_id=incident_id)  # exposures written anew

@@ -1,10 +1,12 @@
-"""Who an incident's affected people are, by residence: one GROUP BY over exposures x subjects.
+"""Who an incident's affected people are, by residence: one GROUP BY over its exposures.
 
 The counts are the thresholds' input; the reach (people a notice got to: a sent delivery of a
 subject notice, or a personal banner as substitute notice) meets obligations to the people.
 Both come from the same pass: each exposure carries its first reach (``first_reached_at``,
 kept by services/incident/reach.py), so the reach is ``COUNT`` and ``MAX`` of that column
-beside the ``COUNT(*)``.
+beside the ``COUNT(*)``; and its person's residence (``jurisdiction``, kept by the database
+triggers of migration 0014), so the census reads the exposures alone: one ordered range scan
+of the index ``(incident_id, jurisdiction, first_reached_at)``, no join and no sort.
 """
 
 from __future__ import annotations
@@ -13,17 +15,22 @@ from dataclasses import dataclass
 
 from tortoise import connections
 
-from incident_svc.db import dialect
 from incident_svc.domain.compliance import Reach
 from incident_svc.rawsql import as_utc, query
 from incident_svc.services.incident.reach import FROM_SOURCES
 
-# SQLite's planner would rather scan every subject in residence order and probe the exposures
-# (twice the time at 1M): CROSS JOIN pins the order to the incident's exposures first.
-_CENSUS = (
+# one ordered range scan of the index (incident_id, jurisdiction, first_reached_at): no join,
+# no sort (BENCHMARKS.md has the plans)
+CENSUS = (
+    "SELECT jurisdiction AS code, COUNT(*) AS residents, COUNT(first_reached_at) AS reached,"
+    " MAX(first_reached_at) AS last_at FROM exposure WHERE incident_id = ? GROUP BY jurisdiction"
+)
+# the same answer through the subjects (what the census was before migration 0014): the
+# reference the tests check the kept ``exposure.jurisdiction`` against
+CENSUS_BY_JOIN = (
     "SELECT s.jurisdiction AS code, COUNT(*) AS residents, COUNT(e.first_reached_at) AS reached,"
     " MAX(e.first_reached_at) AS last_at FROM exposure e "
-    "{join} subject s ON s.id = e.subject_id WHERE e.incident_id = ? GROUP BY s.jurisdiction"
+    "JOIN subject s ON s.id = e.subject_id WHERE e.incident_id = ? GROUP BY s.jurisdiction"
 )
 _ANY_NOTICE = (
     "SELECT 1 AS x FROM campaign WHERE incident_id = ? AND kind = 'subject_notice' "
@@ -42,8 +49,7 @@ class Census:
 async def census(incident_id: int) -> Census:
     """The residence counts and the reach of one incident, in one pass over its exposures."""
     conn = connections.get("default")
-    join = "CROSS JOIN" if dialect(conn) == "sqlite" else "JOIN"
-    rows = await query(conn, _CENSUS.format(join=join), [incident_id])
+    rows = await query(conn, CENSUS, [incident_id])
     residents = {str(row["code"]): int(row["residents"]) for row in rows}
     if not await query(conn, _ANY_NOTICE, [incident_id, incident_id]):
         return Census(residents, {})
