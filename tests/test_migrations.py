@@ -54,3 +54,17 @@ def test_unsupported_database_url() -> None:
 
 def test_redact_url_hides_password() -> None:
     assert db.redact_url("postgres://u:s3cret@h:5432/d") == "postgres://u:***@h:5432/d"
+
+
+async def test_delivery_leaves_room_on_its_pages(db_conn: str) -> None:
+    """0014: fillfactor 80 on PostgreSQL, so retention's updates can be HOT (docs/retention.md)."""
+    if db.dialect() != "postgres":
+        pytest.skip("SQLite has no fill factor (the migration is a no-op there)")
+    _, rows = await connections.get("default").execute_query(
+        "SELECT relname, reloptions FROM pg_class "
+        "WHERE relname IN ('delivery', 'campaign_recipient') ORDER BY relname"
+    )
+    assert [(r["relname"], r["reloptions"]) for r in rows] == [
+        ("campaign_recipient", ["fillfactor=80"]),
+        ("delivery", ["fillfactor=80"]),
+    ]
