@@ -5,6 +5,11 @@ holding a lock on the delivery table for more than 200 ms. Row locks last until 
 commits, so both are reported: the longest UPDATE statement and the longest time a batch held
 its row locks (from its UPDATE to its commit, the audit event in between).
 
+The schema is the migrations' (delivery has fillfactor 80, migration 0015; --fillfactor N
+overrides it). The baseline runs on the table as seeded; VACUUM FULL then repacks it at the
+same fillfactor, so retention starts from the same kind of table; how many of each one's
+updates were HOT (pg_stat_user_tables) is printed.
+
     python -m bench.retention_bench --rows 1000000
 """
 
@@ -64,19 +69,58 @@ async def _seed(rows: int) -> int:
     return int(campaign["id"])
 
 
-async def run(url: str, rows: int, batch: int, target_ms: float, baseline_rows: int | None) -> None:
+async def _updates(expected: int) -> str:
+    """The delivery table's updates since its counters were reset, and how many were HOT
+    (the new row version on the row's own page, no index entry)."""
+    conn = connections.get("default")
+    await conn.execute_query("SELECT pg_stat_force_next_flush()")
+    # the counters reach pg_stat_user_tables asynchronously: another connection (a second
+    # worker) flushes its own within about ten seconds of going idle
+    for _ in range(30):
+        await asyncio.sleep(0.5)
+        [row] = await conn.execute_query_dict(
+            "SELECT n_tup_upd AS n, n_tup_hot_upd AS hot FROM pg_stat_user_tables "
+            "WHERE relname = 'delivery'"
+        )
+        n, hot = int(row["n"]), int(row["hot"])
+        if n >= expected:
+            break
+    return f"{hot:,} of {n:,} updates HOT ({100 * hot / max(n, 1):.0f}%)"
+
+
+async def _reset_counters() -> None:
+    await connections.get("default").execute_query(
+        "SELECT pg_stat_reset_single_table_counters('delivery'::regclass)"
+    )
+
+
+async def run(
+    url: str,
+    rows: int,
+    batch: int,
+    target_ms: float,
+    baseline_rows: int | None,
+    fillfactor: int | None,
+    workers: int | None,
+) -> None:
     await db.open_database(url)
     try:
-        await db.upgrade()
+        await db.upgrade()  # the migrated schema: delivery's fillfactor is the migration's
+        conn = connections.get("default")
+        if fillfactor is not None:  # to compare with another one
+            await conn.execute_script(f"ALTER TABLE delivery SET (fillfactor = {fillfactor})")
+        [options] = await conn.execute_query_dict(
+            "SELECT reloptions FROM pg_class WHERE relname = 'delivery'"
+        )
+        print(f"  delivery table options: {options['reloptions'] or 'none (fillfactor 100)'}")
         started = time.perf_counter()
         campaign = await _seed(rows)
         print(f"  seeded {rows:,} sent deliveries in {time.perf_counter() - started:.1f} s")
-        conn = connections.get("default")
         sample = min(rows, baseline_rows or rows)
+        await _reset_counters()
         started = time.perf_counter()
         # the baseline: one plain UPDATE writing the rows (same values; all of them, or the
-        # first --baseline-rows), then vacuumed so that retention starts from a table in the
-        # same state
+        # first --baseline-rows), on the table as seeded (packed at its fillfactor)
         await conn.execute_query(
             "UPDATE delivery SET address = lower(address) WHERE campaign_id = $1 "
             "AND id < (SELECT min(id) FROM delivery) + $2",
@@ -84,15 +128,22 @@ async def run(url: str, rows: int, batch: int, target_ms: float, baseline_rows: 
         )
         baseline = time.perf_counter() - started
         baseline_rate = sample / baseline
-        await conn.execute_script("VACUUM ANALYZE delivery")
         print(
             f"  baseline, one UPDATE of {sample:,} of the same rows: {baseline:.2f} s "
-            f"({baseline_rate:,.0f} rows/s)"
+            f"({baseline_rate:,.0f} rows/s); {await _updates(sample)}"
         )
+        # rewritten at its fillfactor, as seeded: retention starts from the same kind of
+        # table as the baseline did (a plain VACUUM would leave the pages the baseline emptied)
+        started = time.perf_counter()
+        await conn.execute_script("VACUUM FULL delivery")
+        await conn.execute_script("ANALYZE delivery")
+        print(f"  VACUUM FULL, ANALYZE: {time.perf_counter() - started:.1f} s")
+        await _reset_counters()
         settings = load_settings(
             overrides={
                 "database_url": url,
-                "retention": {"batch_size": batch, "lock_target_ms": target_ms},
+                "retention": {"batch_size": batch, "lock_target_ms": target_ms}
+                | ({"workers": workers} if workers else {}),
             }
         )
         started = time.perf_counter()
@@ -110,7 +161,8 @@ async def run(url: str, rows: int, batch: int, target_ms: float, baseline_rows: 
             f"({delivery.rows / took:,.0f} rows/s, target >= 100,000; "
             f"{baseline_rate * took / rows:.2f}x the baseline's time per row), "
             f"{delivery.batches:,} batches "
-            f"(at most {batch:,} rows, sized for {target_ms:.0f} ms of row locks)"
+            f"(at most {batch:,} rows, sized for {target_ms:.0f} ms of row locks), "
+            f"{settings.retention.workers} worker(s)"
         )
         print(
             f"  longest UPDATE statement {delivery.longest_statement_ms:.1f} ms; longest time "
@@ -120,7 +172,7 @@ async def run(url: str, rows: int, batch: int, target_ms: float, baseline_rows: 
         left = await conn.execute_query_dict(
             "SELECT count(*) AS n FROM delivery WHERE address NOT LIKE 'pseud:%'"
         )
-        print(f"  rows left in clear: {left[0]['n']}")
+        print(f"  rows left in clear: {left[0]['n']}; retention's {await _updates(rows)}")
     finally:
         await db.close_database()
 
@@ -138,11 +190,20 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="time the plain UPDATE on only this many rows (default: all of them)",
     )
+    parser.add_argument(
+        "--fillfactor",
+        type=int,
+        default=None,
+        help="delivery's fillfactor for this run (default: the migrations', 80)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="retention.workers (default: the setting's)"
+    )
     args = parser.parse_args(argv or [])
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared)")
     print(
         f"-- postgres: {args.rows:,} delivery rows, batches of at most {args.batch:,} "
-        f"sized for {args.lock_target_ms:.0f} ms"
+        f"sized for {args.lock_target_ms:.0f} ms, workers: {args.workers or 'the setting'}"
     )
     name = f"incsvc_bench_{uuid.uuid4().hex[:8]}"
     try:
@@ -152,7 +213,17 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-        asyncio.run(run(url, args.rows, args.batch, args.lock_target_ms, args.baseline_rows))
+        asyncio.run(
+            run(
+                url,
+                args.rows,
+                args.batch,
+                args.lock_target_ms,
+                args.baseline_rows,
+                args.fillfactor,
+                args.workers,
+            )
+        )
     finally:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

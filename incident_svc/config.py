@@ -115,6 +115,8 @@ class RetentionSettings(_Section):
     # the next, one under a third of it doubles the next (docs/retention.md)
     batch_size: int = Field(default=20_000, ge=1, le=100_000)
     lock_target_ms: float = Field(default=100.0, gt=0, le=60_000)
+    # PostgreSQL: connections pseudonymising addresses at once, each on its own range of ids
+    workers: int = Field(default=2, ge=1, le=8)
     # days after the campaign ended (completed or cancelled); at most a century, so that a
     # cutoff is always a date
     delivery_address_days: int = Field(default=2192, ge=1, le=36_500)  # six years: proof

@@ -139,6 +139,7 @@ _SETTINGS = (
     "delivery_address_days",
     "batch_size",
     "lock_target_ms",
+    "workers",
 )
 _HOSTILE_VALUE = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
@@ -164,6 +165,8 @@ def test_hostile_retention_settings_are_one_line_or_usable(name: str, value: Any
         assert utcnow() - timedelta(days=accepted) < utcnow()  # a cutoff is always a date
     elif name == "batch_size":
         assert 1 <= accepted <= 100_000
+    elif name == "workers":
+        assert 1 <= accepted <= 8
     else:
         assert 0 < accepted <= 60_000
 

@@ -68,10 +68,24 @@ async def test_0014_fills_the_residence_of_earlier_exposures_and_rolls_back(db_c
     conn = connections.get("default")
     executor = MigrationExecutor(conn, db.tortoise_config("sqlite://:memory:")["apps"])
     await executor.migrate([MigrationTarget("models", "0013_i20_retention")])
-    assert (await db.schema_status()).pending == ["0014_i18_residence"]
+    assert (await db.schema_status()).pending == ["0014_i18_residence", "0015_i20_fillfactor"]
     # moved while nothing keeps the exposures: only the backfill can know
     await conn.execute_query("UPDATE subject SET jurisdiction = 'US-CA' WHERE external_ref = 'S-1'")
-    assert await db.upgrade() == ["0014_i18_residence"]
+    assert await db.upgrade() == ["0014_i18_residence", "0015_i20_fillfactor"]
     assert await census_as_joined(incident.id) == {"GB": 3, "US-CA": 1}
     await Subject.filter(external_ref="S-2").update(jurisdiction="US")
     assert await census_as_joined(incident.id) == {"GB": 2, "US-CA": 1, "US": 1}
+
+
+async def test_delivery_leaves_room_on_its_pages(db_conn: str) -> None:
+    """0015: fillfactor 80 on PostgreSQL, so retention's updates can be HOT (docs/retention.md)."""
+    if db.dialect() != "postgres":
+        pytest.skip("SQLite has no fill factor (the migration is a no-op there)")
+    _, rows = await connections.get("default").execute_query(
+        "SELECT relname, reloptions FROM pg_class "
+        "WHERE relname IN ('delivery', 'campaign_recipient') ORDER BY relname"
+    )
+    assert [(r["relname"], r["reloptions"]) for r in rows] == [
+        ("campaign_recipient", ["fillfactor=80"]),
+        ("delivery", ["fillfactor=80"]),
+    ]

@@ -3,6 +3,8 @@ the audit chain verifies, and a person's address still finds their rows (SQLite,
 
 from __future__ import annotations
 
+import itertools
+import json
 from typing import Any
 
 import pytest
@@ -156,3 +158,48 @@ def test_db_upgrade_creates_the_retention_key_file_once(database_url: str, tmp_p
     path.chmod(0o644)
     refused = cli(database_url, "retention", "match", "--address", "a@example.org")
     assert refused.code == 2 and "retention key file" in refused.out
+
+
+async def test_two_workers_share_the_ranges(
+    db_conn: str, database_url: str, settings_for: Any
+) -> None:
+    """retention.workers = 2: disjoint ranges of ids, each batch its own audited transaction
+    (two connections on PostgreSQL; SQLite has one writer and keeps one)."""
+    two = settings_for(database_url, retention={"batch_size": 3, "workers": 2})
+    data = await aged(20)
+    results = await retention.run(two, key=KEY, audit_key=AUDIT_KEY, actor="ops")
+    assert {r.kind: r.rows for r in results if r.rows} == {
+        "delivery_address": 20,
+        "recipient_address": 20,
+    }
+    old = await Delivery.filter(campaign_id=data.old.id).values_list("address", flat=True)
+    assert len(old) == 20 and all(a.startswith("pseud:") for a in old)
+    assert not await Delivery.filter(campaign_id=data.recent.id, address__startswith="pseud:")
+    verdict = await audit.verify(key=AUDIT_KEY)
+    assert verdict.intact, verdict
+    events = await AuditEvent.filter(action="retention.batch").values_list("details", flat=True)
+    ranges = sorted(
+        (e["from_id"], e["to_id"], e["rows"])
+        for e in map(json.loads, events)
+        if e["table"] == "delivery"
+    )
+    assert sum(n for _, _, n in ranges) == 20
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges))  # disjoint
+
+
+async def test_a_failing_worker_raises_its_own_error(
+    db_conn: str, database_url: str, settings_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not an ExceptionGroup: callers catch the error itself, as with one worker."""
+    from incident_svc.services.privacy.retention_kinds import addresses
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("audit unavailable")
+
+    monkeypatch.setattr(addresses, "audit_batch", broken)
+    two = settings_for(database_url, retention={"batch_size": 3, "workers": 2})
+    await aged(20)
+    with pytest.raises(ValueError, match="audit unavailable"):
+        await retention.run(two, key=KEY, audit_key=AUDIT_KEY, actor="ops")
+    # each batch's change went with its transaction
+    assert not await Delivery.filter(address__startswith="pseud:").exists()

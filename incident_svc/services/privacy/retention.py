@@ -123,7 +123,10 @@ async def run(
     progress: Progress | None = None,
 ) -> list[RunResult]:
     """Do every kind's retention, a batch per short transaction, each audited."""
-    context = RunContext(key, audit_key, actor, settings.retention.batch_size, progress)
+    section = settings.retention
+    context = RunContext(
+        key, audit_key, actor, section.batch_size, progress, workers=section.workers
+    )
     results = []
     plans = await _plans(settings, now or utcnow(), count=False)
     # bounce reports first: their diagnostics are cleaned with the delivery's address in clear

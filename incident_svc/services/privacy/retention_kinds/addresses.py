@@ -16,6 +16,10 @@ Where the time goes, and why it is done this way (docs/retention.md, BENCHMARKS.
   from the ``UPDATE`` to the commit; a batch that held them longer than
   ``retention.lock_target_ms`` halves the next range, one under a third of it doubles the next,
   between ``min(100, batch_size)`` and ``retention.batch_size`` ids.
+- **Two workers** (``retention.workers``) on PostgreSQL: the ids of a group of campaigns are
+  split into disjoint ranges, one per connection, each worker with its own batch sizes; each
+  batch stays one transaction with its audit event. The table has ``fillfactor`` 80 (migration
+  0014), so about a quarter of these updates are HOT (docs/retention.md).
 - **One statement per range.** It picks the range's rows still in clear, writes the pseudonyms
   of those SQL can normalise and counts the others; only when there are others (rare) are they
   read, hashed in Python and written in the same transaction.
@@ -27,6 +31,7 @@ Where the time goes, and why it is done this way (docs/retention.md, BENCHMARKS.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -140,16 +145,55 @@ async def _sql_ranges(
         f"SELECT id, address FROM {table} WHERE id >= $1 AND id <= $2 "
         f"AND campaign_id = ANY($3::bigint[]) AND {NOT_DONE}"
     )
+    statements = _Statements(table, sql, others_sql, inner, outer, chunk)
+    # disjoint ranges of ids, one per worker (a connection each); every batch is still its
+    # own transaction with its audit event, and each worker sizes its own batches
+    span = hi - first + 1
+    workers = max(1, min(context.workers, span // sizer.low))
+    step = -(-span // workers)
+    sizers = [_Sizer(sizer.size, sizer.low, sizer.high, sizer.target_ms) for _ in range(workers)]
+    try:
+        async with asyncio.TaskGroup() as group:  # one failing stops the others
+            for n, own in enumerate(sizers):
+                lo = first + n * step
+                ranges = (lo, min(lo + step - 1, hi))
+                group.create_task(_sql_worker(kind_plan, context, result, statements, ranges, own))
+    except BaseExceptionGroup as failed:  # the error itself, as with one worker
+        raise failed.exceptions[0] from None
+    sizer.size = min(own.size for own in sizers)  # the next campaigns start from there
+
+
+@dataclass(frozen=True)
+class _Statements:
+    table: str
+    sql: str
+    others_sql: str
+    inner: bytes
+    outer: bytes
+    chunk: list[int]
+
+
+async def _sql_worker(
+    kind_plan: KindPlan,
+    context: RunContext,
+    result: RunResult,
+    st: _Statements,
+    ranges: tuple[int, int],
+    sizer: _Sizer,
+) -> None:
+    """The ids from first to hi, a range per transaction."""
     pseudonyms = AddressPseudonyms(context.key)
+    chunk, table = st.chunk, st.table
+    first, hi = ranges
     while first <= hi:
         last = min(first + sizer.size - 1, hi)
         async with write_transaction() as conn:
             await no_wal_wait(conn)
             locked = time.perf_counter()
-            [row] = await conn.execute_query_dict(sql, [inner, outer, first, last, chunk])
+            [row] = await conn.execute_query_dict(st.sql, [st.inner, st.outer, first, last, chunk])
             changed = int(row["changed"])
             if row["others"]:  # rare: addresses SQL cannot normalise, hashed here
-                rows = await conn.execute_query_dict(others_sql, [first, last, chunk])
+                rows = await conn.execute_query_dict(st.others_sql, [first, last, chunk])
                 pairs = [(int(r["id"]), str(r["address"]), pseudonyms(str(r["address"])))
                          for r in rows]  # fmt: skip
                 pseudonyms.forget()

@@ -82,6 +82,7 @@ class RunContext:
     actor: str
     batch_size: int
     progress: Progress | None = None
+    workers: int = 1  # connections pseudonymising addresses at once (PostgreSQL)
 
 
 def per_day(days: list[tuple[Any, int]], label: str) -> tuple[int, list[dict[str, Any]]]:
