@@ -16,11 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incident_svc import db
-from incident_svc.domain.enums import Severity
-from incident_svc.domain.times import utcnow
 from incident_svc.errors import ConflictError, ValidationError
-from incident_svc.models import AuditEvent, Exposure, Holding, Incident, Subject
+from incident_svc.models import AuditEvent, Exposure, Holding, Subject
 from incident_svc.services.files.export_file import export_file
+from tests.support.people import crm_incident
 from tests.test_cli_shell import cli
 
 STATES = ["absent", "file", "link_to_file", "dangling_link", "folder", "fifo", "no_folder"]
@@ -114,16 +113,7 @@ def _small_files() -> None:
 async def _wide_incident(url: str, people: int) -> None:
     """People with long names (a wide export) whose crm contact data an incident names."""
     async with db.database(url):
-        await Incident.create(
-            ref="INC-2026-0001",
-            title="t",
-            summary="s",
-            severity=Severity.HIGH,
-            discovered_at=utcnow(),
-            created_by="alice",
-            systems=["crm"],
-            categories=["contact"],
-        )
+        await crm_incident()
         await Subject.bulk_create(
             [
                 Subject(

@@ -13,13 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tortoise import connections
 
-from incident_svc.domain.enums import Severity
 from incident_svc.domain.times import utcnow
 from incident_svc.models import Exposure, Holding, Incident, Subject
 from incident_svc.rawsql import placeholders, query
 from incident_svc.services.incident import affected
 from incident_svc.services.inventory.importer import import_file
 from incident_svc.services.obligations.residence import CENSUS_BY_JOIN, census
+from tests.support.people import crm_incident
 
 HEADER = "external_ref,email,name,locale,jurisdiction,account_ref,role,marketing_opt_out,timezone\n"
 CODES = ("US", "US-CA", "US-TX", "GB", "IE", "HK")
@@ -47,16 +47,7 @@ async def census_as_joined(incident_id: int) -> dict[str, int]:
 
 
 async def incident(ref: str) -> Incident:
-    return await Incident.create(
-        ref=ref,
-        title="t",
-        summary="s",
-        severity=Severity.HIGH,
-        discovered_at=utcnow(),
-        created_by="alice",
-        systems=["crm"],
-        categories=["contact"],
-    )
+    return await crm_incident(ref)
 
 
 async def import_subjects(tmp_path: Path, name: str, people: dict[str, str]) -> Any:

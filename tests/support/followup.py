@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from incident_svc.config import Settings
-from incident_svc.domain.enums import Severity
-from incident_svc.domain.times import utcnow
 from incident_svc.models import Campaign, Holding, Incident, Subject
 from incident_svc.services.incident import affected, incidents
-from tests.support import sending, signers
+from tests.support import people, sending, signers
 from tests.support.campaign_setup import TEXTS
 
 REF = "INC-2026-0001"
@@ -32,16 +30,8 @@ def address(n: int) -> str:
 
 async def make_incident() -> Incident:
     texts = {locale: {**TEXTS[locale]} for locale in TEXTS}
-    return await Incident.create(
-        ref=REF,
-        title="Customer backup copied",
-        summary="A backup was copied.",
-        severity=Severity.HIGH,
-        discovered_at=utcnow(),
-        created_by="alice",
-        systems=["crm"],
-        categories=["contact"],
-        texts=texts,
+    return await people.crm_incident(
+        REF, title="Customer backup copied", summary="A backup was copied.", texts=texts
     )
 
 

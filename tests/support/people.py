@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from incident_svc.domain.enums import Severity
 from incident_svc.domain.times import utcnow
@@ -28,6 +29,16 @@ TEXTS = {
 
 def address(n: int) -> str:
     return f"person{n}@example.org"
+
+
+async def crm_incident(ref: str = "INC-2026-0001", **fields: Any) -> Incident:
+    """An incident naming the crm system's contact data, with no people yet (resolving it finds
+    them through their holdings); ``fields`` override its texts."""
+    values: dict[str, Any] = {
+        "title": "t", "summary": "s", "severity": Severity.HIGH, "discovered_at": utcnow(),
+        "created_by": "alice", "systems": ["crm"], "categories": ["contact"], **fields,
+    }  # fmt: skip
+    return await Incident.create(ref=ref, **values)
 
 
 async def make_incident(
