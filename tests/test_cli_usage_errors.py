@@ -33,10 +33,14 @@ PIECES = ["\x1b[2J", "\x1b]0;pwned\x07", "\n", "\r", "\t", "\x00", "\x9b", "\u20
 
 
 def _leaves(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    children = getattr(command, "commands", None)
-    if children is None:
+    # Click's group API, not ``.commands``: the root loads its commands on demand
+    if not hasattr(command, "list_commands"):
         return [(path, command)]
-    return [leaf for name, sub in children.items() for leaf in _leaves(sub, (*path, name))]
+    return [
+        leaf
+        for name in command.list_commands(None)
+        for leaf in _leaves(command.get_command(None, name), (*path, name))
+    ]
 
 
 LEAVES = _leaves(typer.main.get_command(app))

@@ -8,29 +8,10 @@ from pathlib import Path
 import typer
 
 from incident_svc import __version__
-from incident_svc.cli import (
-    audit_cmd,
-    banner_cmd,
-    bounces_cmd,
-    campaign_cmd,
-    db_cmd,
-    demo_cmd,
-    disclosure_cmd,
-    exercise_cmd,
-    incident_cmd,
-    inventory_cmd,
-    logs,
-    mailsink_cmd,
-    notice_cmd,
-    policy_cmd,
-    register_cmd,
-    retention_cmd,
-    serve_cmd,
-    subject_cmd,
-)
+from incident_svc.cli import logs
+from incident_svc.cli.command_table import LazyRootGroup
 from incident_svc.cli.output import error
 from incident_svc.cli.runtime import CliState
-from incident_svc.cli.usage_errors import OneLineGroup
 from incident_svc.errors import IncidentSvcError, ValidationError
 
 app = typer.Typer(
@@ -39,7 +20,7 @@ app = typer.Typer(
         "Respond to a personal-data incident: record it, find exactly who is affected, "
         "notify them by email and website banner, and prove it with a tamper-evident audit log."
     ),
-    cls=OneLineGroup,
+    cls=LazyRootGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -82,26 +63,6 @@ def main(
     ),
 ) -> None:
     ctx.obj = CliState(config_file=config, actor_option=actor, exercise_option=exercise)
-
-
-# Each module registers its own group or command, so that work on one never edits another.
-db_cmd.register(app)
-inventory_cmd.register(app)
-incident_cmd.register(app)
-notice_cmd.register(app)
-campaign_cmd.register(app)
-banner_cmd.register(app)
-policy_cmd.register(app)
-disclosure_cmd.register(app)
-bounces_cmd.register(app)
-audit_cmd.register(app)
-register_cmd.register(app)
-serve_cmd.register(app)
-mailsink_cmd.register(app)
-demo_cmd.register(app)
-retention_cmd.register(app)
-subject_cmd.register(app)
-exercise_cmd.register(app)
 
 
 def _refuse_undecodable_arguments() -> None:

@@ -22,7 +22,6 @@ from incident_svc.services.exercises import registry as exercise_registry
 from incident_svc.services.exercises.isolation import exercise_settings
 from incident_svc.services.exercises.isolation import maybe as exercise_context
 from incident_svc.services.exercises.registry import Exercise
-from incident_svc.services.exercises.running import catch_up
 
 T = TypeVar("T")
 
@@ -132,6 +131,9 @@ def with_db(
         with exercise_context(exercise, cli.real_settings.var_dir):
             async with database(settings.database_url, check_schema=check_schema, create=create):
                 if exercise is not None and check_schema:
+                    # imported here: the exercise runner is heavy and most commands need none
+                    from incident_svc.services.exercises.running import catch_up
+
                     await catch_up(exercise, settings, cli.real_settings.var_dir)
                 return await work(settings)
 
