@@ -175,25 +175,16 @@ FUZZ = settings(
 )
 
 
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
 @pytest.mark.parametrize("kind", KINDS)
 @FUZZ
 @given(data=st.data(), skip=st.booleans())
-def test_any_csv_bytes(
-    database_url: str, tmp_path: Path, kind: str, data: st.DataObject, skip: bool
+def test_any_file_bytes(
+    database_url: str, tmp_path: Path, kind: str, suffix: str, data: st.DataObject, skip: bool
 ) -> None:
-    path = tmp_path / f"{kind}.csv"
-    path.write_bytes(data.draw(csv_bytes(kind)))
-    _import_once(database_url, kind, path, skip)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-@FUZZ
-@given(data=st.data(), skip=st.booleans())
-def test_any_jsonl_bytes(
-    database_url: str, tmp_path: Path, kind: str, data: st.DataObject, skip: bool
-) -> None:
-    path = tmp_path / f"{kind}.jsonl"
-    path.write_bytes(data.draw(jsonl_bytes(kind)))
+    path = tmp_path / f"{kind}.{suffix}"
+    contents = csv_bytes(kind) if suffix == "csv" else jsonl_bytes(kind)
+    path.write_bytes(data.draw(contents))
     _import_once(database_url, kind, path, skip)
 
 
