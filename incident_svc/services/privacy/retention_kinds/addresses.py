@@ -19,7 +19,7 @@ Where the time goes, and why it is done this way (docs/retention.md, BENCHMARKS.
 - **Two workers** (``retention.workers``) on PostgreSQL: the ids of a group of campaigns are
   split into disjoint ranges, one per connection, each worker with its own batch sizes; each
   batch stays one transaction with its audit event. The table has ``fillfactor`` 80 (migration
-  0014), so about a quarter of these updates are HOT (docs/retention.md).
+  0015), so about a quarter of these updates are HOT (docs/retention.md).
 - **One statement per range.** It picks the range's rows still in clear, writes the pseudonyms
   of those SQL can normalise and counts the others; only when there are others (rare) are they
   read, hashed in Python and written in the same transaction.
