@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -97,12 +98,12 @@ async def _reset_counters() -> None:
 async def run(
     url: str,
     rows: int,
-    batch: int,
-    target_ms: float,
+    tuning: dict[str, float],
     baseline_rows: int | None,
     fillfactor: int | None,
-    workers: int | None,
 ) -> None:
+    """Seed, time the baseline, repack, time retention with the settings' retention section
+    overridden by tuning."""
     await db.open_database(url)
     try:
         await db.upgrade()  # the migrated schema: delivery's fillfactor is the migration's
@@ -142,8 +143,7 @@ async def run(
         settings = load_settings(
             overrides={
                 "database_url": url,
-                "retention": {"batch_size": batch, "lock_target_ms": target_ms}
-                | ({"workers": workers} if workers else {}),
+                "retention": tuning,
             }
         )
         started = time.perf_counter()
@@ -161,13 +161,20 @@ async def run(
             f"({delivery.rows / took:,.0f} rows/s, target >= 100,000; "
             f"{baseline_rate * took / rows:.2f}x the baseline's time per row), "
             f"{delivery.batches:,} batches "
-            f"(at most {batch:,} rows, sized for {target_ms:.0f} ms of row locks), "
-            f"{settings.retention.workers} worker(s)"
+            f"(ranges of at most {settings.retention.batch_size:,} ids, sized for "
+            f"{settings.retention.lock_target_ms:.0f} ms of row locks), "
+            f"{settings.retention.workers} worker(s), {settings.retention.passes} pass(es)"
         )
         print(
             f"  longest UPDATE statement {delivery.longest_statement_ms:.1f} ms; longest time "
             f"a batch held row locks on delivery (UPDATE to commit) "
             f"{delivery.longest_batch_ms:.1f} ms (target <= 200 ms)"
+        )
+        held = sorted(delivery.lock_ms)
+        print(
+            f"  row locks held per batch: median {statistics.median(held):.1f} ms, 99th "
+            f"percentile {held[int(len(held) * 0.99)]:.1f} ms, "
+            f"{sum(1 for m in held if m > 200):,} of {len(held):,} over 200 ms"
         )
         left = await conn.execute_query_dict(
             "SELECT count(*) AS n FROM delivery WHERE address NOT LIKE 'pseud:%'"
@@ -199,12 +206,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="retention.workers (default: the setting's)"
     )
+    parser.add_argument(
+        "--passes", type=int, default=None, help="retention.passes (default: the setting's)"
+    )
     args = parser.parse_args(argv or [])
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared)")
     print(
         f"-- postgres: {args.rows:,} delivery rows, batches of at most {args.batch:,} "
-        f"sized for {args.lock_target_ms:.0f} ms, workers: {args.workers or 'the setting'}"
+        f"sized for {args.lock_target_ms:.0f} ms, workers: {args.workers or 'the setting'}, "
+        f"passes: {args.passes or 'the setting'}"
     )
+    tuning: dict[str, float] = {"batch_size": args.batch, "lock_target_ms": args.lock_target_ms}
+    tuning |= {"workers": args.workers} if args.workers else {}
+    tuning |= {"passes": args.passes} if args.passes else {}
     name = f"incsvc_bench_{uuid.uuid4().hex[:8]}"
     try:
         _pg_admin(f'CREATE DATABASE "{name}"')
@@ -217,11 +231,9 @@ def main(argv: list[str] | None = None) -> None:
             run(
                 url,
                 args.rows,
-                args.batch,
-                args.lock_target_ms,
+                tuning,
                 args.baseline_rows,
                 args.fillfactor,
-                args.workers,
             )
         )
     finally:

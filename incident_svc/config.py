@@ -115,8 +115,14 @@ class RetentionSettings(_Section):
     # the next, one under a third of it doubles the next (docs/retention.md)
     batch_size: int = Field(default=20_000, ge=1, le=100_000)
     lock_target_ms: float = Field(default=100.0, gt=0, le=60_000)
+    # PostgreSQL: a batch statement still running after this long is cancelled, its batch rolled
+    # back (locks released) and done again at half the size; 0 sets no limit
+    lock_limit_ms: float = Field(default=150.0, ge=0, le=600_000)
     # PostgreSQL: connections pseudonymising addresses at once, each on its own range of ids
     workers: int = Field(default=2, ge=1, le=8)
+    # PostgreSQL: passes over each window of ids, pass k taking the ids with remainder k, so
+    # that a transaction writes few rows of each page and their new versions fit beside them
+    passes: int = Field(default=5, ge=1, le=20)
     # days after the campaign ended (completed or cancelled); at most a century, so that a
     # cutoff is always a date
     delivery_address_days: int = Field(default=2192, ge=1, le=36_500)  # six years: proof

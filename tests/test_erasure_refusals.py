@@ -140,6 +140,7 @@ _SETTINGS = (
     "batch_size",
     "lock_target_ms",
     "workers",
+    "passes",
 )
 _HOSTILE_VALUE = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
@@ -167,6 +168,8 @@ def test_hostile_retention_settings_are_one_line_or_usable(name: str, value: Any
         assert 1 <= accepted <= 100_000
     elif name == "workers":
         assert 1 <= accepted <= 8
+    elif name == "passes":
+        assert 1 <= accepted <= 20
     else:
         assert 0 < accepted <= 60_000
 

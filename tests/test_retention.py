@@ -3,11 +3,13 @@ the audit chain verifies, and a person's address still finds their rows (SQLite,
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from incident_svc.config import Settings
 from incident_svc.domain.pseudonym import address_pseudonym
@@ -15,6 +17,7 @@ from incident_svc.models import AuditEvent, CampaignRecipient, Delivery
 from incident_svc.services.auditlog import audit
 from incident_svc.services.privacy import retention, subjects
 from tests.support import people
+from tests.support.databases import BACKEND
 from tests.support.retention_data import KEY, aged, reply
 
 AUDIT_KEY = b"audit-key-for-retention-tests-000"
@@ -22,8 +25,10 @@ AUDIT_KEY = b"audit-key-for-retention-tests-000"
 
 @pytest.fixture
 def small_batches(database_url: str, settings_for: Any) -> Settings:
-    # batches of 4 rows: several transactions per kind, so batching itself is exercised
-    return settings_for(database_url, retention={"batch_size": 4})  # type: ignore[no-any-return]
+    # batches of 4 rows: several transactions per kind, so batching itself is exercised (in
+    # one pass: test_two_workers_share_the_ids has several)
+    small = {"batch_size": 4, "passes": 1}
+    return settings_for(database_url, retention=small)  # type: ignore[no-any-return]
 
 
 async def _snapshot() -> dict[int, tuple[Any, ...]]:
@@ -136,8 +141,8 @@ async def test_serve_runs_it_daily_when_enabled(
     finally:
         scheduler.shutdown()
     assert await Delivery.filter(address__startswith="pseud:").count() == 2
-    [event] = await AuditEvent.filter(action="retention.batch", target_id="delivery_address")
-    assert event.actor == wiring.RETENTION_ACTOR
+    events = await AuditEvent.filter(action="retention.batch", target_id="delivery_address")
+    assert events and all(e.actor == wiring.RETENTION_ACTOR for e in events)
 
 
 def test_db_upgrade_creates_the_retention_key_file_once(database_url: str, tmp_path: Any) -> None:
@@ -160,31 +165,42 @@ def test_db_upgrade_creates_the_retention_key_file_once(database_url: str, tmp_p
     assert refused.code == 2 and "retention key file" in refused.out
 
 
-async def test_two_workers_share_the_ranges(
+async def test_two_workers_share_the_ids(
     db_conn: str, database_url: str, settings_for: Any
 ) -> None:
-    """retention.workers = 2: disjoint ranges of ids, each batch its own audited transaction
-    (two connections on PostgreSQL; SQLite has one writer and keeps one)."""
-    two = settings_for(database_url, retention={"batch_size": 3, "workers": 2})
+    """retention.workers = 2 and passes = 3: each batch its own audited transaction, and the
+    ids the batches cover (a range, and on PostgreSQL the ids of one remainder by the passes)
+    never overlap and together hold every expired row once (two connections on PostgreSQL;
+    SQLite has one writer and keeps one, in one pass)."""
+    tuned = settings_for(database_url, retention={"batch_size": 7, "workers": 2, "passes": 3})
     data = await aged(20)
-    results = await retention.run(two, key=KEY, audit_key=AUDIT_KEY, actor="ops")
+    results = await retention.run(tuned, key=KEY, audit_key=AUDIT_KEY, actor="ops")
     assert {r.kind: r.rows for r in results if r.rows} == {
         "delivery_address": 20,
         "recipient_address": 20,
     }
-    old = await Delivery.filter(campaign_id=data.old.id).values_list("address", flat=True)
-    assert len(old) == 20 and all(a.startswith("pseud:") for a in old)
+    old = await Delivery.filter(campaign_id=data.old.id).values_list("id", "address")
+    assert len(old) == 20 and all(a.startswith("pseud:") for _, a in old)
     assert not await Delivery.filter(campaign_id=data.recent.id, address__startswith="pseud:")
     verdict = await audit.verify(key=AUDIT_KEY)
     assert verdict.intact, verdict
     events = await AuditEvent.filter(action="retention.batch").values_list("details", flat=True)
-    ranges = sorted(
-        (e["from_id"], e["to_id"], e["rows"])
-        for e in map(json.loads, events)
+    old_ids = {i for i, _ in old}
+    batches = [json.loads(e) for e in events]
+    covered = [
+        {
+            i
+            for i in range(e["from_id"], e["to_id"] + 1)
+            if i % e.get("stride", 1) == e.get("offset", 0) and i in old_ids
+        }
+        for e in batches
         if e["table"] == "delivery"
-    )
-    assert sum(n for _, _, n in ranges) == 20
-    assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges))  # disjoint
+    ]
+    assert [len(c) for c in covered] == [e["rows"] for e in batches if e["table"] == "delivery"]
+    assert sum(map(len, covered)) == len(old_ids) == 20  # never twice ...
+    assert set().union(*covered) == old_ids  # ... and every one
+    if not database_url.startswith("sqlite://"):
+        assert len(covered) > 3  # several passes, several ranges
 
 
 async def test_a_failing_worker_raises_its_own_error(
@@ -203,3 +219,63 @@ async def test_a_failing_worker_raises_its_own_error(
         await retention.run(two, key=KEY, audit_key=AUDIT_KEY, actor="ops")
     # each batch's change went with its transaction
     assert not await Delivery.filter(address__startswith="pseud:").exists()
+
+
+@given(
+    first=st.integers(min_value=1, max_value=500),
+    length=st.integers(min_value=0, max_value=200),
+    passes=st.integers(min_value=1, max_value=20),
+    data=st.data(),
+)
+def test_ids_in_pass_counts_the_ids_of_the_remainder(
+    first: int, length: int, passes: int, data: st.DataObject
+) -> None:
+    from incident_svc.services.privacy.retention_kinds.addresses import ids_in_pass
+
+    remainder = data.draw(st.integers(min_value=0, max_value=passes - 1))
+    last = first + length - 1
+    expected = sum(1 for i in range(first, last + 1) if i % passes == remainder)
+    assert ids_in_pass(first, last, passes, remainder) == expected
+
+
+@pytest.mark.skipif(
+    BACKEND != "postgres", reason="the lock limit is PostgreSQL's statement_timeout"
+)
+async def test_a_batch_past_the_lock_limit_is_rolled_back_and_done_again_smaller(
+    db_conn: str, database_url: str, settings_for: Any
+) -> None:
+    """Another transaction holds a row lock, so each batch waits: at 50 ms the server cancels
+    it (its locks released, nothing changed), and the range is done again at half the size,
+    1000 -> 500 -> 250 -> 125 -> 100 ids; at the smallest size it runs unlimited and waits."""
+    import asyncpg
+
+    limited = settings_for(
+        database_url,
+        retention={"batch_size": 1000, "workers": 1, "passes": 1, "lock_limit_ms": 50},
+    )
+    data = await aged(20)
+    held = await Delivery.filter(campaign_id=data.old.id).order_by("id").first()
+    assert held is not None
+    other = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        locking = other.transaction()
+        await locking.start()
+        await other.execute("SELECT id FROM delivery WHERE id = $1 FOR UPDATE", held.id)
+        running = asyncio.create_task(
+            retention.run(limited, key=KEY, audit_key=AUDIT_KEY, actor="ops")
+        )
+        await asyncio.sleep(1.5)
+        assert not running.done()  # the smallest batch waits for the lock
+        assert not await Delivery.filter(address__startswith="pseud:").exists()
+        await locking.rollback()
+        results = await asyncio.wait_for(running, 30)
+    finally:
+        await other.close()
+    [delivery] = [r for r in results if r.kind == "delivery_address"]
+    assert (delivery.rows, delivery.cancelled, delivery.batches) == (20, 4, 1)
+    old = await Delivery.filter(campaign_id=data.old.id).values_list("address", flat=True)
+    assert all(a.startswith("pseud:") for a in old)
+    verdict = await audit.verify(key=AUDIT_KEY)
+    assert verdict.intact, verdict
+    events = await AuditEvent.filter(action="retention.batch").values_list("details", flat=True)
+    assert [json.loads(e)["rows"] for e in events if json.loads(e)["table"] == "delivery"] == [20]

@@ -77,7 +77,12 @@ def run(ctx: typer.Context, json_output: bool = JSON_OPTION) -> None:
         console.print(
             f"{r.kind}: {r.rows} row(s) done in {r.batches} batch(es), {r.seconds:.2f} s; "
             f"longest statement {r.longest_statement_ms:.1f} ms, longest lock "
-            f"{r.longest_batch_ms:.1f} ms",
+            f"{r.longest_batch_ms:.1f} ms"
+            + (
+                f"; {r.cancelled} batch(es) past the lock limit redone smaller"
+                if r.cancelled
+                else ""
+            ),
             markup=False,
         )
         for held in r.held:

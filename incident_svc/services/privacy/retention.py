@@ -125,7 +125,14 @@ async def run(
     """Do every kind's retention, a batch per short transaction, each audited."""
     section = settings.retention
     context = RunContext(
-        key, audit_key, actor, section.batch_size, progress, workers=section.workers
+        key,
+        audit_key,
+        actor,
+        section.batch_size,
+        progress,
+        workers=section.workers,
+        passes=section.passes,
+        lock_limit_ms=section.lock_limit_ms or None,
     )
     results = []
     plans = await _plans(settings, now or utcnow(), count=False)

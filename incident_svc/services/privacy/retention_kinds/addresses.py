@@ -19,7 +19,16 @@ Where the time goes, and why it is done this way (docs/retention.md, BENCHMARKS.
 - **Two workers** (``retention.workers``) on PostgreSQL: the ids of a group of campaigns are
   split into disjoint ranges, one per connection, each worker with its own batch sizes; each
   batch stays one transaction with its audit event. The table has ``fillfactor`` 80 (migration
-  0015), so about a quarter of these updates are HOT (docs/retention.md).
+  0015), leaving room on each page for new versions of its rows (docs/retention.md).
+- **Passes over a window** (``retention.passes``, default 5) on PostgreSQL: a window of ids is
+  done in that many passes, pass ``k`` taking the ids whose remainder by ``passes`` is ``k``,
+  each pass in ranges of the sizer's size. One transaction so writes about a fifth of a page's
+  rows, whose new versions fit in the fifth ``fillfactor`` 80 leaves free: HOT updates, with no
+  index entries. Before the next pass comes back to the page, several transactions later (a
+  window spans ``WINDOW_RANGES`` ranges), the old versions are dead to every snapshot and
+  PostgreSQL prunes them, making room again. Done in one pass, every row
+  of a page was written in one transaction and only a quarter fitted; the rest moved to new
+  pages, with an entry in each of the table's five indexes (BENCHMARKS.md, fourth round).
 - **One statement per range.** It picks the range's rows still in clear, writes the pseudonyms
   of those SQL can normalise and counts the others; only when there are others (rare) are they
   read, hashed in Python and written in the same transaction.
@@ -36,6 +45,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -51,6 +61,8 @@ from incident_svc.services.privacy.retention_kinds.base import (
     no_wal_wait,
 )
 
+# ranges of ids in a window (see _sql_worker)
+WINDOW_RANGES = 5
 TABLE = {"delivery_address": "delivery", "recipient_address": "campaign_recipient"}
 NOT_DONE = f"address NOT LIKE '{ADDRESS_PREFIX}%'"
 _PLAIN = "address COLLATE \"C\" ~ '^[!-~]+$'"  # printable ASCII, no spaces
@@ -83,9 +95,12 @@ class _Sizer:
 
     def after(self, lock_ms: float, full: bool) -> None:
         if lock_ms > self.target_ms:
-            self.size = max(self.low, self.size // 2)
+            self.halve()
         elif full and lock_ms < self.target_ms / 3:
             self.size = min(self.high, self.size * 2)
+
+    def halve(self) -> None:
+        self.size = max(self.low, self.size // 2)
 
 
 async def run(
@@ -130,8 +145,10 @@ async def _sql_ranges(
         return
     first, hi = found
     inner, outer = hmac_pads(context.key)
-    # one statement per range: the plain addresses are done, the others counted
-    in_range = f"id >= $3 AND id <= $4 AND campaign_id = ANY($5::bigint[]) AND {NOT_DONE}"
+    # one statement per range and pass: the plain addresses are done, the others counted
+    in_range = (
+        f"id >= $3 AND id <= $4 AND campaign_id = ANY($5::bigint[]) AND id % $6 = $7 AND {NOT_DONE}"
+    )
     sql = (
         f"WITH todo AS MATERIALIZED (SELECT id, address, {_PLAIN} AS plain FROM {table} "
         f"WHERE {in_range}), "
@@ -143,7 +160,7 @@ async def _sql_ranges(
     )
     others_sql = (
         f"SELECT id, address FROM {table} WHERE id >= $1 AND id <= $2 "
-        f"AND campaign_id = ANY($3::bigint[]) AND {NOT_DONE}"
+        f"AND campaign_id = ANY($3::bigint[]) AND id % $4 = $5 AND {NOT_DONE}"
     )
     statements = _Statements(table, sql, others_sql, inner, outer, chunk)
     # disjoint ranges of ids, one per worker (a connection each); every batch is still its
@@ -181,34 +198,96 @@ async def _sql_worker(
     ranges: tuple[int, int],
     sizer: _Sizer,
 ) -> None:
-    """The ids from first to hi, a range per transaction."""
-    pseudonyms = AddressPseudonyms(context.key)
-    chunk, table = st.chunk, st.table
+    """The ids from first to hi: a window at a time, each window in ``context.passes`` passes,
+    a range of a pass per transaction."""
     first, hi = ranges
     while first <= hi:
-        last = min(first + sizer.size - 1, hi)
+        # the window spans WINDOW_RANGES ranges, so a page written by one pass is written again
+        # only several transactions later, when the old versions of its rows can be pruned
+        window_last = min(first + sizer.size * WINDOW_RANGES - 1, hi)
+        for remainder in range(context.passes):
+            start = first
+            while start <= window_last:
+                last = min(start + sizer.size - 1, window_last)
+                batch = (start, last, remainder)
+                if await _sql_batch(kind_plan, context, result, st, batch, sizer):
+                    start = last + 1  # else cancelled: the range again, at the halved size
+        first = window_last + 1
+
+
+async def _sql_batch(
+    kind_plan: KindPlan,
+    context: RunContext,
+    result: RunResult,
+    st: _Statements,
+    batch: tuple[int, int, int],
+    sizer: _Sizer,
+) -> bool:
+    """One transaction: the ids from first to last whose remainder by the passes is given.
+    False if it ran past the lock limit and was cancelled (rolled back, nothing changed)."""
+    first, last, remainder = batch
+    passes = context.passes
+    # a batch already at the smallest size runs without the limit, so that the run progresses
+    limited = context.lock_limit_ms is not None and sizer.size > sizer.low
+    locked = time.perf_counter()
+    try:
         async with write_transaction() as conn:
             await no_wal_wait(conn)
+            if limited:
+                await conn.execute_query(
+                    f"SET LOCAL statement_timeout = {int(context.lock_limit_ms or 0)}"
+                )
             locked = time.perf_counter()
-            [row] = await conn.execute_query_dict(st.sql, [st.inner, st.outer, first, last, chunk])
+            [row] = await conn.execute_query_dict(
+                st.sql, [st.inner, st.outer, first, last, st.chunk, passes, remainder]
+            )
             changed = int(row["changed"])
             if row["others"]:  # rare: addresses SQL cannot normalise, hashed here
-                rows = await conn.execute_query_dict(st.others_sql, [first, last, chunk])
+                rows = await conn.execute_query_dict(
+                    st.others_sql, [first, last, st.chunk, passes, remainder]
+                )
+                pseudonyms = AddressPseudonyms(context.key)
                 pairs = [(int(r["id"]), str(r["address"]), pseudonyms(str(r["address"])))
                          for r in rows]  # fmt: skip
                 pseudonyms.forget()
-                changed += await _write(conn, table, pairs)
+                changed += await _write(conn, st.table, pairs)
             statement_ms = ms_since(locked)
             if changed:
+                stride = {"stride": passes, "offset": remainder} if passes > 1 else None
                 await audit_batch(
-                    conn, kind_plan, context, table=table, first=first, last=last, rows=changed
-                )
+                    conn, kind_plan, context, table=st.table, first=first, last=last,
+                    rows=changed, extra=stride,
+                )  # fmt: skip
+    except Exception as exc:
+        if not (limited and _cancelled(exc)):
+            raise
         lock_ms = ms_since(locked)
-        result.add_batch(changed, statement_ms, lock_ms)
-        sizer.after(lock_ms, full=changed >= last - first + 1)
-        first = last + 1
-        if context.progress and changed:
-            context.progress(kind_plan.kind, result.rows)
+        result.add_cancelled(lock_ms)
+        sizer.halve()
+        return False
+    lock_ms = ms_since(locked)
+    result.add_batch(changed, statement_ms, lock_ms)
+    sizer.after(lock_ms, full=changed >= ids_in_pass(first, last, passes, remainder))
+    if context.progress and changed:
+        context.progress(kind_plan.kind, result.rows)
+    return True
+
+
+def _cancelled(exc: BaseException) -> bool:
+    """Whether exc is (or was caused by) PostgreSQL cancelling a statement on its timeout."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, asyncpg.exceptions.QueryCanceledError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def ids_in_pass(first: int, last: int, passes: int, remainder: int) -> int:
+    """How many ids from first to last leave the remainder by passes."""
+    return (last - remainder) // passes - (first - 1 - remainder) // passes
 
 
 async def _python_rows(

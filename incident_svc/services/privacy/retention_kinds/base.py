@@ -50,7 +50,10 @@ class RunResult:
     seconds: float = 0.0
     longest_statement_ms: float = 0.0  # the longest single write (row locks on the table)
     longest_batch_ms: float = 0.0  # the longest batch transaction, commit included
+    cancelled: int = 0  # batches cancelled at the lock limit, rolled back and done again smaller
     held: list[str] = field(default_factory=list)
+    # how long each batch held its row locks, in ms (for the bench's percentiles)
+    lock_ms: list[float] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -60,14 +63,21 @@ class RunResult:
             "seconds": round(self.seconds, 3),
             "longest_statement_ms": round(self.longest_statement_ms, 2),
             "longest_batch_ms": round(self.longest_batch_ms, 2),
+            "cancelled": self.cancelled,
         }
         if self.held:
             found["held"] = self.held
         return found
 
+    def add_cancelled(self, batch_ms: float) -> None:
+        self.longest_batch_ms = max(self.longest_batch_ms, batch_ms)
+        self.lock_ms.append(batch_ms)
+        self.cancelled += 1
+
     def add_batch(self, rows: int, statement_ms: float, batch_ms: float) -> None:
         self.longest_statement_ms = max(self.longest_statement_ms, statement_ms)
         self.longest_batch_ms = max(self.longest_batch_ms, batch_ms)
+        self.lock_ms.append(batch_ms)
         if rows:
             self.rows += rows
             self.batches += 1
@@ -83,6 +93,8 @@ class RunContext:
     batch_size: int
     progress: Progress | None = None
     workers: int = 1  # connections pseudonymising addresses at once (PostgreSQL)
+    passes: int = 1  # over each window of ids, the address kinds on PostgreSQL (addresses.py)
+    lock_limit_ms: float | None = None  # a batch statement running longer is cancelled (same)
 
 
 def per_day(days: list[tuple[Any, int]], label: str) -> tuple[int, list[dict[str, Any]]]:
