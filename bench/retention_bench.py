@@ -162,7 +162,8 @@ async def run(
             f"{baseline_rate * took / rows:.2f}x the baseline's time per row), "
             f"{delivery.batches:,} batches "
             f"(ranges of at most {settings.retention.batch_size:,} ids, sized for "
-            f"{settings.retention.lock_target_ms:.0f} ms of row locks), "
+            f"{settings.retention.lock_target_ms:.0f} ms of row locks, cancelled past "
+            f"{settings.retention.lock_limit_ms:.0f} ms: {delivery.cancelled}), "
             f"{settings.retention.workers} worker(s), {settings.retention.passes} pass(es)"
         )
         print(
@@ -207,6 +208,12 @@ def main(argv: list[str] | None = None) -> None:
         "--workers", type=int, default=None, help="retention.workers (default: the setting's)"
     )
     parser.add_argument(
+        "--lock-limit-ms",
+        type=float,
+        default=None,
+        help="retention.lock_limit_ms (default: the setting's)",
+    )
+    parser.add_argument(
         "--passes", type=int, default=None, help="retention.passes (default: the setting's)"
     )
     args = parser.parse_args(argv or [])
@@ -219,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     tuning: dict[str, float] = {"batch_size": args.batch, "lock_target_ms": args.lock_target_ms}
     tuning |= {"workers": args.workers} if args.workers else {}
     tuning |= {"passes": args.passes} if args.passes else {}
+    tuning |= {"lock_limit_ms": args.lock_limit_ms} if args.lock_limit_ms is not None else {}
     name = f"incsvc_bench_{uuid.uuid4().hex[:8]}"
     try:
         _pg_admin(f'CREATE DATABASE "{name}"')
