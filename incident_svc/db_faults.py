@@ -23,7 +23,7 @@ import asyncpg
 from tortoise import connections
 from tortoise.exceptions import DBConnectionError
 
-from incident_svc.errors import DatabaseUnavailableError, IncidentSvcError
+from incident_svc.errors import DatabaseUnavailableError, IncidentSvcError, causes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,14 +47,12 @@ Notify = Callable[[str], None]
 
 def fault_reason(exc: BaseException) -> str | None:
     """One line saying which passing fault ``exc`` is (or was caused by); None if it is none."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None or isinstance(seen, IncidentSvcError):
+    for seen in causes(exc):
+        if isinstance(seen, IncidentSvcError):
             return None  # ours says what it is (a DatabaseUnavailableError is final)
         reason = _own_reason(seen)
         if reason is not None:
             return reason
-        seen = seen.__cause__ or seen.__context__
     return None
 
 

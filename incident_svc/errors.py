@@ -21,6 +21,7 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -126,3 +127,13 @@ class PermanentDeliveryError(DeliveryError):
 class RelayUnavailableError(TransientDeliveryError):
     """No connection to the relay (refused, timed out, TLS handshake cut, 421 at greeting):
     the message was never offered, so no attempt is spent on it."""
+
+
+def causes(exc: BaseException | None, limit: int = 8) -> Iterator[BaseException]:
+    """exc, then the exception it was raised from (or while handling), and so on: at most
+    limit of them, so that a cycle in the chain ends."""
+    for _ in range(limit):
+        if exc is None:
+            return
+        yield exc
+        exc = exc.__cause__ or exc.__context__

@@ -29,6 +29,7 @@ from incident_svc.errors import (
     RelaySetupError,
     RelayUnavailableError,
     TransientDeliveryError,
+    causes,
 )
 from incident_svc.mail.smtp_transaction import SmtpUtf8Missing
 
@@ -137,9 +138,4 @@ _LOGIN_REFUSED = frozenset({530, 534, 535, 538})
 
 def _ssl_error(exc: BaseException | None) -> ssl.SSLError | None:
     """The TLS error behind ``exc`` (aiosmtplib wraps implicit TLS errors in SMTPConnectError)."""
-    seen = 0
-    while exc is not None and seen < 5:
-        if isinstance(exc, ssl.SSLError):
-            return exc
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return None
+    return next((seen for seen in causes(exc, limit=5) if isinstance(seen, ssl.SSLError)), None)

@@ -55,6 +55,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from incident_svc.db import dialect, write_transaction
 from incident_svc.domain.pseudonym import ADDRESS_PREFIX, AddressPseudonyms, hmac_pads
+from incident_svc.errors import causes
 from incident_svc.rawsql import in_list, placeholders, query
 from incident_svc.services.privacy.retention_kinds.base import (
     KindPlan,
@@ -279,14 +280,7 @@ async def _sql_batch(
 
 def _cancelled(exc: BaseException) -> bool:
     """Whether exc is (or was caused by) PostgreSQL cancelling a statement on its timeout."""
-    seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, asyncpg.exceptions.QueryCanceledError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(isinstance(seen, asyncpg.exceptions.QueryCanceledError) for seen in causes(exc))
 
 
 def ids_in_pass(first: int, last: int, passes: int, remainder: int) -> int:
