@@ -141,6 +141,7 @@ _SETTINGS = (
     "lock_target_ms",
     "workers",
     "passes",
+    "lock_limit_ms",
 )
 _HOSTILE_VALUE = st.one_of(
     st.integers(min_value=-(10**20), max_value=10**20),
@@ -170,6 +171,8 @@ def test_hostile_retention_settings_are_one_line_or_usable(name: str, value: Any
         assert 1 <= accepted <= 8
     elif name == "passes":
         assert 1 <= accepted <= 20
+    elif name == "lock_limit_ms":
+        assert 0 <= accepted <= 600_000  # 0: no limit
     else:
         assert 0 < accepted <= 60_000
 

@@ -33,7 +33,7 @@ Where the time goes, and why it is done this way (docs/retention.md, BENCHMARKS.
   of those SQL can normalise and counts the others; only when there are others (rare) are they
   read, hashed in Python and written in the same transaction. The ``UPDATE`` finds each row by
   the ``ctid`` the statement's own read returned, not by ``id``: no descent of the primary key's
-  index per row (0.9x the time per statement, BENCHMARKS.md, fourth round). A row another
+  index per row (an ad hoc A/B, not a bench/ command: BENCHMARKS.md, fourth round). A row another
   transaction changed in between (a concurrent erasure) has a new ``ctid`` and is skipped,
   left for the next run.
 - **On SQLite the Python path reads outside the transaction**: rows are read by keyset
@@ -239,9 +239,9 @@ async def _sql_batch(
         async with write_transaction() as conn:
             await no_wal_wait(conn)
             if limited:
-                await conn.execute_query(
-                    f"SET LOCAL statement_timeout = {int(context.lock_limit_ms or 0)}"
-                )
+                # whole milliseconds, at least 1: 0 would mean no limit
+                limit = max(1, round(context.lock_limit_ms or 0))
+                await conn.execute_query(f"SET LOCAL statement_timeout = {limit}")
             locked = time.perf_counter()
             [row] = await conn.execute_query_dict(
                 st.sql, [st.inner, st.outer, first, last, st.chunk, passes, remainder]
