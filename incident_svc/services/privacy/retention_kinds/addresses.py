@@ -31,11 +31,13 @@ Where the time goes, and why it is done this way (docs/retention.md, BENCHMARKS.
   pages, with an entry in each of the table's five indexes (BENCHMARKS.md, fourth round).
 - **One statement per range.** It picks the range's rows still in clear, writes the pseudonyms
   of those SQL can normalise and counts the others; only when there are others (rare) are they
-  read, hashed in Python and written in the same transaction. The ``UPDATE`` finds each row by
-  the ``ctid`` the statement's own read returned, not by ``id``: no descent of the primary key's
-  index per row (an ad hoc A/B, not a bench/ command: BENCHMARKS.md, fourth round). A row another
-  transaction changed in between (a concurrent erasure) has a new ``ctid`` and is skipped,
-  left for the next run.
+  read, hashed in Python and written in the same transaction. Each pseudonym is computed once,
+  in the materialised read: computed in a subquery of the ``UPDATE``'s ``FROM``, it was inlined
+  by the planner into each column that uses it, three hashings of every row of ``delivery``
+  (BENCHMARKS.md, fifth round). The ``UPDATE`` finds each row by the ``ctid`` the statement's
+  own read returned, not by ``id``: no descent of the primary key's index per row (an ad hoc
+  A/B, not a bench/ command: BENCHMARKS.md, fourth round). A row another transaction changed
+  in between (a concurrent erasure) has a new ``ctid`` and is skipped, left for the next run.
 - **On SQLite the Python path reads outside the transaction**: rows are read by keyset
   (``id > last ORDER BY id LIMIT n``) without a transaction, hashed, and written in a short
   transaction that only touches a row whose address is still the one read (a row changed in
@@ -155,13 +157,12 @@ async def _sql_ranges(
         f"id >= $3 AND id <= $4 AND campaign_id = ANY($5::bigint[]) AND id % $6 = $7 AND {NOT_DONE}"
     )
     sql = (
-        f"WITH todo AS MATERIALIZED (SELECT ctid AS tid, address, {_PLAIN} AS plain "
-        f"FROM {table} WHERE {in_range}), "
+        f"WITH todo AS MATERIALIZED (SELECT ctid AS tid, "
+        f"CASE WHEN {_PLAIN} THEN {_SQL_PSEUDONYM} END AS p FROM {table} WHERE {in_range}), "
         f"done AS (UPDATE {table} AS t SET address = v.p{_PG_EXTRA[table]} "
-        f"FROM (SELECT tid, {_SQL_PSEUDONYM} AS p FROM todo WHERE plain) AS v "
-        "WHERE t.ctid = v.tid RETURNING 1) "
+        "FROM todo AS v WHERE v.p IS NOT NULL AND t.ctid = v.tid RETURNING 1) "
         "SELECT (SELECT count(*) FROM done) AS changed, "
-        "(SELECT count(*) FROM todo WHERE NOT plain) AS others"
+        "(SELECT count(*) FROM todo WHERE p IS NULL) AS others"
     )
     others_sql = (
         f"SELECT id, address FROM {table} WHERE id >= $1 AND id <= $2 "
