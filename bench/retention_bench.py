@@ -167,7 +167,8 @@ async def run(
             f"{settings.retention.workers} worker(s), {settings.retention.passes} pass(es)"
         )
         print(
-            f"  longest UPDATE statement {delivery.longest_statement_ms:.1f} ms; longest time "
+            f"  longest UPDATE statement (a cancelled one until its rollback) "
+            f"{delivery.longest_statement_ms:.1f} ms; longest time "
             f"a batch held row locks on delivery (UPDATE to commit) "
             f"{delivery.longest_batch_ms:.1f} ms (target <= 200 ms)"
         )

@@ -238,6 +238,17 @@ def test_ids_in_pass_counts_the_ids_of_the_remainder(
     assert ids_in_pass(first, last, passes, remainder) == expected
 
 
+def test_a_cancelled_batch_counts_in_the_longest_statement_and_lock() -> None:
+    """The server may act on a cancel late (in an I/O stall): that time held locks too."""
+    from incident_svc.services.privacy.retention_kinds.base import RunResult
+
+    result = RunResult("delivery_address")
+    result.add_batch(100, 40.0, 42.0)
+    result.add_cancelled(230.0)
+    assert (result.longest_statement_ms, result.longest_batch_ms) == (230.0, 230.0)
+    assert (result.rows, result.batches, result.cancelled) == (100, 1, 1)
+
+
 @pytest.mark.skipif(
     BACKEND != "postgres", reason="the lock limit is PostgreSQL's statement_timeout"
 )

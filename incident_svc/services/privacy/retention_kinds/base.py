@@ -48,7 +48,9 @@ class RunResult:
     rows: int = 0
     batches: int = 0
     seconds: float = 0.0
-    longest_statement_ms: float = 0.0  # the longest single write (row locks on the table)
+    # the longest single write (row locks on the table); a cancelled one counts up to its
+    # rollback: the server acts on the cancel only when it next checks, late in an I/O stall
+    longest_statement_ms: float = 0.0
     cancelled: int = 0  # batches cancelled at the lock limit, rolled back and done again smaller
     held: list[str] = field(default_factory=list)
     # how long each batch transaction held its row locks, commit included, cancelled ones too
@@ -73,6 +75,7 @@ class RunResult:
         return found
 
     def add_cancelled(self, batch_ms: float) -> None:
+        self.longest_statement_ms = max(self.longest_statement_ms, batch_ms)
         self.lock_ms.append(batch_ms)
         self.cancelled += 1
 
