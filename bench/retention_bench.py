@@ -45,6 +45,11 @@ SELECT {campaign}, 'B-' || n, 'email', 'person' || n || '@bench.example', 'en', 
 FROM generate_series(1, {rows}) AS n"""
 
 
+# what decides how often a checkpoint comes and how long a backend waits to write WAL: the
+# stalls in which the server acts on a cancel late (docs/retention.md, "The server's WAL")
+_SERVER_SETTINGS = ("max_wal_size", "shared_buffers", "wal_buffers", "wal_compression")
+
+
 async def _seed(rows: int) -> int:
     conn = connections.get("default")
     ended = datetime(2019, 1, 2, tzinfo=UTC)
@@ -114,6 +119,12 @@ async def run(
             "SELECT reloptions FROM pg_class WHERE relname = 'delivery'"
         )
         print(f"  delivery table options: {options['reloptions'] or 'none (fillfactor 100)'}")
+        server = await conn.execute_query_dict(
+            "SELECT name, current_setting(name) AS value FROM pg_settings WHERE name = ANY($1) "
+            "ORDER BY name",
+            [list(_SERVER_SETTINGS)],
+        )
+        print("  server: " + ", ".join(f"{row['name']} {row['value']}" for row in server))
         started = time.perf_counter()
         campaign = await _seed(rows)
         print(f"  seeded {rows:,} sent deliveries in {time.perf_counter() - started:.1f} s")
