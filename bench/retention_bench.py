@@ -187,7 +187,9 @@ async def run(
         print(
             f"  row locks held per batch: median {statistics.median(held):.1f} ms, 99th "
             f"percentile {statistics.quantiles(held, n=100, method='inclusive')[98]:.1f} ms, "
-            f"{sum(1 for m in held if m > 200):,} of {len(held):,} over 200 ms"
+            f"{sum(1 for m in held if m > 200):,} of {len(held):,} over 200 ms, "
+            f"{sum(1 for m in delivery.cancelled_ms if m > 200):,} of them cancelled ones "
+            "(a statement past the lock limit the server acted on late)"
         )
         left = await conn.execute_query_dict(
             "SELECT count(*) AS n FROM delivery WHERE address NOT LIKE 'pseud:%'"

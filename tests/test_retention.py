@@ -247,6 +247,7 @@ def test_a_cancelled_batch_counts_in_the_longest_statement_and_lock() -> None:
     result.add_cancelled(230.0)
     assert (result.longest_statement_ms, result.longest_batch_ms) == (230.0, 230.0)
     assert (result.rows, result.batches, result.cancelled) == (100, 1, 1)
+    assert (result.lock_ms, result.cancelled_ms) == ([42.0, 230.0], [230.0])
 
 
 @pytest.mark.skipif(

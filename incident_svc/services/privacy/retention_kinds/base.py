@@ -51,14 +51,19 @@ class RunResult:
     # the longest single write (row locks on the table); a cancelled one counts up to its
     # rollback: the server acts on the cancel only when it next checks, late in an I/O stall
     longest_statement_ms: float = 0.0
-    cancelled: int = 0  # batches cancelled at the lock limit, rolled back and done again smaller
     held: list[str] = field(default_factory=list)
     # how long each batch transaction held its row locks, commit included, cancelled ones too
     lock_ms: list[float] = field(default_factory=list, repr=False)
+    # the same for the batches cancelled at the lock limit (rolled back, done again smaller)
+    cancelled_ms: list[float] = field(default_factory=list, repr=False)
 
     @property
     def longest_batch_ms(self) -> float:
         return max(self.lock_ms, default=0.0)
+
+    @property
+    def cancelled(self) -> int:
+        return len(self.cancelled_ms)
 
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -77,7 +82,7 @@ class RunResult:
     def add_cancelled(self, batch_ms: float) -> None:
         self.longest_statement_ms = max(self.longest_statement_ms, batch_ms)
         self.lock_ms.append(batch_ms)
-        self.cancelled += 1
+        self.cancelled_ms.append(batch_ms)
 
     def add_batch(self, rows: int, statement_ms: float, batch_ms: float) -> None:
         self.longest_statement_ms = max(self.longest_statement_ms, statement_ms)
